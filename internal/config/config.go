@@ -1,0 +1,332 @@
+// Package config reads relaydesk's settings from the environment and from the
+// optional declarative file named by RELAYDESK_CONFIG.
+//
+// Load reports every invalid or missing setting at once, by variable name and
+// with what is expected, so that one start-up attempt shows everything to fix.
+// Nothing here touches the database or the network.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relaydesk/relaydesk/internal/secret"
+)
+
+// Config is the validated process configuration.
+type Config struct {
+	DatabaseURL      string
+	Listen           string
+	BaseURL          *url.URL
+	SecretKey        []byte
+	SecretKeyOld     []byte // nil when not set
+	ConfigFile       string // path of the declarative file, "" when not set
+	LogLevel         slog.Level
+	LogFormat        string // "json" or "text"
+	TLSCert, TLSKey  string
+	TrustedProxies   []netip.Prefix
+	AutoMigrate      bool
+	WebhookRetention time.Duration
+	WebhookMaxBytes  int64
+	ShutdownTimeout  time.Duration
+	Workers          int
+	DBMaxConns       int32
+}
+
+// Var describes one environment variable: the README's configuration
+// reference is written from the same facts.
+type Var struct {
+	Name, Default, Expect string
+}
+
+// Vars lists every variable Load reads, in the order the README documents them.
+var Vars = []Var{
+	{"DATABASE_URL", "", "a PostgreSQL URL, e.g. postgres://relaydesk@127.0.0.1:5432/relaydesk"},
+	{"RELAYDESK_LISTEN", "127.0.0.1:8080", "host:port to listen on"},
+	{"RELAYDESK_BASE_URL", "", "the public https URL of this service (http only for localhost), e.g. https://relaydesk.example.com"},
+	{"RELAYDESK_SECRET_KEY", "", "32 random bytes in base64 (openssl rand -base64 32)"},
+	{"RELAYDESK_SECRET_KEY_OLD", "", "the previous secret key during a key rotation (optional)"},
+	{"RELAYDESK_CONFIG", "", "path of a declarative YAML file (optional)"},
+	{"RELAYDESK_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"RELAYDESK_LOG_FORMAT", "json", "json or text"},
+	{"RELAYDESK_TLS_CERT", "", "PEM certificate file to serve HTTPS directly (with RELAYDESK_TLS_KEY)"},
+	{"RELAYDESK_TLS_KEY", "", "PEM private key file (with RELAYDESK_TLS_CERT)"},
+	{"RELAYDESK_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-* headers are believed, e.g. 10.0.0.0/8"},
+	{"RELAYDESK_AUTO_MIGRATE", "false", "true to apply pending migrations when serve starts"},
+	{"RELAYDESK_WEBHOOK_RETENTION", "168h", "how long raw webhook deliveries are kept (Go duration)"},
+	{"RELAYDESK_WEBHOOK_MAX_BYTES", "4194304", "largest accepted webhook body in bytes"},
+	{"RELAYDESK_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests and jobs to finish"},
+	{"RELAYDESK_WORKERS", "50", "River workers per process"},
+	{"RELAYDESK_DB_MAX_CONNS", "20", "largest PostgreSQL pool size"},
+}
+
+// Getenv looks up a variable; os.Getenv in production, a map in tests.
+type Getenv func(string) string
+
+// Load parses and validates the whole configuration. The error, when not nil,
+// is an *Errors listing every problem.
+func Load(getenv Getenv) (*Config, error) {
+	p := parser{getenv: getenv}
+	c := &Config{}
+
+	c.DatabaseURL = p.databaseURL()
+	c.Listen = p.str("RELAYDESK_LISTEN")
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		p.fail("RELAYDESK_LISTEN", "host:port to listen on")
+	}
+	c.BaseURL = p.baseURL()
+	c.SecretKey = p.key("RELAYDESK_SECRET_KEY", true)
+	c.SecretKeyOld = p.key("RELAYDESK_SECRET_KEY_OLD", false)
+	c.ConfigFile = p.str("RELAYDESK_CONFIG")
+	if c.ConfigFile != "" {
+		if st, err := os.Stat(c.ConfigFile); err != nil || st.IsDir() {
+			p.fail("RELAYDESK_CONFIG", "a readable YAML file (cannot read "+c.ConfigFile+")")
+		}
+	}
+	c.LogLevel, c.LogFormat = p.logging()
+	c.TLSCert, c.TLSKey = p.tls()
+	c.TrustedProxies = p.proxies()
+	c.AutoMigrate = p.boolean("RELAYDESK_AUTO_MIGRATE")
+	c.WebhookRetention = p.duration("RELAYDESK_WEBHOOK_RETENTION", time.Hour)
+	c.WebhookMaxBytes = int64(p.integer("RELAYDESK_WEBHOOK_MAX_BYTES", 1024, 64<<20))
+	c.ShutdownTimeout = p.duration("RELAYDESK_SHUTDOWN_TIMEOUT", time.Second)
+	c.Workers = p.integer("RELAYDESK_WORKERS", 1, 10000)
+	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
+
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadDatabase reads only what the migrate command needs.
+func LoadDatabase(getenv Getenv) (dbURL string, level slog.Level, format string, err error) {
+	p := parser{getenv: getenv}
+	dbURL = p.databaseURL()
+	level, format = p.logging()
+	return dbURL, level, format, p.err()
+}
+
+// Keyring builds the secret keyring from the configured keys.
+func (c *Config) Keyring() (*secret.Keyring, error) {
+	return secret.NewKeyring(c.SecretKey, c.SecretKeyOld)
+}
+
+// Problem is one invalid or missing setting.
+type Problem struct {
+	Name, Expect, Got string
+}
+
+// Errors is every problem Load found.
+type Errors []Problem
+
+func (e Errors) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, p := range e {
+		b.WriteString("\n  ")
+		b.WriteString(p.Name)
+		if p.Got == "" {
+			b.WriteString(" is not set: want ")
+		} else {
+			b.WriteString(" = ")
+			b.WriteString(p.Got)
+			b.WriteString(": want ")
+		}
+		b.WriteString(p.Expect)
+	}
+	return b.String()
+}
+
+type parser struct {
+	getenv   Getenv
+	problems Errors
+}
+
+func (p *parser) err() error {
+	if len(p.problems) == 0 {
+		return nil
+	}
+	return p.problems
+}
+
+func defaultOf(name string) string {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	panic("config: undocumented variable " + name)
+}
+
+func (p *parser) str(name string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return defaultOf(name)
+}
+
+// fail records a problem. Values of secret variables are never echoed.
+func (p *parser) fail(name, expect string) {
+	got := strings.TrimSpace(p.getenv(name))
+	if strings.Contains(name, "SECRET") || name == "DATABASE_URL" {
+		if got != "" {
+			got = "(hidden)"
+		}
+	} else if got != "" {
+		got = strconv.Quote(got)
+	}
+	p.problems = append(p.problems, Problem{Name: name, Expect: expect, Got: got})
+}
+
+func (p *parser) databaseURL() string {
+	v := p.str("DATABASE_URL")
+	if v == "" {
+		p.fail("DATABASE_URL", "a PostgreSQL URL, e.g. postgres://relaydesk@127.0.0.1:5432/relaydesk")
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		p.fail("DATABASE_URL", "a postgres:// or postgresql:// URL")
+	}
+	return v
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (p *parser) baseURL() *url.URL {
+	const expect = "the public https URL of this service, e.g. https://relaydesk.example.com (http only for localhost)"
+	v := p.str("RELAYDESK_BASE_URL")
+	if v == "" {
+		p.fail("RELAYDESK_BASE_URL", expect)
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		p.fail("RELAYDESK_BASE_URL", expect)
+		return nil
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		p.fail("RELAYDESK_BASE_URL", expect)
+		return nil
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u
+}
+
+func (p *parser) key(name string, required bool) []byte {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		if required {
+			p.fail(name, "32 random bytes in base64 (generate one with: openssl rand -base64 32)")
+		}
+		return nil
+	}
+	k, err := secret.ParseKey(v)
+	if err != nil {
+		p.fail(name, "32 random bytes in base64 (the value "+err.Error()+")")
+		return nil
+	}
+	return k
+}
+
+func (p *parser) logging() (slog.Level, string) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(p.str("RELAYDESK_LOG_LEVEL"))); err != nil {
+		p.fail("RELAYDESK_LOG_LEVEL", "debug, info, warn or error")
+	}
+	format := strings.ToLower(p.str("RELAYDESK_LOG_FORMAT"))
+	if format != "json" && format != "text" {
+		p.fail("RELAYDESK_LOG_FORMAT", "json or text")
+	}
+	return level, format
+}
+
+func (p *parser) tls() (cert, key string) {
+	cert, key = p.str("RELAYDESK_TLS_CERT"), p.str("RELAYDESK_TLS_KEY")
+	if (cert == "") != (key == "") {
+		p.fail("RELAYDESK_TLS_CERT", "both RELAYDESK_TLS_CERT and RELAYDESK_TLS_KEY, or neither")
+		return "", ""
+	}
+	for name, f := range map[string]string{"RELAYDESK_TLS_CERT": cert, "RELAYDESK_TLS_KEY": key} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			p.fail(name, "a readable PEM file (cannot read "+f+")")
+		}
+	}
+	return cert, key
+}
+
+func (p *parser) proxies() []netip.Prefix {
+	v := p.str("RELAYDESK_TRUSTED_PROXIES")
+	if v == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			if addr, aerr := netip.ParseAddr(s); aerr == nil {
+				pfx = netip.PrefixFrom(addr, addr.BitLen())
+			} else {
+				p.fail("RELAYDESK_TRUSTED_PROXIES", "comma-separated CIDRs such as 10.0.0.0/8,192.168.1.5/32 (bad entry "+strconv.Quote(s)+")")
+				return nil
+			}
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out
+}
+
+func (p *parser) boolean(name string) bool {
+	b, err := strconv.ParseBool(p.str(name))
+	if err != nil {
+		p.fail(name, "true or false")
+	}
+	return b
+}
+
+func (p *parser) duration(name string, min time.Duration) time.Duration {
+	d, err := time.ParseDuration(p.str(name))
+	if err != nil || d < min {
+		p.fail(name, fmt.Sprintf("a Go duration of at least %s, e.g. %s", min, defaultOf(name)))
+	}
+	return d
+}
+
+func (p *parser) integer(name string, min, max int) int {
+	n, err := strconv.Atoi(p.str(name))
+	if err != nil || n < min || n > max {
+		p.fail(name, fmt.Sprintf("an integer from %d to %d", min, max))
+	}
+	return n
+}
+
+// IsConfigError reports whether err came from Load.
+func IsConfigError(err error) bool {
+	var e Errors
+	return errors.As(err, &e)
+}
