@@ -1,0 +1,229 @@
+// Command relaydesk bridges WhatsApp chats and helpdesk tickets.
+//
+//	relaydesk serve                      run the HTTP service and the job workers
+//	relaydesk migrate up|down|status     manage the database schema
+//	relaydesk check-config               validate the configuration and exit
+//	relaydesk version                    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/relaydesk/relaydesk/internal/app"
+	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/migrate"
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+const usage = `usage: relaydesk <command> [flags]
+
+commands:
+  serve                  run the HTTP service and the job workers
+  migrate up             apply pending database migrations
+  migrate down [-to N]   revert app migrations down to version N (default: one step; 0 also removes River's tables)
+  migrate status         show the applied and latest schema versions
+  check-config           validate the environment and RELAYDESK_CONFIG, then exit
+  version                print the version
+
+Configuration comes from environment variables; see README.md.
+`
+
+// exitUsage is the exit code for a bad command line.
+const exitUsage = 2
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks command-line mistakes.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = serve(ctx, rest, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, rest, stdout, stderr)
+	case "check-config":
+		err = checkConfig(rest, stdout, stderr)
+	case "version":
+		if err = noFlags("version", rest, stderr); err == nil {
+			fmt.Fprintln(stdout, "relaydesk", versionString())
+		}
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "relaydesk: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "relaydesk:", err)
+		return 1
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// flags parses a command's flags; mistakes print usage and return errUsage.
+func flags(name string, args []string, stderr io.Writer, define func(*flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if define != nil {
+		define(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			return nil, errUsage
+		}
+		fmt.Fprintf(stderr, "relaydesk %s: %v\n\n%s", name, err, usage)
+		return nil, errUsage
+	}
+	return fs, nil
+}
+
+func noFlags(name string, args []string, stderr io.Writer) error {
+	fs, err := flags(name, args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "relaydesk %s: unexpected argument %q\n\n%s", name, fs.Arg(0), usage)
+		return errUsage
+	}
+	return nil
+}
+
+func loadAll() (*config.Config, *config.File, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err := app.LoadFile(cfg, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, file, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	if err := noFlags("serve", args, stderr); err != nil {
+		return err
+	}
+	cfg, file, err := loadAll()
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg.LogLevel, cfg.LogFormat)
+	log.Info("starting relaydesk", "version", versionString())
+	return app.Serve(ctx, cfg, file, log, nil)
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	if err := noFlags("check-config", args, stderr); err != nil {
+		return err
+	}
+	cfg, file, err := loadAll()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "configuration is valid (listen %s, base URL %s", cfg.Listen, cfg.BaseURL)
+	if file != nil {
+		fmt.Fprintf(stdout, "; %s: %d whatsapp, %d helpdesks, %d routes", file.Path, len(file.WhatsApp), len(file.Helpdesks), len(file.Routes))
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "relaydesk migrate: want up, down or status\n\n%s", usage)
+		return errUsage
+	}
+	sub := args[0]
+	to := -1
+	fs, err := flags("migrate "+sub, args[1:], stderr, func(fs *flag.FlagSet) {
+		if sub == "down" {
+			fs.IntVar(&to, "to", -1, "target version")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || (sub != "up" && sub != "down" && sub != "status") {
+		fmt.Fprintf(stderr, "relaydesk migrate: want up, down [-to N] or status\n\n%s", usage)
+		return errUsage
+	}
+
+	dbURL, level, format, err := config.LoadDatabase(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(level, format)
+	pool, err := store.OpenPool(ctx, dbURL, 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	switch sub {
+	case "up":
+		if err := migrate.Up(ctx, pool, log); err != nil {
+			return err
+		}
+	case "down":
+		st, err := migrate.Get(ctx, pool)
+		if err != nil {
+			return err
+		}
+		target := int32(to)
+		if to < 0 {
+			target = max(st.AppVersion-1, 0)
+		}
+		if err := migrate.Down(ctx, pool, log, target); err != nil {
+			return err
+		}
+	}
+	st, err := migrate.Get(ctx, pool)
+	if err != nil {
+		return err
+	}
+	state := "current"
+	if !st.Current() {
+		state = "pending migrations: run `relaydesk migrate up`"
+	}
+	fmt.Fprintf(stdout, "%s (%s)\n", st, state)
+	return nil
+}

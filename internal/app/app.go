@@ -1,0 +1,138 @@
+// Package app wires relaydesk's components into the running service. It is
+// the only package besides cmd/relaydesk that knows every other one.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/jobs"
+	"github.com/relaydesk/relaydesk/internal/metrics"
+	"github.com/relaydesk/relaydesk/internal/migrate"
+	"github.com/relaydesk/relaydesk/internal/server"
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// LoadFile reads the declarative file named by the configuration, if any.
+func LoadFile(cfg *config.Config, getenv config.Getenv) (*config.File, error) {
+	if cfg.ConfigFile == "" {
+		return nil, nil
+	}
+	return config.LoadFile(cfg.ConfigFile, getenv, CheckKind)
+}
+
+// Serve runs the HTTP service and the River workers until ctx ends, then
+// shuts down gracefully. When ln is nil it listens on cfg.Listen.
+func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog.Logger, ln net.Listener) error {
+	keys, err := cfg.Keyring()
+	if err != nil {
+		return err
+	}
+	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	if err := prepareSchema(ctx, pool, cfg.AutoMigrate, log); err != nil {
+		return err
+	}
+	st := store.New(pool, keys)
+	if file != nil {
+		res, err := st.ApplyFile(ctx, file)
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", file.Path, err)
+		}
+		log.Info("applied configuration file", "path", file.Path, "created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged)
+	}
+
+	reg := metrics.NewRegistry()
+	metrics.RegisterPool(reg, pool)
+	metrics.RegisterJobs(reg, st)
+
+	river, err := jobs.NewClient(jobs.Opts{
+		Store: st, Logger: log.With("component", "river"), Registry: reg,
+		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
+	})
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+
+	srv := server.New(server.Opts{
+		Logger: log, Store: st, Registry: reg, TrustedProxies: cfg.TrustedProxies,
+		TLS:   cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
+		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
+	})
+
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s (RELAYDESK_LISTEN): %w", cfg.Listen, err)
+		}
+	}
+
+	// Jobs run on their own context: on shutdown they get the grace period
+	// to finish instead of being cancelled with the signal.
+	if err := river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("relaydesk is serving", "listen", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "base_url", cfg.BaseURL.String())
+
+	httpErr := srv.Serve(ctx, ln, cfg.TLSCert, cfg.TLSKey, cfg.ShutdownTimeout)
+	log.Info("shutting down: http stopped, stopping jobs")
+
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	jobErr := jobs.Stop(stopCtx, river, log)
+	if err := errors.Join(httpErr, jobErr); err != nil {
+		return err
+	}
+	log.Info("shutdown complete")
+	return nil
+}
+
+// prepareSchema migrates when allowed, otherwise refuses an old schema.
+func prepareSchema(ctx context.Context, pool *pgxpool.Pool, auto bool, log *slog.Logger) error {
+	if auto {
+		if err := migrate.Up(ctx, pool, log); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
+	}
+	if _, err := migrate.Check(ctx, pool); err != nil {
+		return err
+	}
+	return nil
+}
+
+func ready(ctx context.Context, pool *pgxpool.Pool) error {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if _, err := migrate.Check(ctx, pool); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+// Package jobs holds relaydesk's River workers and builds the River client.
+// Workers are thin: they decode their arguments and call the domain.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// Opts configures the River client.
+type Opts struct {
+	Store            *store.Store
+	Logger           *slog.Logger
+	Registry         *prometheus.Registry
+	MaxWorkers       int
+	WebhookRetention time.Duration
+	// RegisterWorkers adds the domain workers built elsewhere (bridge jobs).
+	RegisterWorkers func(*river.Workers)
+	// Periodic adds periodic jobs besides the built-in ones.
+	Periodic []*river.PeriodicJob
+	// Insert-only clients (tools, tests) do not work jobs.
+	InsertOnly bool
+}
+
+// NewClient builds the River client with every worker registered.
+func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &CleanupWorker{Store: opts.Store, Retention: opts.WebhookRetention})
+	if opts.RegisterWorkers != nil {
+		opts.RegisterWorkers(workers)
+	}
+	cfg := &river.Config{
+		Logger:  opts.Logger,
+		Workers: workers,
+		PeriodicJobs: append([]*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
+		}, opts.Periodic...),
+		WorkerMiddleware: []rivertype.WorkerMiddleware{newJobMetrics(opts.Registry)},
+	}
+	if !opts.InsertOnly {
+		max := opts.MaxWorkers
+		if max <= 0 {
+			max = 50
+		}
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max}}
+	}
+	return river.NewClient(riverpgxv5.New(opts.Store.Pool()), cfg)
+}
+
+// Stop stops the client gracefully: running jobs get until ctx ends to
+// finish, then they are cancelled (River retries them later) and Stop waits
+// a little longer for them to return.
+func Stop(ctx context.Context, client *river.Client[pgx.Tx], log *slog.Logger) error {
+	err := client.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	log.Warn("jobs still running at the shutdown deadline; cancelling them", "err", err)
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client.StopAndCancel(cctx); err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
+	}
+	return nil
+}
+

@@ -1,0 +1,15 @@
+package server
+
+import "github.com/labstack/echo/v4/middleware"
+
+// routes is the whole route table, grouped by who may call it.
+func (s *Server) routes() {
+	e := s.echo
+	small := middleware.BodyLimit("64K")
+
+	// Public, unauthenticated: probes and metrics (bind RELAYDESK_LISTEN to a
+	// private interface or filter /metrics at the proxy when exposing it).
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metricsHandler(), small)
+}

@@ -1,0 +1,212 @@
+// Package server is relaydesk's HTTP side: the Echo instance, its middleware,
+// the route table (routes.go) and the handlers. Handlers stay thin: read and
+// check the request, call the domain, answer.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// Opts is what a Server needs.
+type Opts struct {
+	Logger         *slog.Logger
+	Store          *store.Store
+	Registry       *prometheus.Registry // metrics are registered here and served at /metrics
+	TrustedProxies []netip.Prefix
+	TLS            bool // the service is reached over HTTPS (directly or through a proxy)
+	// Ready reports whether the service can take traffic; nil means ready.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP service.
+type Server struct {
+	echo    *echo.Echo
+	log     *slog.Logger
+	store   *store.Store
+	opts    Opts
+	metrics *httpMetrics
+}
+
+// New builds the Echo instance with middleware and every route.
+func New(opts Opts) *Server {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = ipExtractor(opts.TrustedProxies)
+
+	s := &Server{echo: e, log: opts.Logger, store: opts.Store, opts: opts, metrics: newHTTPMetrics(opts.Registry)}
+	e.HTTPErrorHandler = s.errorHandler
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(s.logRequests)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic in handler", "err", err, "path", c.Path(), "request_id", requestID(c), "stack", string(stack))
+			return err
+		},
+	}))
+	hsts := 0
+	if opts.TLS {
+		hsts = 31536000
+	}
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            hsts,
+		ReferrerPolicy:        "same-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+	}))
+	s.routes()
+	return s
+}
+
+// Handler returns the root handler (for tests and for embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer wraps the handler with relaydesk's server timeouts.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // media downloads through the public API stream for a while
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+}
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, waits up to grace for in-flight requests, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string, grace time.Duration) error {
+	srv := s.HTTPServer(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if certFile != "" {
+			err = srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ipExtractor believes X-Forwarded-For only from the trusted proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		_, n, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// logRequests writes one structured line per request. It logs the route
+// pattern and never the query string, which may carry tokens (hub.verify_token).
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(c.Request().Method, route, status, elapsed)
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case route == "/healthz" || route == "/readyz" || route == "/metrics":
+			level = slog.LevelDebug
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "http request",
+			slog.String("method", c.Request().Method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("duration", elapsed),
+			slog.Int64("bytes_in", c.Request().ContentLength),
+			slog.Int64("bytes_out", c.Response().Size),
+			slog.String("remote_ip", c.RealIP()),
+			slog.String("request_id", requestID(c)),
+		)
+		return nil
+	}
+}
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// errorHandler maps errors to responses in one place.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	detail := ""
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			detail = m
+		}
+	} else {
+		s.log.Error("request failed", "err", err, "route", c.Path(), "request_id", requestID(c))
+	}
+	p := Problem{Title: http.StatusText(code), Status: code, Detail: detail}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	_ = c.JSON(code, p)
+}
