@@ -120,4 +120,3 @@ func TestServeMigratesAndAnswers(t *testing.T) {
 	_, err := http.Get(base + "/healthz")
 	require.Error(t, err, "the listener is closed after shutdown")
 }
-

@@ -124,4 +124,3 @@ func TestLoadValidation(t *testing.T) {
 		})
 	}
 }
-

@@ -75,4 +75,3 @@ func Stop(ctx context.Context, client *river.Client[pgx.Tx], log *slog.Logger) e
 	}
 	return nil
 }
-

@@ -45,8 +45,8 @@ type AccountSecrets struct {
 // keep the stored value on update.
 type NewAccount struct {
 	Name, PhoneNumberID, WABAID, DisplayPhoneNumber, GraphURL, GraphVersion string
-	SendRate                                                               int
-	AccessToken, AppSecret, VerifyToken                                    string
+	SendRate                                                                int
+	AccessToken, AppSecret, VerifyToken                                     string
 }
 
 const accountColumns = `id, name, phone_number_id, waba_id, display_phone_number, graph_url, graph_version,
