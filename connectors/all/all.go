@@ -1,0 +1,12 @@
+// Package all registers every connector kind. Import it for its side
+// effect, once, in the binary's main package:
+//
+//	import _ "github.com/relaydesk/relaydesk/connectors/all"
+//
+// Adding a helpdesk means adding its package to the list below.
+package all
+
+import (
+	// Zendesk Support.
+	_ "github.com/relaydesk/relaydesk/connectors/zendesk"
+)
