@@ -82,6 +82,16 @@ CREATE TABLE conversations (
     -- last_seq is the per-conversation message counter (both directions).
     last_seq        bigint NOT NULL DEFAULT 0,
     last_inbound_at timestamptz,
+    -- A direction's "queued" flag is set when new work is stored and a job
+    -- enqueued, and cleared by the job before it drains, so at most one job
+    -- per direction waits and no message is stranded. The lease keeps one
+    -- worker per conversation and direction at a time, across replicas.
+    inbound_queued       boolean NOT NULL DEFAULT false,
+    inbound_lease_until  timestamptz,
+    outbound_queued      boolean NOT NULL DEFAULT false,
+    outbound_lease_until timestamptz,
+    -- when the route's re-engagement template was last sent (outside the 24-hour window)
+    reengaged_at    timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (account_id, contact_id)
@@ -120,6 +130,7 @@ CREATE TABLE messages (
     state           text NOT NULL DEFAULT 'pending',
     -- status is WhatsApp's delivery status of an outbound message.
     status          text NOT NULL DEFAULT '',
+    status_at       timestamptz,
     error           jsonb,
     ticket_id       bigint REFERENCES tickets (id) ON DELETE SET NULL,
     connection_id   bigint REFERENCES helpdesk_connections (id) ON DELETE SET NULL,
@@ -133,6 +144,19 @@ CREATE TABLE messages (
     UNIQUE (connection_id, remote_id)
 );
 CREATE INDEX messages_pending ON messages (conversation_id, direction, seq) WHERE state = 'pending';
+
+-- Token buckets shared by every replica (per-number send rate).
+CREATE TABLE rate_buckets (
+    key        text PRIMARY KEY,
+    tokens     double precision NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- The order WhatsApp statuses may move in (see whatsapp.StatusRank): a late
+-- "delivered" never overwrites "read"; failed ranks above sent only.
+CREATE FUNCTION relaydesk_status_rank(status text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE status WHEN 'sent' THEN 1 WHEN 'failed' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE 0 END;
 
 CREATE TABLE webhook_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -148,6 +172,8 @@ CREATE INDEX webhook_events_received_at ON webhook_events (received_at);
 ---- create above / drop below ----
 
 DROP TABLE webhook_events;
+DROP TABLE rate_buckets;
+DROP FUNCTION relaydesk_status_rank(text);
 DROP TABLE messages;
 DROP TABLE tickets;
 DROP TABLE conversations;

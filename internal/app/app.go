@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/jobs"
 	"github.com/relaydesk/relaydesk/internal/metrics"
@@ -67,18 +68,22 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
 
+	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"), Connectors: NewConnector})
 	river, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: log.With("component", "river"), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
+		RegisterWorkers: jobs.AddBridgeWorkers(br),
 	})
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
+	br.SetJobs(river)
 
 	srv := server.New(server.Opts{
-		Logger: log, Store: st, Registry: reg, TrustedProxies: cfg.TrustedProxies,
-		TLS:   cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
-		Ready: func(ctx context.Context) error { return ready(ctx, pool) },
+		Logger: log, Store: st, Bridge: br, Registry: reg, TrustedProxies: cfg.TrustedProxies,
+		WebhookMaxBytes: cfg.WebhookMaxBytes,
+		TLS:             cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
+		Ready:           func(ctx context.Context) error { return ready(ctx, pool) },
 	})
 
 	if ln == nil {

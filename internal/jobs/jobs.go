@@ -30,6 +30,15 @@ type Opts struct {
 	Periodic []*river.PeriodicJob
 	// Insert-only clients (tools, tests) do not work jobs.
 	InsertOnly bool
+	// RescueAfter overrides how long a job of a crashed process waits
+	// before it is retried (tests and the chaos soak shorten it).
+	RescueAfter time.Duration
+	// RetryPolicy overrides River's backoff (attempt^4 seconds); tests use a
+	// short one.
+	RetryPolicy river.ClientRetryPolicy
+	// FetchPollInterval overrides how often workers look for jobs when no
+	// notification arrives.
+	FetchPollInterval time.Duration
 }
 
 // NewClient builds the River client with every worker registered.
@@ -48,6 +57,17 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
 		}, opts.Periodic...),
 		WorkerMiddleware: []rivertype.WorkerMiddleware{newJobMetrics(opts.Registry)},
+		JobTimeout:       5 * time.Minute,
+		// A job whose process died is retried after this long. It must exceed
+		// the longest worker timeout (media delivery: 15 minutes).
+		RescueStuckJobsAfter: 16 * time.Minute,
+	}
+	cfg.RetryPolicy = opts.RetryPolicy
+	if opts.FetchPollInterval > 0 {
+		cfg.FetchPollInterval = opts.FetchPollInterval
+	}
+	if opts.RescueAfter > 0 {
+		cfg.RescueStuckJobsAfter = opts.RescueAfter
 	}
 	if !opts.InsertOnly {
 		max := opts.MaxWorkers

@@ -12,4 +12,10 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metricsHandler(), small)
+
+	// Webhooks: authenticated by their signatures, not by a session. The
+	// handlers read the body themselves with their own size limit.
+	e.GET("/webhooks/whatsapp", s.whatsappVerify, small)
+	e.POST("/webhooks/whatsapp", s.whatsappDeliver)
+	e.POST("/webhooks/helpdesk/:connection", s.helpdeskDeliver)
 }

@@ -18,27 +18,33 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // Opts is what a Server needs.
 type Opts struct {
-	Logger         *slog.Logger
-	Store          *store.Store
-	Registry       *prometheus.Registry // metrics are registered here and served at /metrics
-	TrustedProxies []netip.Prefix
-	TLS            bool // the service is reached over HTTPS (directly or through a proxy)
+	Logger          *slog.Logger
+	Store           *store.Store
+	Bridge          *bridge.Bridge
+	Registry        *prometheus.Registry // metrics are registered here and served at /metrics
+	WebhookMaxBytes int64
+	TrustedProxies  []netip.Prefix
+	TLS             bool // the service is reached over HTTPS (directly or through a proxy)
 	// Ready reports whether the service can take traffic; nil means ready.
 	Ready func(ctx context.Context) error
 }
 
 // Server is the HTTP service.
 type Server struct {
-	echo    *echo.Echo
-	log     *slog.Logger
-	store   *store.Store
-	opts    Opts
-	metrics *httpMetrics
+	echo           *echo.Echo
+	log            *slog.Logger
+	store          *store.Store
+	bridge         *bridge.Bridge
+	opts           Opts
+	metrics        *httpMetrics
+	webhookMetrics *webhookMetrics
+	rejections     *rejectionLog
 }
 
 // New builds the Echo instance with middleware and every route.
@@ -48,7 +54,12 @@ func New(opts Opts) *Server {
 	e.HidePort = true
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
 
-	s := &Server{echo: e, log: opts.Logger, store: opts.Store, opts: opts, metrics: newHTTPMetrics(opts.Registry)}
+	if opts.WebhookMaxBytes <= 0 {
+		opts.WebhookMaxBytes = 4 << 20
+	}
+	s := &Server{echo: e, log: opts.Logger, store: opts.Store, bridge: opts.Bridge, opts: opts,
+		metrics: newHTTPMetrics(opts.Registry), webhookMetrics: newWebhookMetrics(opts.Registry),
+		rejections: newRejectionLog(200)}
 	e.HTTPErrorHandler = s.errorHandler
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))

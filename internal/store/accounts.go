@@ -79,20 +79,7 @@ func (s *Store) Secrets(a Account) (AccountSecrets, error) {
 
 // Accounts lists every account by name.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM whatsapp_accounts ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return s.queryAccounts(ctx, `SELECT `+accountColumns+` FROM whatsapp_accounts ORDER BY name`)
 }
 
 // AccountByPhoneNumberID finds an enabled or disabled account by Meta's id.

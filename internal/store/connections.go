@@ -128,3 +128,9 @@ func newPublicID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// TouchWebhook records that a connection's webhook delivered.
+func (s *Store) TouchWebhook(ctx context.Context, db DBTX, id int64) error {
+	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now() WHERE id = $1`, id)
+	return err
+}

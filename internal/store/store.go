@@ -73,3 +73,5 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

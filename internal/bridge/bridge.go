@@ -1,0 +1,120 @@
+// Package bridge is relaydesk's domain: WhatsApp deliveries in, helpdesk
+// tickets and comments out, agent replies back to WhatsApp, with order kept
+// and nothing lost or duplicated. It is called by the HTTP handlers
+// (internal/server) and by thin River workers (internal/jobs).
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// JobInserter enqueues River jobs inside a caller's transaction; the River
+// client satisfies it.
+type JobInserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// ConnectorFactory builds the connector of a helpdesk connection from its
+// row and opened credentials (the app wires it to the connector registry).
+type ConnectorFactory func(c store.Connection, credentials map[string]string, hc *http.Client) (connectors.Connector, error)
+
+// Opts is what a Bridge needs.
+type Opts struct {
+	Store      *store.Store
+	Logger     *slog.Logger
+	Connectors ConnectorFactory
+	// HTTPClient is used for Graph and helpdesk calls. It must not set a
+	// client-wide Timeout (media streams take long); calls carry deadlines.
+	HTTPClient *http.Client
+	// Now is the clock (tests move it to check the 24-hour window).
+	Now func() time.Time
+	// CallTimeout bounds one JSON call to a helpdesk or Graph (default 30s).
+	CallTimeout time.Duration
+	// SnoozeCap, when set, shortens waits asked for by rate limits (tests
+	// and the demo; production honours Retry-After as given).
+	SnoozeCap time.Duration
+}
+
+// Bridge holds the domain's dependencies.
+type Bridge struct {
+	store      *store.Store
+	log        *slog.Logger
+	jobs       JobInserter
+	connectors ConnectorFactory
+	http       *http.Client
+	now        func() time.Time
+	timeout    time.Duration
+	snoozeCap  time.Duration
+}
+
+// New returns a Bridge. SetJobs must be called before it handles deliveries:
+// the River client is built after the bridge because its workers call it.
+func New(opts Opts) *Bridge {
+	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, http: opts.HTTPClient, now: opts.Now,
+		timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap}
+	if b.timeout <= 0 {
+		b.timeout = 30 * time.Second
+	}
+	if b.http == nil {
+		b.http = DefaultHTTPClient()
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b
+}
+
+// DefaultHTTPClient has connection-level timeouts and no client-wide one:
+// each call sets its own deadline, and media streams may run for minutes.
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Minute
+	t.MaxIdleConnsPerHost = 32
+	return &http.Client{Transport: t}
+}
+
+// SnoozeError asks the job to run again after a while without counting a
+// failed attempt (a rate limit, or another worker holding the conversation).
+type SnoozeError struct{ After time.Duration }
+
+func (e *SnoozeError) Error() string { return fmt.Sprintf("snooze for %s", e.After) }
+
+// snooze builds a SnoozeError, honouring SnoozeCap.
+func (b *Bridge) snooze(d time.Duration) error {
+	if b.snoozeCap > 0 && d > b.snoozeCap {
+		d = b.snoozeCap
+	}
+	return &SnoozeError{After: d}
+}
+
+// SetJobs sets the job inserter (the River client).
+func (b *Bridge) SetJobs(j JobInserter) { b.jobs = j }
+
+// DeliverInboundArgs asks for a conversation's pending customer messages to
+// be posted to its helpdesk ticket, in order.
+type DeliverInboundArgs struct {
+	ConversationID int64 `json:"conversation_id"`
+}
+
+// Kind is the job kind.
+func (DeliverInboundArgs) Kind() string { return "deliver_inbound" }
+
+// StatusFailedArgs asks for a WhatsApp delivery failure of an outbound
+// message to be reported on the ticket as an internal note.
+type StatusFailedArgs struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// Kind is the job kind.
+func (StatusFailedArgs) Kind() string { return "status_failed" }

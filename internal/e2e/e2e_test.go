@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
+	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
+)
+
+func TestCustomerMessagesLandInOneTicketInOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+
+	jpeg := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, 2048)
+	voice := bytes.Repeat([]byte("OggS"), 4096)
+	imgID := h.graph.AddMedia(whatsapptest.Media{MimeType: "image/jpeg", Data: jpeg})
+	voiceID := h.graph.AddMedia(whatsapptest.Media{MimeType: "audio/ogg; codecs=opus", Data: voice})
+
+	d := whatsapptest.NewDelivery(phoneID).Name(customer, "Kerry Fisher").
+		Text(customer, "Hello, my order has not arrived").
+		Image(customer, imgID, "image/jpeg", "This is the box").
+		Audio(customer, voiceID, "audio/ogg; codecs=opus", true)
+	h.postWhatsApp(d)
+	h.postWhatsApp(d) // Meta redelivers
+
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 3
+	}, "three comments in one ticket")
+	tk := h.zd.Tickets()[0]
+	require.Contains(t, tk.Subject, "Kerry Fisher")
+	require.Contains(t, tk.Subject, "Hello, my order has not arrived")
+	require.Contains(t, tk.Tags, "whatsapp")
+	require.Equal(t, "wa:"+phoneID+":"+customer, tk.ExternalID)
+
+	cs := h.publicComments(tk.ID)
+	for _, c := range cs {
+		require.Equal(t, tk.RequesterID, c.AuthorID, "every customer comment is authored by the requester")
+	}
+	require.Equal(t, "Hello, my order has not arrived", cs[0].Body)
+	require.Equal(t, "This is the box", cs[1].Body)
+	require.Len(t, cs[1].Attachments, 1)
+	require.Equal(t, "image/jpeg", cs[1].Attachments[0].ContentType)
+	require.Equal(t, jpeg, cs[1].Attachments[0].Data, "the image bytes arrive unchanged")
+	require.Equal(t, "(voice message)", cs[2].Body)
+	require.Len(t, cs[2].Attachments, 1)
+	require.Equal(t, voice, cs[2].Attachments[0].Data)
+	require.True(t, strings.HasSuffix(cs[2].Attachments[0].Filename, ".ogg"), cs[2].Attachments[0].Filename)
+
+	requesters := 0
+	for _, u := range h.zd.Users() {
+		if u.Phone == "+"+customer {
+			requesters++
+		}
+	}
+	require.Equal(t, 1, requesters, "one requester, found by phone")
+	require.Equal(t, 0, h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`))
+
+	t.Run("an agent's public reply reaches WhatsApp once", func(t *testing.T) {
+		del := h.agentReplies(tk.ID, "Sorry about that! A new box is on its way.")
+		require.Equal(t, 200, h.postHelpdesk(h.zd.Redeliver(del)), "a redelivered webhook is accepted")
+		h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "reply sent")
+		time.Sleep(300 * time.Millisecond) // give a duplicate the chance to appear
+		require.Equal(t, []string{"Sorry about that! A new box is on its way."}, h.sentTexts())
+		sent := h.graph.Sent()[0]
+		require.Equal(t, customer, sent.To)
+		require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'done' AND wamid = $1`, sent.ID))
+	})
+
+	t.Run("private notes and relaydesk's own comments are never sent", func(t *testing.T) {
+		before := len(h.graph.Sent())
+		noteID := h.zd.AgentNote(tk.ID, "internal: check the warehouse")
+		require.Equal(t, 200, h.postHelpdesk(h.zd.CommentDelivery(tk.ID, noteID)))
+		cs := h.publicComments(tk.ID)
+		require.Equal(t, 200, h.postHelpdesk(h.zd.CommentDelivery(tk.ID, cs[0].ID)), "the customer's own comment echoed back")
+		time.Sleep(500 * time.Millisecond)
+		require.Len(t, h.graph.Sent(), before)
+	})
+
+	t.Run("the delivery status comes back", func(t *testing.T) {
+		wamid := h.graph.Sent()[0].ID
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(wamid, "delivered", customer))
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(wamid, "read", customer))
+		require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE wamid = $1 AND status = 'read'`, wamid))
+	})
+	h.noViolations()
+}
+
+func TestEveryMessageTypeIsReadableForAgents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+
+	// Every real-shaped payload, as Meta sends it (media ids the fake knows).
+	for _, name := range whatsapptest.FixtureNames(t) {
+		if strings.HasPrefix(name, "status-") {
+			continue
+		}
+		body := whatsapptest.Fixture(t, name)
+		batch, err := whatsapp.ParseDelivery(body)
+		require.NoError(t, err)
+		for _, ch := range batch.Changes {
+			for _, m := range ch.Messages {
+				if m.IsMedia() {
+					h.graph.AddMedia(whatsapptest.Media{ID: m.Media.ID, MimeType: m.Media.MimeType, Data: []byte("file " + m.Media.ID)})
+				}
+			}
+		}
+		h.postWhatsAppBody(body)
+	}
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM messages WHERE state = 'pending'`) == 0
+	}, "every fixture message processed")
+
+	var bodies []string
+	for _, tk := range h.zd.Tickets() {
+		for _, c := range h.publicComments(tk.ID) {
+			require.NotEmpty(t, strings.TrimSpace(c.Body), "no empty comment reaches the agent")
+			bodies = append(bodies, c.Body)
+		}
+	}
+	all := strings.Join(bodies, "\n")
+	for _, want := range []string{"Shared a location", "Shared contact card", "Chose:", "Tapped:", "Reacted", "Removed a reaction",
+		"Placed an order", "changed their WhatsApp number", "Unsupported message", "[Came from an ad"} {
+		require.Contains(t, all, want)
+	}
+	require.Zero(t, h.count(`SELECT count(*) FROM messages WHERE state = 'failed'`), "failed: %s", h.failures())
+}
+
+func TestMediaGoneStillReachesTheAgent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	// A media id Graph no longer knows (expired or deleted).
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Image(customer, "404404404", "image/jpeg", "see photo"))
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 1
+	}, "message posted without the file")
+	c := h.publicComments(h.zd.Tickets()[0].ID)[0]
+	require.Contains(t, c.Body, "see photo")
+	require.Contains(t, c.Body, "could not be fetched from WhatsApp")
+	require.Empty(t, c.Attachments)
+}
+
+func TestFlakyHelpdeskStillGetsEverythingOnceInOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+
+	h.zd.FailNext(2, connectortest.FailServerError)
+	h.zd.FailNext(2, connectortest.FailRateLimited)
+	h.zd.FailNext(1, connectortest.FailTimeout)
+	h.zd.FailNext(2, connectortest.FailServerError)
+
+	var want []string
+	for i := range 8 {
+		body := "message " + string(rune('A'+i))
+		want = append(want, body)
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, body))
+	}
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) >= len(want)
+	}, "all messages delivered")
+	var got []string
+	for _, c := range h.publicComments(h.zd.Tickets()[0].ID) {
+		got = append(got, c.Body)
+	}
+	require.Equal(t, want, got, "exactly once, in order")
+	require.Len(t, h.zd.Tickets(), 1)
+	h.noViolations()
+}
+
+func TestWorkerKilledMidJobLosesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+
+	// The helpdesk hangs, so the delivery job is mid-call when the replica dies.
+	h.zd.FailNext(1, connectortest.FailTimeout)
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "one").Text(customer, "two"))
+	h.eventually(func() bool { return h.count(`SELECT count(*) FROM river_job WHERE state = 'running'`) > 0 }, "job running")
+	h.killWorkers()
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "three"))
+
+	h.startWorkers() // a replica comes back
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) >= 3
+	}, "all delivered after restart")
+	var got []string
+	for _, c := range h.publicComments(h.zd.Tickets()[0].ID) {
+		got = append(got, c.Body)
+	}
+	require.Equal(t, []string{"one", "two", "three"}, got)
+}
+
+func TestGraphErrorsOnReplies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	tk := h.zd.Tickets()[0].ID
+
+	t.Run("throughput limit waits and retries", func(t *testing.T) {
+		h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpSendMessage, Times: 2, Code: 130429, HTTPStatus: 400})
+		h.agentReplies(tk, "first reply")
+		h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "sent after the limit passed")
+	})
+	t.Run("undeliverable becomes an internal note", func(t *testing.T) {
+		h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpSendMessage, Times: 1, Code: 131026, HTTPStatus: 400})
+		h.agentReplies(tk, "second reply")
+		h.eventually(func() bool {
+			for _, n := range h.notes(tk) {
+				if strings.Contains(n, "NOT delivered") {
+					return true
+				}
+			}
+			return false
+		}, "a note explains the failure")
+		require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'failed'`))
+	})
+	t.Run("an expired token marks the number for attention", func(t *testing.T) {
+		h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpSendMessage, Times: 1, Code: 190, HTTPStatus: 401})
+		h.agentReplies(tk, "third reply")
+		h.eventually(func() bool {
+			return h.count(`SELECT count(*) FROM whatsapp_accounts WHERE health = 'token_expired'`) == 1
+		}, "account marked")
+		h.eventually(func() bool { return len(h.sentTexts()) == 2 }, "sent once the token works again")
+	})
+	t.Run("a failed status becomes an internal note", func(t *testing.T) {
+		wamid := h.graph.Sent()[0].ID
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(wamid, "failed", customer, whatsapp.Error{Code: 131047, Title: "Re-engagement message"}))
+		h.eventually(func() bool {
+			for _, n := range h.notes(tk) {
+				if strings.Contains(n, "first reply") && strings.Contains(n, "131047") {
+					return true
+				}
+			}
+			return false
+		}, "a note names the reply and the reason")
+	})
+	h.noViolations()
+}
+
+func TestTwentyFourHourWindow(t *testing.T) {
+	t.Parallel()
+
+	t.Run("without a template the reply is held back with a note", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, harnessOpts{})
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
+		h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+		tk := h.zd.Tickets()[0].ID
+
+		h.clock.Advance(25 * time.Hour)
+		h.agentReplies(tk, "late reply")
+		h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "a note")
+		require.Contains(t, h.notes(tk)[0], "NOT sent")
+		require.Contains(t, h.notes(tk)[0], "24 hours")
+		require.Empty(t, h.graph.Sent(), "nothing was sent outside the window")
+	})
+
+	t.Run("with a template it re-engages and delivers the reply when the customer answers", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, harnessOpts{template: &config.TemplateRef{Name: "hello_world", Language: "en_US"}})
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
+		h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+		tk := h.zd.Tickets()[0].ID
+
+		h.clock.Advance(25 * time.Hour)
+		h.agentReplies(tk, "are you still there?")
+		h.eventually(func() bool { return len(h.graph.Sent()) == 1 }, "template sent")
+		require.Equal(t, "template", h.graph.Sent()[0].Type)
+		h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "a note says the reply is held")
+		require.Contains(t, h.notes(tk)[0], "hello_world")
+
+		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(h.clock.Now()).Text(customer, "yes!"))
+		h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "held reply delivered")
+		require.Equal(t, []string{"are you still there?"}, h.sentTexts())
+	})
+}
+
+func TestSolvedAndClosedTickets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "first question"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	first := h.zd.Tickets()[0].ID
+
+	// Solved: the next message reopens the same ticket (inside the window).
+	require.Equal(t, 200, h.postHelpdesk(h.zd.SetStatus(first, connectors.StatusSolved)))
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "one more thing"))
+	h.eventually(func() bool { return len(h.publicComments(first)) == 2 }, "reopened")
+	require.Len(t, h.zd.Tickets(), 1)
+	require.Equal(t, "open", string(h.zd.Tickets()[0].Status))
+
+	// Closed: a new ticket that follows the old one up.
+	require.Equal(t, 200, h.postHelpdesk(h.zd.SetStatus(first, connectors.StatusClosed)))
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "new problem"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 2 }, "follow-up ticket")
+	var second connectortest.Ticket
+	for _, tk := range h.zd.Tickets() {
+		if tk.ID != first {
+			second = tk
+		}
+	}
+	require.Equal(t, first, second.FollowupOf)
+	require.Equal(t, "new problem", h.publicComments(second.ID)[0].Body)
+	h.noViolations()
+}

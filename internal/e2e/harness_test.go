@@ -1,0 +1,251 @@
+// Package e2e tests relaydesk end to end: real PostgreSQL, a real River
+// client working jobs, the HTTP server on a real socket, and fakes of Graph
+// and of Zendesk that speak their wire formats.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
+	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
+	"github.com/relaydesk/relaydesk/internal/app"
+	"github.com/relaydesk/relaydesk/internal/bridge"
+	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/jobs"
+	"github.com/relaydesk/relaydesk/internal/secret"
+	"github.com/relaydesk/relaydesk/internal/server"
+	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/testdb"
+	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
+)
+
+const (
+	phoneID   = whatsapptest.FixturePhoneNumberID
+	appSecret = "e2e-app-secret"
+	customer  = "16505551234"
+)
+
+// clock is a settable clock shared by the bridge and the fake helpdesk.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// fastRetry retries failed jobs quickly so failure tests stay short.
+type fastRetry struct{}
+
+func (fastRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
+
+type harness struct {
+	t        *testing.T
+	pool     *pgxpool.Pool
+	store    *store.Store
+	graph    *whatsapptest.Server
+	zd       *zendesktest.Fake
+	srv      *httptest.Server
+	bridge   *bridge.Bridge
+	clock    *clock
+	publicID string
+
+	mu     sync.Mutex
+	client *river.Client[pgx.Tx]
+}
+
+type harnessOpts struct {
+	template *config.TemplateRef
+}
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, pool: testdb.New(t), clock: &clock{}}
+	key, err := secret.ParseKey(secret.GenerateKey())
+	require.NoError(t, err)
+	kr, err := secret.NewKeyring(key, nil)
+	require.NoError(t, err)
+	h.store = store.New(h.pool, kr)
+
+	h.graph = whatsapptest.Start(t, whatsapptest.Options{})
+	h.zd = zendesktest.New(t)
+	h.zd.SetNow(h.clock.Now)
+	zc := h.zd.Config()
+	_, err = h.store.ApplyFile(ctx, &config.File{Path: "e2e",
+		WhatsApp: []config.WhatsAppEntry{{Name: "support", PhoneNumberID: phoneID, WABAID: whatsapptest.FixtureWABAID,
+			AccessToken: h.graph.AccessToken(), AppSecret: appSecret, VerifyToken: "v", GraphURL: h.graph.URL(),
+			GraphVersion: h.graph.Version(), SendRate: 80}},
+		Helpdesks: []config.HelpdeskEntry{{Name: "zendesk", Kind: "zendesk", BaseURL: zc.BaseURL, Settings: zc.Settings,
+			Credentials: zc.Credentials, WebhookSecret: string(h.zd.WebhookSecret())}},
+		Routes: []config.RouteEntry{{WhatsApp: "support", Helpdesk: "zendesk", Reopen: 72 * time.Hour,
+			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template}},
+	})
+	require.NoError(t, err)
+	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	require.NoError(t, err)
+	h.publicID = conn.PublicID
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
+		Now: h.clock.Now, CallTimeout: 2 * time.Second, SnoozeCap: 300 * time.Millisecond})
+	h.startWorkers()
+	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})
+	h.srv = httptest.NewServer(srv.Handler())
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// startWorkers starts a River client working relaydesk's jobs (a replica).
+func (h *harness) startWorkers() {
+	h.t.Helper()
+	c, err := jobs.NewClient(jobs.Opts{Store: h.store, Logger: slog.New(slog.DiscardHandler), MaxWorkers: 10,
+		RegisterWorkers: jobs.AddBridgeWorkers(h.bridge), RetryPolicy: fastRetry{}, FetchPollInterval: 200 * time.Millisecond})
+	require.NoError(h.t, err)
+	h.bridge.SetJobs(c)
+	require.NoError(h.t, c.Start(context.Background()))
+	h.mu.Lock()
+	h.client = c
+	h.mu.Unlock()
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.StopAndCancel(ctx)
+	})
+}
+
+// killWorkers stops the replica abruptly: running jobs are cancelled mid-way.
+func (h *harness) killWorkers() {
+	h.mu.Lock()
+	c := h.client
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(h.t, c.StopAndCancel(ctx))
+}
+
+func (h *harness) postWhatsApp(d *whatsapptest.Delivery) {
+	h.t.Helper()
+	h.postWhatsAppBody(d.Bytes())
+}
+
+func (h *harness) postWhatsAppBody(body []byte) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/whatsapp", bytes.NewReader(body))
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(appSecret), body))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(h.t, err)
+	resp.Body.Close()
+	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+}
+
+// postHelpdesk delivers a Zendesk webhook to relaydesk's callback URL.
+func (h *harness) postHelpdesk(d connectortest.Delivery) int {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/helpdesk/"+h.publicID, bytes.NewReader(d.Body))
+	require.NoError(h.t, err)
+	req.Header = d.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(h.t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// agentReplies has an agent answer publicly in Zendesk and Zendesk deliver
+// the webhook; it returns the delivery for redelivery tests.
+func (h *harness) agentReplies(ticketID, body string) connectortest.Delivery {
+	h.t.Helper()
+	id := h.zd.AgentReply(ticketID, body)
+	d := h.zd.CommentDelivery(ticketID, id)
+	require.Equal(h.t, http.StatusOK, h.postHelpdesk(d))
+	return d
+}
+
+func (h *harness) eventually(cond func() bool, msg string, args ...any) {
+	h.t.Helper()
+	require.Eventually(h.t, cond, 60*time.Second, 50*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// publicBodies returns the public comments of a ticket, in order.
+func (h *harness) publicComments(ticketID string) []connectortest.Comment {
+	var out []connectortest.Comment
+	for _, c := range h.zd.Comments(ticketID) {
+		if c.Public {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (h *harness) notes(ticketID string) []string {
+	var out []string
+	for _, c := range h.zd.Comments(ticketID) {
+		if !c.Public {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+func (h *harness) count(sql string, args ...any) int {
+	h.t.Helper()
+	var n int
+	require.NoError(h.t, h.pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+// sentTexts returns the text messages the fake Graph accepted.
+func (h *harness) sentTexts() []string {
+	var out []string
+	for _, m := range h.graph.Sent() {
+		if m.Type == "text" {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// noViolations checks that neither fake saw a malformed request.
+func (h *harness) noViolations() {
+	h.t.Helper()
+	require.Empty(h.t, h.zd.Violations(), "requests Zendesk's documented API would refuse")
+	require.Empty(h.t, h.graph.ValidationErrors(), "requests that do not match Graph's OpenAPI description")
+}
+
+// failures lists failed messages with their reasons, for test messages.
+func (h *harness) failures() string {
+	rows, err := h.pool.Query(context.Background(), `SELECT kind || ': ' || coalesce(error::text, '') FROM messages WHERE state = 'failed'`)
+	require.NoError(h.t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(h.t, err)
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,94 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/relaydesk/relaydesk/internal/bridge"
+)
+
+// outcome maps the bridge's result to River's: a SnoozeError waits without
+// spending an attempt, anything else is retried with backoff.
+func outcome(err error) error {
+	var snooze *bridge.SnoozeError
+	if errors.As(err, &snooze) {
+		return river.JobSnooze(snooze.After)
+	}
+	return err
+}
+
+// DeliverInboundWorker posts a conversation's customer messages to its ticket.
+type DeliverInboundWorker struct {
+	river.WorkerDefaults[bridge.DeliverInboundArgs]
+	Bridge *bridge.Bridge
+}
+
+// Timeout leaves room for large media uploads.
+func (w *DeliverInboundWorker) Timeout(*river.Job[bridge.DeliverInboundArgs]) time.Duration {
+	return 15 * time.Minute
+}
+
+// Work delivers; after the last attempt the waiting message is marked failed
+// (visible and retryable in the admin page) rather than silently dropped.
+func (w *DeliverInboundWorker) Work(ctx context.Context, job *river.Job[bridge.DeliverInboundArgs]) error {
+	err := w.Bridge.DeliverInbound(ctx, job.Args.ConversationID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		return w.Bridge.GiveUp(ctx, job.Args.ConversationID, "in", err)
+	}
+	return outcome(err)
+}
+
+// SendOutboundWorker sends a conversation's agent replies to WhatsApp.
+type SendOutboundWorker struct {
+	river.WorkerDefaults[bridge.SendOutboundArgs]
+	Bridge *bridge.Bridge
+}
+
+// Timeout leaves room for attachments.
+func (w *SendOutboundWorker) Timeout(*river.Job[bridge.SendOutboundArgs]) time.Duration {
+	return 15 * time.Minute
+}
+
+// Work sends, with the same last-attempt rule as inbound delivery.
+func (w *SendOutboundWorker) Work(ctx context.Context, job *river.Job[bridge.SendOutboundArgs]) error {
+	err := w.Bridge.SendOutbound(ctx, job.Args.ConversationID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		return w.Bridge.GiveUp(ctx, job.Args.ConversationID, "out", err)
+	}
+	return outcome(err)
+}
+
+// StatusFailedWorker reports a WhatsApp delivery failure on the ticket.
+type StatusFailedWorker struct {
+	river.WorkerDefaults[bridge.StatusFailedArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work posts the internal note.
+func (w *StatusFailedWorker) Work(ctx context.Context, job *river.Job[bridge.StatusFailedArgs]) error {
+	return outcome(w.Bridge.ReportFailure(ctx, job.Args.MessageID))
+}
+
+// AddNoteWorker posts an internal note on a ticket.
+type AddNoteWorker struct {
+	river.WorkerDefaults[bridge.AddNoteArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work posts the note.
+func (w *AddNoteWorker) Work(ctx context.Context, job *river.Job[bridge.AddNoteArgs]) error {
+	return outcome(w.Bridge.AddNote(ctx, job.Args))
+}
+
+// AddBridgeWorkers registers the bridge's workers.
+func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
+	return func(ws *river.Workers) {
+		river.AddWorker(ws, &DeliverInboundWorker{Bridge: b})
+		river.AddWorker(ws, &SendOutboundWorker{Bridge: b})
+		river.AddWorker(ws, &StatusFailedWorker{Bridge: b})
+		river.AddWorker(ws, &AddNoteWorker{Bridge: b})
+	}
+}
