@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
@@ -69,15 +70,16 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterJobs(reg, st)
 
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"), Connectors: NewConnector})
-	river, err := jobs.NewClient(jobs.Opts{
+	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: log.With("component", "river"), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
 		RegisterWorkers: jobs.AddBridgeWorkers(br),
+		Periodic:        []*river.PeriodicJob{jobs.SweepPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
-	br.SetJobs(river)
+	br.SetJobs(client)
 
 	srv := server.New(server.Opts{
 		Logger: log, Store: st, Bridge: br, Registry: reg, TrustedProxies: cfg.TrustedProxies,
@@ -94,7 +96,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 
 	// Jobs run on their own context: on shutdown they get the grace period
 	// to finish instead of being cancelled with the signal.
-	if err := river.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
 	scheme := "http"
@@ -108,7 +110,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	jobErr := jobs.Stop(stopCtx, river, log)
+	jobErr := jobs.Stop(stopCtx, client, log)
 	if err := errors.Join(httpErr, jobErr); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,23 @@ func TestSolvedAndClosedTickets(t *testing.T) {
 	require.Equal(t, first, second.FollowupOf)
 	require.Equal(t, "new problem", h.publicComments(second.ID)[0].Body)
 	h.noViolations()
+}
+
+func TestSweepRecoversACancelledJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.killWorkers() // nothing works jobs while we break things
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "lost?"))
+	// An operator cancels the delivery job from the jobs page.
+	_, err := h.pool.Exec(context.Background(), `UPDATE river_job SET state = 'cancelled', finalized_at = now() WHERE kind = 'deliver_inbound'`)
+	require.NoError(t, err)
+	h.startWorkers()
+
+	n, err := h.bridge.Sweep(context.Background(), 0)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 1
+	}, "delivered after the sweep")
 }

@@ -83,6 +83,25 @@ func (w *AddNoteWorker) Work(ctx context.Context, job *river.Job[bridge.AddNoteA
 	return outcome(w.Bridge.AddNote(ctx, job.Args))
 }
 
+// SweepWorker re-queues stalled conversations.
+type SweepWorker struct {
+	river.WorkerDefaults[bridge.SweepArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work sweeps conversations idle for more than five minutes.
+func (w *SweepWorker) Work(ctx context.Context, job *river.Job[bridge.SweepArgs]) error {
+	_, err := w.Bridge.Sweep(ctx, 5*time.Minute)
+	return err
+}
+
+// SweepPeriodic runs the sweep every minute on the leader.
+func SweepPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+		func() (river.JobArgs, *river.InsertOpts) { return bridge.SweepArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "sweep_stalled"})
+}
+
 // AddBridgeWorkers registers the bridge's workers.
 func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 	return func(ws *river.Workers) {
@@ -90,5 +109,6 @@ func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 		river.AddWorker(ws, &SendOutboundWorker{Bridge: b})
 		river.AddWorker(ws, &StatusFailedWorker{Bridge: b})
 		river.AddWorker(ws, &AddNoteWorker{Bridge: b})
+		river.AddWorker(ws, &SweepWorker{Bridge: b})
 	}
 }

@@ -159,3 +159,13 @@ func (s *Store) SetMedia(ctx context.Context, id int64, body string, media json.
 		id, body, jsonText(media))
 	return err
 }
+
+// RetryMessage puts a failed (or held) message back in its queue and reports
+// its conversation and direction; the caller enqueues the job in the same
+// transaction when MarkQueued says so.
+func (s *Store) RetryMessage(ctx context.Context, db DBTX, id int64) (conversationID int64, direction string, err error) {
+	err = db.QueryRow(ctx, `UPDATE messages SET state = 'pending', attempts = 0, updated_at = now()
+		WHERE id = $1 AND state IN ('failed', 'waiting_window') RETURNING conversation_id, direction`, id).
+		Scan(&conversationID, &direction)
+	return conversationID, direction, notFound(err)
+}

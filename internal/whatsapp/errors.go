@@ -75,8 +75,9 @@ type APIError struct {
 	Message string
 	// Details is error_data.details, with the access token redacted.
 	Details string
-	// UserTitle and UserMessage are error_user_title / error_user_msg.
-	UserTitle   string
+	// UserTitle is error_user_title, when sent.
+	UserTitle string
+	// UserMessage is error_user_msg, when sent.
 	UserMessage string
 	// IsTransient is the Graph is_transient flag.
 	IsTransient bool

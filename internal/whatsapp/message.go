@@ -131,11 +131,14 @@ type Media struct {
 
 // Location is a shared location.
 type Location struct {
-	Lat     float64
-	Lng     float64
+	// Lat and Lng are the coordinates in degrees.
+	Lat float64
+	Lng float64
+	// Name and Address label the place (optional).
 	Name    string
 	Address string
-	URL     string
+	// URL is the place's website (optional).
+	URL string
 }
 
 // SharedContact is one contact card of a contacts message, with what is
@@ -143,19 +146,23 @@ type Location struct {
 type SharedContact struct {
 	// FormattedName is the full name as displayed (always present).
 	FormattedName string
-	FirstName     string
-	LastName      string
-	Phones        []ContactPhone
-	Emails        []ContactEmail
-	URLs          []ContactURL
-	Addresses     []ContactAddress
-	Org           ContactOrg
+	// FirstName and LastName are the structured name parts, if sent.
+	FirstName string
+	LastName  string
+	// Phones, Emails, URLs and Addresses are the card's entries.
+	Phones    []ContactPhone
+	Emails    []ContactEmail
+	URLs      []ContactURL
+	Addresses []ContactAddress
+	// Org is the card's organisation.
+	Org ContactOrg
 	// Birthday is "YYYY-MM-DD" when set.
 	Birthday string
 }
 
 // ContactPhone is a phone number of a shared contact.
 type ContactPhone struct {
+	// Phone is the number as written on the card.
 	Phone string
 	// WaID is set when the number is on WhatsApp.
 	WaID string
@@ -165,29 +172,37 @@ type ContactPhone struct {
 
 // ContactEmail is an email address of a shared contact.
 type ContactEmail struct {
+	// Email is the address.
 	Email string
-	Type  string
+	// Type is e.g. "HOME" or "WORK".
+	Type string
 }
 
 // ContactURL is a web address of a shared contact.
 type ContactURL struct {
-	URL  string
+	// URL is the web address.
+	URL string
+	// Type is e.g. "HOME" or "WORK".
 	Type string
 }
 
 // ContactAddress is a postal address of a shared contact.
 type ContactAddress struct {
+	// Street, City, State, Zip, Country and CountryCode are the address
+	// parts as sent.
 	Street      string
 	City        string
 	State       string
 	Zip         string
 	Country     string
 	CountryCode string
-	Type        string
+	// Type is e.g. "HOME" or "WORK".
+	Type string
 }
 
 // ContactOrg is the organisation of a shared contact.
 type ContactOrg struct {
+	// Company, Department and Title describe the contact's job.
 	Company    string
 	Department string
 	Title      string
@@ -249,20 +264,26 @@ type Context struct {
 
 // ReferredProduct is the catalog product a message refers to.
 type ReferredProduct struct {
-	CatalogID         string
+	// CatalogID is the catalog's id.
+	CatalogID string
+	// ProductRetailerID is the product's id in that catalog.
 	ProductRetailerID string
 }
 
 // Referral describes the Click-to-WhatsApp ad or post the user came from.
 type Referral struct {
+	// SourceURL is the ad or post URL.
 	SourceURL string
-	SourceID  string
+	// SourceID is the ad or post id.
+	SourceID string
 	// SourceType is "ad" or "post".
 	SourceType string
-	Headline   string
-	Body       string
+	// Headline and Body are the ad's texts.
+	Headline string
+	Body     string
 	// MediaType is "image" or "video".
-	MediaType    string
+	MediaType string
+	// ImageURL, VideoURL and ThumbnailURL point at the ad's media.
 	ImageURL     string
 	VideoURL     string
 	ThumbnailURL string
@@ -274,18 +295,23 @@ type Referral struct {
 
 // Order is a cart sent from a catalog.
 type Order struct {
+	// CatalogID is the catalog the products come from.
 	CatalogID string
 	// Text is the user's note (often empty).
-	Text  string
+	Text string
+	// Items are the ordered products.
 	Items []OrderItem
 }
 
 // OrderItem is one product line of an order.
 type OrderItem struct {
+	// ProductRetailerID is the product's catalog id.
 	ProductRetailerID string
-	Quantity          int
-	ItemPrice         float64
-	Currency          string
+	// Quantity is the number of items.
+	Quantity int
+	// ItemPrice is the unit price in Currency (ISO 4217).
+	ItemPrice float64
+	Currency  string
 }
 
 // System is a system message, e.g. the customer changed number.

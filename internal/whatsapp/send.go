@@ -55,15 +55,19 @@ type OutgoingMessage struct {
 	// ReplyTo is the wamid of the message this one quotes (optional).
 	ReplyTo string
 
-	// Payloads: set the one matching Type.
-	Text     *OutgoingText
+	// Text is the payload of TypeText.
+	Text *OutgoingText
+	// Image, Audio, Video, Document and Sticker are media payloads.
 	Image    *MediaRef
 	Audio    *MediaRef
 	Video    *MediaRef
 	Document *MediaRef
 	Sticker  *MediaRef
+	// Location is the payload of TypeLocation.
 	Location *OutgoingLocation
+	// Reaction is the payload of TypeReaction.
 	Reaction *OutgoingReaction
+	// Template is the payload of TypeTemplate.
 	Template *Template
 	// Interactive is sent verbatim as the "interactive" object.
 	Interactive json.RawMessage

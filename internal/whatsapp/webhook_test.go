@@ -577,3 +577,38 @@ func TestPeekAccounts(t *testing.T) {
 		})
 	}
 }
+
+func TestParseDeliveryLegacyAndFlowShapes(t *testing.T) {
+	t.Parallel()
+
+	d := whatsapptest.NewDelivery(whatsapptest.FixturePhoneNumberID).
+		// Pre-v12 system messages carried the new id in new_wa_id.
+		Message(kerry, whatsapp.TypeSystem, map[string]any{
+			"body": "User A changed from 1 to 2", "new_wa_id": "12195555358", "type": whatsapp.SystemUserChangedNumber,
+		}).
+		// A WhatsApp Flows completion.
+		Message(kerry, whatsapp.TypeInteractive, map[string]any{
+			"type": whatsapp.InteractiveFlowReply,
+			"nfm_reply": map[string]any{
+				"name": "flow", "body": "Sent", "response_json": `{"flow_token":"t1","rating":"5"}`,
+			},
+		}).
+		// An interactive type this package does not know yet.
+		Message(kerry, whatsapp.TypeInteractive, map[string]any{"type": "call_permission_reply", "call_permission_reply": map[string]any{"response": "accept"}}).
+		// A product inquiry from a catalog.
+		Text(kerry, "Is this in stock?").
+		With("context", map[string]any{"from": businessDisp, "id": "wamid.CAT", "referred_product": map[string]any{"catalog_id": "c1", "product_retailer_id": "p1"}})
+	b, err := whatsapp.ParseDelivery(d.Bytes())
+	require.NoError(t, err)
+	m := b.Changes[0].Messages
+	require.Len(t, m, 4)
+
+	require.Equal(t, "12195555358", m[0].System.NewWaID)
+	require.Equal(t, &whatsapp.InteractiveReply{
+		Type: whatsapp.InteractiveFlowReply, FlowName: "flow", FlowBody: "Sent",
+		FlowResponseJSON: `{"flow_token":"t1","rating":"5"}`,
+	}, m[1].Interactive)
+	require.Equal(t, &whatsapp.InteractiveReply{Type: "call_permission_reply"}, m[2].Interactive)
+	require.Contains(t, string(m[2].Raw), "accept")
+	require.Equal(t, &whatsapp.ReferredProduct{CatalogID: "c1", ProductRetailerID: "p1"}, m[3].Context.ReferredProduct)
+}

@@ -52,13 +52,16 @@ type Fault struct {
 	DropConnection bool
 	// HTTPStatus is the error response status (default 400 when Code is set).
 	HTTPStatus int
-	// Code, Subcode, Message, Details and Type fill the Graph error body.
-	// Message defaults to a generic text; Type to "OAuthException".
-	Code    int
+	// Code is the Graph error code.
+	Code int
+	// Subcode is error_subcode (omitted when 0).
 	Subcode int
+	// Message is error.message; default "(#<code>) Fake error".
 	Message string
+	// Details is error_data.details (omitted when empty).
 	Details string
-	Type    string
+	// Type is error.type; default "OAuthException".
+	Type string
 	// RetryAfter, when > 0, is sent as a Retry-After header (whole seconds).
 	RetryAfter time.Duration
 	// Body, when set, is sent verbatim as text/html instead of a Graph

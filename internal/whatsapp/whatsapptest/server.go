@@ -84,6 +84,7 @@ type Media struct {
 	// Size and Open describe large or generated content instead of Data:
 	// Open is called once per download and must yield exactly Size bytes.
 	Size int64
+	// Open returns a fresh reader of the content.
 	Open func() io.Reader
 	// SHA256 is reported by the media info call; computed from Data when
 	// empty.
@@ -96,8 +97,9 @@ type RecordedMessage struct {
 	PhoneNumberID string
 	// ID is the wamid the fake assigned.
 	ID string
-	// To, Type are the request's recipient and message type.
-	To   string
+	// To is the request's recipient.
+	To string
+	// Type is the request's message type.
 	Type string
 	// Text is text.body for text messages.
 	Text string
@@ -109,19 +111,24 @@ type RecordedMessage struct {
 
 // RecordedRead is a mark-as-read call the fake accepted.
 type RecordedRead struct {
+	// PhoneNumberID is the business number.
 	PhoneNumberID string
-	MessageID     string
+	// MessageID is the wamid marked read.
+	MessageID string
 }
 
 // RecordedUpload is a media upload the fake accepted.
 type RecordedUpload struct {
+	// PhoneNumberID is the business number.
 	PhoneNumberID string
 	// ID is the media id the fake assigned.
-	ID       string
+	ID string
+	// Filename is the file part's file name.
 	Filename string
 	// MimeType is the form's "type" field.
 	MimeType string
-	Size     int64
+	// Size is the content length in bytes.
+	Size int64
 	// SHA256 is the hex SHA-256 of the content.
 	SHA256 string
 	// Data is the content (nil with Options.DiscardUploads).
@@ -130,7 +137,9 @@ type RecordedUpload struct {
 
 // RecordedRequest is any request the fake received.
 type RecordedRequest struct {
-	Op     Op
+	// Op is the operation ("" for unknown paths).
+	Op Op
+	// Method and Path are the request line.
 	Method string
 	Path   string
 	// Status is the HTTP status answered (0 for dropped connections).
