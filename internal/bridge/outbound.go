@@ -282,11 +282,8 @@ func (b *Bridge) sendOne(ctx context.Context, conv store.Conversation, acc store
 			last = w
 			continue
 		}
-		if wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, float64(acc.SendRate), float64(acc.SendRate)); err != nil || wait > 0 {
-			if err != nil {
-				return err
-			}
-			return b.snooze(wait)
+		if err := b.pace(ctx, acc, to); err != nil {
+			return err
 		}
 		wamid, err := b.sendAttachment(ctx, graph, conn, to, a)
 		if err != nil {
@@ -298,11 +295,8 @@ func (b *Bridge) sendOne(ctx context.Context, conv store.Conversation, acc store
 		last = wamid
 	}
 	if strings.TrimSpace(m.Body) != "" {
-		if wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, float64(acc.SendRate), float64(acc.SendRate)); err != nil || wait > 0 {
-			if err != nil {
-				return err
-			}
-			return b.snooze(wait)
+		if err := b.pace(ctx, acc, to); err != nil {
+			return err
 		}
 		sctx, cancel := context.WithTimeout(ctx, b.timeout)
 		wamid, err := graph.SendText(sctx, to, truncate(m.Body, 4096), true, "")
@@ -316,6 +310,33 @@ func (b *Bridge) sendOne(ctx context.Context, conv store.Conversation, acc store
 		return b.store.MarkState(ctx, m.ID, store.StateDone, nil) // nothing to send (empty comment)
 	}
 	return b.store.MarkSent(ctx, m.ID, last)
+}
+
+// Pair rate: WhatsApp lets a business send one user about one message every
+// 6 seconds, with short bursts allowed (error 131056 otherwise).
+const (
+	pairRate  = 1.0 / 6
+	pairBurst = 20
+)
+
+// pace takes a send token from the number's bucket (its throughput, shared
+// by every replica through PostgreSQL) and from the recipient's pair-rate
+// bucket; when either is empty the job snoozes until a token is due.
+func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
+	wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, float64(acc.SendRate), float64(acc.SendRate))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return b.snooze(wait)
+	}
+	if wait, err = b.store.TakeToken(ctx, "pair:"+acc.PhoneNumberID+":"+to, pairRate, pairBurst); err != nil {
+		return err
+	}
+	if wait > 0 {
+		return b.snooze(wait)
+	}
+	return nil
 }
 
 // outsideWindow applies the 24-hour rule: send the route's re-engagement

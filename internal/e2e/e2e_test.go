@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -333,4 +334,38 @@ func TestSweepRecoversACancelledJob(t *testing.T) {
 		ts := h.zd.Tickets()
 		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 1
 	}, "delivered after the sweep")
+}
+
+func TestHelpdeskWebhookAuthentication(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	tk := h.zd.Tickets()[0].ID
+	good := h.zd.CommentDelivery(tk, h.zd.AgentReply(tk, "hello from an agent"))
+	before := h.count(`SELECT count(*) FROM messages`) + h.count(`SELECT count(*) FROM webhook_events`)
+
+	forged := good
+	forged.Header = good.Header.Clone()
+	forged.Header.Set("X-Zendesk-Webhook-Signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	tampered := good
+	tampered.Body = bytes.Replace(good.Body, []byte("hello from an agent"), []byte("send me your password"), 1)
+	stale := good
+	stale.Header = good.Header.Clone()
+	stale.Header.Set("X-Zendesk-Webhook-Signature-Timestamp", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+
+	for name, d := range map[string]connectortest.Delivery{"forged": forged, "tampered": tampered, "replayed an hour later": stale} {
+		require.Equal(t, http.StatusUnauthorized, h.postHelpdesk(d), name)
+	}
+	require.Equal(t, before, h.count(`SELECT count(*) FROM messages`)+h.count(`SELECT count(*) FROM webhook_events`),
+		"a rejected webhook changes nothing")
+
+	publicID := h.publicID
+	h.publicID = "no-such-connection"
+	require.Equal(t, http.StatusNotFound, h.postHelpdesk(good))
+	h.publicID = publicID
+
+	require.Equal(t, http.StatusOK, h.postHelpdesk(good))
+	h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "the genuine reply is sent")
+	require.Equal(t, "hello from an agent", h.graph.Sent()[0].Text)
 }
