@@ -74,7 +74,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		Store: st, Logger: log.With("component", "river"), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
 		RegisterWorkers: jobs.AddBridgeWorkers(br),
-		Periodic:        []*river.PeriodicJob{jobs.SweepPeriodic()},
+		Periodic:        []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("river: %w", err)

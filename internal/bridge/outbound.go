@@ -118,21 +118,6 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 	return res, err
 }
 
-// StoreEvents stores polled events like webhook ones (for Poller connectors).
-func (b *Bridge) StoreEvents(ctx context.Context, row store.Connection, events []connectors.Event) (HelpdeskResult, error) {
-	var res HelpdeskResult
-	err := b.store.InTx(ctx, func(tx pgx.Tx) error {
-		res = HelpdeskResult{Kind: row.Kind}
-		jobs, err := b.storeEvents(ctx, tx, row, events, &res)
-		if err != nil || len(jobs) == 0 {
-			return err
-		}
-		_, err = b.jobs.InsertManyTx(ctx, tx, jobs)
-		return err
-	})
-	return res, err
-}
-
 func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connection, events []connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
 	for _, e := range events {

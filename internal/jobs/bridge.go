@@ -102,6 +102,37 @@ func SweepPeriodic() *river.PeriodicJob {
 		&river.PeriodicJobOpts{ID: "sweep_stalled"})
 }
 
+// PollWorker polls one helpdesk connection.
+type PollWorker struct {
+	river.WorkerDefaults[bridge.PollArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work polls; rate limits snooze until the helpdesk's Retry-After.
+func (w *PollWorker) Work(ctx context.Context, job *river.Job[bridge.PollArgs]) error {
+	_, err := w.Bridge.Poll(ctx, job.Args.ConnectionID)
+	return outcome(err)
+}
+
+// SchedulePollsWorker enqueues the polls that are due.
+type SchedulePollsWorker struct {
+	river.WorkerDefaults[bridge.SchedulePollsArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work schedules.
+func (w *SchedulePollsWorker) Work(ctx context.Context, job *river.Job[bridge.SchedulePollsArgs]) error {
+	_, err := w.Bridge.SchedulePolls(ctx)
+	return err
+}
+
+// SchedulePollsPeriodic looks for due polls every 5 seconds on the leader.
+func SchedulePollsPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(5*time.Second),
+		func() (river.JobArgs, *river.InsertOpts) { return bridge.SchedulePollsArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "schedule_polls"})
+}
+
 // AddBridgeWorkers registers the bridge's workers.
 func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 	return func(ws *river.Workers) {
@@ -110,5 +141,7 @@ func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 		river.AddWorker(ws, &StatusFailedWorker{Bridge: b})
 		river.AddWorker(ws, &AddNoteWorker{Bridge: b})
 		river.AddWorker(ws, &SweepWorker{Bridge: b})
+		river.AddWorker(ws, &PollWorker{Bridge: b})
+		river.AddWorker(ws, &SchedulePollsWorker{Bridge: b})
 	}
 }

@@ -134,3 +134,9 @@ func (s *Store) TouchWebhook(ctx context.Context, db DBTX, id int64) error {
 	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now() WHERE id = $1`, id)
 	return err
 }
+
+// SetPollCursor stores where a connection's next poll starts.
+func (s *Store) SetPollCursor(ctx context.Context, db DBTX, id int64, cursor string) error {
+	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET poll_cursor = $2, updated_at = now() WHERE id = $1`, id, cursor)
+	return err
+}

@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/relaydesk/relaydesk/connectors"
+)
+
+// DefaultPollInterval applies when a polling connection sets none.
+const DefaultPollInterval = time.Minute
+
+// PollArgs asks for one helpdesk connection without webhooks to be polled.
+type PollArgs struct {
+	ConnectionID int64 `json:"connection_id"`
+}
+
+// Kind is the job kind.
+func (PollArgs) Kind() string { return "poll_connection" }
+
+// SchedulePollsArgs asks for every polling connection that is due to get a
+// poll job.
+type SchedulePollsArgs struct{}
+
+// Kind is the job kind.
+func (SchedulePollsArgs) Kind() string { return "schedule_polls" }
+
+// PollInterval reads a connection's poll_interval_seconds setting.
+func PollInterval(settings map[string]any) time.Duration {
+	if n, ok := connectors.AsInt(settings["poll_interval_seconds"]); ok && n >= 5 {
+		return time.Duration(n) * time.Second
+	}
+	return DefaultPollInterval
+}
+
+// SchedulePolls enqueues a poll for each enabled connection whose connector
+// polls. River's uniqueness by period keeps it to one poll per interval
+// whichever replica schedules it.
+func (b *Bridge) SchedulePolls(ctx context.Context) (int, error) {
+	conns, err := b.store.Connections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var jobs []river.InsertManyParams
+	for _, row := range conns {
+		if !row.Enabled {
+			continue
+		}
+		creds, err := b.store.Credentials(row)
+		if err != nil {
+			b.log.Warn("cannot open connection credentials", "connection", row.Name, "err", err)
+			continue
+		}
+		c, err := b.connectors(row, creds, b.http)
+		if err != nil {
+			continue
+		}
+		if _, ok := c.(connectors.Poller); !ok {
+			continue
+		}
+		jobs = append(jobs, river.InsertManyParams{Args: PollArgs{ConnectionID: row.ID}, InsertOpts: &river.InsertOpts{
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: PollInterval(row.Settings)},
+		}})
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := b.jobs.InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	return len(jobs), err
+}
+
+// Poll asks a connection's helpdesk for events after its stored cursor,
+// stores them like webhook events and moves the cursor, in one transaction:
+// a crash between the two re-reads the same events, which the bridge
+// deduplicates by comment id.
+func (b *Bridge) Poll(ctx context.Context, connectionID int64) (HelpdeskResult, error) {
+	conn, err := b.connection(ctx, connectionID)
+	if err != nil {
+		return HelpdeskResult{}, err
+	}
+	p, ok := conn.c.(connectors.Poller)
+	if !ok {
+		return HelpdeskResult{}, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*b.timeout)
+	events, next, err := p.Poll(pctx, conn.row.PollCursor)
+	cancel()
+	if err != nil {
+		return HelpdeskResult{}, b.helpdeskErr(ctx, conn, err)
+	}
+	var res HelpdeskResult
+	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
+		res = HelpdeskResult{Kind: conn.row.Kind}
+		jobs, err := b.storeEvents(ctx, tx, conn.row, events, &res)
+		if err != nil {
+			return err
+		}
+		if err := b.store.SetPollCursor(ctx, tx, conn.row.ID, next); err != nil {
+			return err
+		}
+		if len(jobs) > 0 {
+			_, err = b.jobs.InsertManyTx(ctx, tx, jobs)
+		}
+		return err
+	})
+	return res, err
+}
