@@ -69,7 +69,8 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
 
-	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"), Connectors: NewConnector})
+	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
+		Connectors: ConnectorFactory(st, cfg.BaseURL.String())})
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: log.With("component", "river"), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 const (
@@ -139,4 +141,48 @@ func (s *Store) TouchWebhook(ctx context.Context, db DBTX, id int64) error {
 func (s *Store) SetPollCursor(ctx context.Context, db DBTX, id int64, cursor string) error {
 	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET poll_cursor = $2, updated_at = now() WHERE id = $1`, id, cursor)
 	return err
+}
+
+// HasOAuthToken reports whether the connection was connected with OAuth2.
+func (c Connection) HasOAuthToken() bool { return len(c.oauthToken) > 0 }
+
+// OAuthToken opens a connection's OAuth2 token (nil when it has none).
+func (s *Store) OAuthToken(c Connection) (*oauth2.Token, error) {
+	return s.openToken(c.oauthToken, c.Name)
+}
+
+func (s *Store) openToken(sealed []byte, name string) (*oauth2.Token, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	b, err := s.keys.Open(sealed, purposeOAuthToken)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s oauth token: %w", name, err)
+	}
+	var t oauth2.Token
+	return &t, json.Unmarshal(b, &t)
+}
+
+// SetOAuthToken stores (sealed) a connection's OAuth2 token.
+func (s *Store) SetOAuthToken(ctx context.Context, db DBTX, id int64, t *oauth2.Token) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `UPDATE helpdesk_connections SET oauth_token = $2, updated_at = now() WHERE id = $1`,
+		id, s.keys.Seal(b, purposeOAuthToken))
+	return err
+}
+
+// LockOAuthToken reads a connection's token with its row locked until tx
+// ends, so that one replica at a time refreshes it (refresh tokens rotate:
+// two refreshes at once would invalidate each other).
+func (s *Store) LockOAuthToken(ctx context.Context, tx DBTX, id int64) (*oauth2.Token, error) {
+	var sealed []byte
+	var name string
+	if err := tx.QueryRow(ctx, `SELECT oauth_token, name FROM helpdesk_connections WHERE id = $1 FOR UPDATE`, id).
+		Scan(&sealed, &name); err != nil {
+		return nil, notFound(err)
+	}
+	return s.openToken(sealed, name)
 }
