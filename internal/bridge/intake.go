@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,9 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 			return res, err
 		}
 	}
+	// A disabled number is treated like an unknown one: acknowledged so
+	// Meta stops retrying, and dropped (the admin chose to stop relaying it).
+	accounts = slices.DeleteFunc(accounts, func(a store.Account) bool { return !a.Enabled })
 	if len(accounts) == 0 {
 		res.Outcome, res.Unknown = OutcomeUnknownNumber, named.PhoneNumberIDs
 		return res, nil

@@ -302,3 +302,14 @@ func TestWhatsAppStatuses(t *testing.T) {
 		}
 	})
 }
+
+func TestWhatsAppDisabledNumberIsAcknowledgedAndDropped(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.pool.Exec(context.Background(), `UPDATE whatsapp_accounts SET enabled = false`)
+	require.NoError(t, err)
+	empty := b.rows(t)
+	rec := b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "hello").Bytes())
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, empty, b.rows(t))
+}
