@@ -145,6 +145,18 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_pending ON messages (conversation_id, direction, seq) WHERE state = 'pending';
 
+-- Helpdesk events about a ticket relaydesk does not know yet: an agent (or an
+-- auto-responder) can answer a new ticket before the job that created it has
+-- recorded it. They are adopted when the ticket is recorded, and expire.
+CREATE TABLE parked_events (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connection_id    bigint NOT NULL REFERENCES helpdesk_connections (id) ON DELETE CASCADE,
+    remote_ticket_id text NOT NULL,
+    event            jsonb NOT NULL,
+    received_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX parked_events_ticket ON parked_events (connection_id, remote_ticket_id);
+
 -- Token buckets shared by every replica (per-number send rate).
 CREATE TABLE rate_buckets (
     key        text PRIMARY KEY,
@@ -173,6 +185,7 @@ CREATE INDEX webhook_events_received_at ON webhook_events (received_at);
 
 DROP TABLE webhook_events;
 DROP TABLE rate_buckets;
+DROP TABLE parked_events;
 DROP FUNCTION relaydesk_status_rank(text);
 DROP TABLE messages;
 DROP TABLE tickets;

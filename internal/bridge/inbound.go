@@ -2,12 +2,15 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -291,14 +294,43 @@ func (b *Bridge) openTicket(ctx context.Context, ic *inboundCtx, m store.Message
 	if err != nil {
 		return b.classify(ctx, m, conn, err, *mediaErr)
 	}
-	row, err := b.store.InsertTicket(ctx, b.store.Pool(), store.NewTicket{
-		ConversationID: ic.conv.ID, ConnectionID: conn.row.ID, RouteID: &route.ID, RemoteID: t.ID,
-		RequesterID: requesterID, URL: t.URL, Status: string(t.Status), PreviousTicketID: prevID,
+	return b.store.InTx(ctx, func(tx pgx.Tx) error {
+		row, err := b.store.InsertTicket(ctx, tx, store.NewTicket{
+			ConversationID: ic.conv.ID, ConnectionID: conn.row.ID, RouteID: &route.ID, RemoteID: t.ID,
+			RequesterID: requesterID, URL: t.URL, Status: string(t.Status), PreviousTicketID: prevID,
+		})
+		if err != nil {
+			return err
+		}
+		if err := b.store.MarkPosted(ctx, tx, m.ID, row.ID, conn.row.ID, firstComment); err != nil {
+			return err
+		}
+		return b.adoptParked(ctx, tx, conn.row, t.ID)
 	})
-	if err != nil {
+}
+
+// adoptParked stores the agent replies that arrived before their ticket was
+// recorded, in the transaction that records it.
+func (b *Bridge) adoptParked(ctx context.Context, tx pgx.Tx, row store.Connection, remoteTicketID string) error {
+	raws, err := b.store.TakeParkedEvents(ctx, tx, row.ID, remoteTicketID)
+	if err != nil || len(raws) == 0 {
 		return err
 	}
-	return b.store.MarkPosted(ctx, b.store.Pool(), m.ID, row.ID, conn.row.ID, firstComment)
+	events := make([]connectors.Event, 0, len(raws))
+	for _, raw := range raws {
+		var e connectors.Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	var res HelpdeskResult
+	jobs, err := b.storeEvents(ctx, tx, row, events, &res)
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	_, err = b.jobs.InsertManyTx(ctx, tx, jobs)
+	return err
 }
 
 // chooseRoute picks the first matching route of the number.

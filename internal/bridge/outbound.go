@@ -123,7 +123,15 @@ func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connectio
 	for _, e := range events {
 		t, err := b.store.TicketByRemoteID(ctx, tx, row.ID, e.TicketID)
 		if errors.Is(err, store.ErrNotFound) {
-			res.Ignored++ // a ticket relaydesk did not open
+			// Not (yet) a ticket of ours: an agent may have answered before
+			// the job that created the ticket recorded it. Park replies
+			// until then; they expire if the ticket never becomes ours.
+			if e.IsAgentReply() {
+				if err := b.store.ParkEvent(ctx, tx, row.ID, e.TicketID, e); err != nil {
+					return nil, err
+				}
+			}
+			res.Ignored++
 			continue
 		}
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
+	"github.com/relaydesk/relaydesk/internal/app"
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
@@ -368,4 +370,43 @@ func TestHelpdeskWebhookAuthentication(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.postHelpdesk(good))
 	h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "the genuine reply is sent")
 	require.Equal(t, "hello from an agent", h.graph.Sent()[0].Text)
+}
+
+func TestAgentReplyBeforeTheTicketIsRecordedIsNotLost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	ctx := context.Background()
+	h.killWorkers()
+	d := whatsapptest.NewDelivery(phoneID).Text(customer, "is anyone there?")
+	h.postWhatsApp(d)
+
+	// The helpdesk creates the ticket (as relaydesk's job is about to) and an
+	// auto-responder answers at once, before relaydesk has recorded the
+	// ticket. The same request with the same idempotency key makes the
+	// job's own create return this ticket afterwards.
+	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	require.NoError(t, err)
+	creds, err := h.store.Credentials(conn)
+	require.NoError(t, err)
+	zc, err := app.NewConnector(conn, creds, nil)
+	require.NoError(t, err)
+	var name string
+	require.NoError(t, h.pool.QueryRow(ctx, `SELECT profile_name FROM contacts WHERE wa_id = $1`, customer).Scan(&name))
+	rid, err := zc.EnsureRequester(ctx, connectors.Requester{Phone: "+" + customer, WaID: customer, Name: name})
+	require.NoError(t, err)
+	var at time.Time
+	require.NoError(t, h.pool.QueryRow(ctx, `SELECT wa_timestamp FROM messages`).Scan(&at))
+	tk, _, err := zc.CreateTicket(ctx, connectors.NewTicket{RequesterID: rid, Subject: bridge.Subject(name, customer, "is anyone there?"),
+		First: connectors.Message{Body: "is anyone there?", Key: d.LastID(), At: at}, Tags: []string{"whatsapp"},
+		ExternalID: "wa:" + phoneID + ":" + customer})
+	require.NoError(t, err)
+	h.agentReplies(tk.ID, "Hi! We got your message.")
+	require.Equal(t, 1, h.count(`SELECT count(*) FROM parked_events`), "the early reply is parked")
+	require.Equal(t, 0, h.count(`SELECT count(*) FROM messages WHERE direction = 'out'`))
+
+	h.startWorkers()
+	h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "the early reply is delivered once the ticket is recorded")
+	require.Equal(t, []string{"Hi! We got your message."}, h.sentTexts())
+	require.Len(t, h.zd.Tickets(), 1, "the job's create returned the same ticket")
+	require.Equal(t, 0, h.count(`SELECT count(*) FROM parked_events`))
 }

@@ -27,8 +27,14 @@ type CleanupWorker struct {
 	Retention time.Duration
 }
 
+// parkedTTL is how long an event about an unknown ticket is kept.
+const parkedTTL = 24 * time.Hour
+
 // Work deletes in batches until nothing old is left.
 func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
+	if _, err := w.Store.DeleteParkedBefore(ctx, time.Now().Add(-parkedTTL)); err != nil {
+		return err
+	}
 	if w.Retention <= 0 {
 		return nil
 	}
