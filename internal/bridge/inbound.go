@@ -68,8 +68,8 @@ func (b *Bridge) claim(ctx context.Context, convID int64, dir store.Direction) (
 	}, nil
 }
 
-// inboundCtx is what delivering one conversation's messages needs.
-type inboundCtx struct {
+// convCtx is what working on one conversation needs.
+type convCtx struct {
 	conv    store.Conversation
 	account store.Account
 	graph   *whatsapp.Client
@@ -80,31 +80,41 @@ type inboundCtx struct {
 // records each message's remote id as soon as it exists, so a retry resumes
 // at the first message not yet posted.
 func (b *Bridge) DeliverInbound(ctx context.Context, convID int64) error {
-	release, err := b.claim(ctx, convID, store.DirIn)
+	return b.drain(ctx, convID, store.DirIn, b.deliverOne)
+}
+
+// drain claims a conversation's direction and works its pending messages in
+// sequence order until none is left or one asks the job to stop.
+func (b *Bridge) drain(ctx context.Context, convID int64, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
+	release, err := b.claim(ctx, convID, dir)
 	if err != nil {
 		return err
 	}
 	defer release()
 
-	ic, err := b.loadInbound(ctx, convID)
+	cc, err := b.loadConversation(ctx, convID)
 	if err != nil {
 		return err
 	}
+	direction := "in"
+	if dir == store.DirOut {
+		direction = "out"
+	}
 	for {
-		m, err := b.store.NextPending(ctx, convID, "in")
+		m, err := b.store.NextPending(ctx, convID, direction)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := b.deliverOne(ctx, ic, m); err != nil {
+		if err := work(ctx, cc, m); err != nil {
 			return err
 		}
 	}
 }
 
-func (b *Bridge) loadInbound(ctx context.Context, convID int64) (*inboundCtx, error) {
+func (b *Bridge) loadConversation(ctx context.Context, convID int64) (*convCtx, error) {
 	conv, err := b.store.ConversationByID(ctx, b.store.Pool(), convID)
 	if err != nil {
 		return nil, fmt.Errorf("load conversation %d: %w", convID, err)
@@ -117,7 +127,7 @@ func (b *Bridge) loadInbound(ctx context.Context, convID int64) (*inboundCtx, er
 	if err != nil {
 		return nil, err
 	}
-	return &inboundCtx{conv: conv, account: acc, graph: graph}, nil
+	return &convCtx{conv: conv, account: acc, graph: graph}, nil
 }
 
 func (b *Bridge) graphClient(acc store.Account) (*whatsapp.Client, error) {
@@ -156,7 +166,7 @@ func (b *Bridge) connection(ctx context.Context, id int64) (*connection, error) 
 // deliverOne posts one pending message. A nil return means the message is
 // done or failed for good (with its reason recorded); an error means the job
 // should stop and be retried or snoozed.
-func (b *Bridge) deliverOne(ctx context.Context, ic *inboundCtx, m store.Message) error {
+func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) error {
 	wm := whatsapp.DecodeMessage(m.Payload)
 	var mediaErr error
 	msg := connectors.Message{Body: Render(wm), Key: m.WAMID, At: m.CreatedAt}
@@ -182,7 +192,7 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *inboundCtx, m store.Message
 // errMediaGone reports that WhatsApp can no longer provide a message's media.
 var errMediaGone = errors.New("media no longer available")
 
-func (b *Bridge) postMessage(ctx context.Context, ic *inboundCtx, m store.Message, msg connectors.Message, mediaErr *error) error {
+func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, mediaErr *error) error {
 	ticket, err := b.store.ActiveTicket(ctx, b.store.Pool(), ic.conv.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -252,7 +262,7 @@ func (b *Bridge) needsNewTicket(t store.Ticket, route *store.Route) bool {
 
 // openTicket creates a ticket whose first comment is m, following up prev
 // when there was one.
-func (b *Bridge) openTicket(ctx context.Context, ic *inboundCtx, m store.Message, msg connectors.Message, prev *store.Ticket, mediaErr *error) error {
+func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, prev *store.Ticket, mediaErr *error) error {
 	route, err := b.chooseRoute(ctx, ic, msg.Body)
 	if err != nil {
 		return err
@@ -334,7 +344,7 @@ func (b *Bridge) adoptParked(ctx context.Context, tx pgx.Tx, row store.Connectio
 }
 
 // chooseRoute picks the first matching route of the number.
-func (b *Bridge) chooseRoute(ctx context.Context, ic *inboundCtx, firstBody string) (*store.Route, error) {
+func (b *Bridge) chooseRoute(ctx context.Context, ic *convCtx, firstBody string) (*store.Route, error) {
 	routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), ic.account.ID)
 	if err != nil {
 		return nil, err
@@ -359,7 +369,7 @@ func routeMatches(m store.RouteMatch, waID, body string) bool {
 	return false
 }
 
-func (b *Bridge) routeFor(ctx context.Context, ic *inboundCtx, id *int64) (*store.Route, error) {
+func (b *Bridge) routeFor(ctx context.Context, ic *convCtx, id *int64) (*store.Route, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -409,7 +419,7 @@ func (b *Bridge) classify(ctx context.Context, m store.Message, conn *connection
 
 // mediaAttachment streams a WhatsApp media file into the helpdesk upload.
 // A download failure is kept in *errp so it can be classified on its own.
-func (b *Bridge) mediaAttachment(ic *inboundCtx, m whatsapp.Message, errp *error) connectors.Attachment {
+func (b *Bridge) mediaAttachment(ic *convCtx, m whatsapp.Message, errp *error) connectors.Attachment {
 	media := m.Media
 	name := media.Filename
 	if name == "" {

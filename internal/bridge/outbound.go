@@ -182,36 +182,7 @@ func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connectio
 // order, applying the 24-hour window, the number's send rate and Graph's
 // error classes.
 func (b *Bridge) SendOutbound(ctx context.Context, convID int64) error {
-	release, err := b.claim(ctx, convID, store.DirOut)
-	if err != nil {
-		return err
-	}
-	defer release()
-
-	conv, err := b.store.ConversationByID(ctx, b.store.Pool(), convID)
-	if err != nil {
-		return err
-	}
-	acc, err := b.store.AccountByID(ctx, b.store.Pool(), conv.AccountID)
-	if err != nil {
-		return err
-	}
-	graph, err := b.graphClient(acc)
-	if err != nil {
-		return err
-	}
-	for {
-		m, err := b.store.NextPending(ctx, convID, "out")
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := b.sendOne(ctx, conv, acc, graph, m); err != nil {
-			return err
-		}
-	}
+	return b.drain(ctx, convID, store.DirOut, b.sendOne)
 }
 
 // recipient is where replies go: the customer's new number after a change.
@@ -222,10 +193,11 @@ func recipient(c store.Conversation) string {
 	return c.WaID
 }
 
-func (b *Bridge) sendOne(ctx context.Context, conv store.Conversation, acc store.Account, graph *whatsapp.Client, m store.Message) error {
+func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) error {
+	conv, acc, graph := cc.conv, cc.account, cc.graph
 	inWindow := conv.LastInboundAt != nil && b.now().Sub(*conv.LastInboundAt) < Window
 	if !inWindow {
-		return b.outsideWindow(ctx, conv, graph, m)
+		return b.outsideWindow(ctx, cc, m)
 	}
 
 	var conn *connection
@@ -335,7 +307,8 @@ func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
 // outsideWindow applies the 24-hour rule: send the route's re-engagement
 // template (once) and hold the reply until the customer writes, or tell the
 // agent why it was not sent.
-func (b *Bridge) outsideWindow(ctx context.Context, conv store.Conversation, graph *whatsapp.Client, m store.Message) error {
+func (b *Bridge) outsideWindow(ctx context.Context, cc *convCtx, m store.Message) error {
+	conv, graph := cc.conv, cc.graph
 	var tpl *store.Template
 	if m.TicketID != nil {
 		if t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID); err == nil && t.RouteID != nil {
@@ -362,15 +335,13 @@ func (b *Bridge) outsideWindow(ctx context.Context, conv store.Conversation, gra
 		_, err := graph.SendTemplate(sctx, recipient(conv), whatsapp.Template{Name: tpl.Name, Language: tpl.Language})
 		cancel()
 		if err != nil {
-			acc, aerr := b.store.AccountByID(ctx, b.store.Pool(), conv.AccountID)
-			if aerr != nil {
-				return aerr
-			}
-			return b.graphErr(ctx, acc, m, err)
+			return b.graphErr(ctx, cc.account, m, err)
 		}
-		if err := b.store.SetReengaged(ctx, conv.ID, b.now()); err != nil {
+		now := b.now()
+		if err := b.store.SetReengaged(ctx, conv.ID, now); err != nil {
 			return err
 		}
+		cc.conv.ReengagedAt = &now // later replies of this drain are held without a second template
 	}
 	return b.holdWithNote(ctx, m, fmt.Sprintf(
 		"The customer's last message is more than 24 hours old, so WhatsApp does not allow this reply yet. "+

@@ -279,14 +279,15 @@ func TestTwentyFourHourWindow(t *testing.T) {
 
 		h.clock.Advance(25 * time.Hour)
 		h.agentReplies(tk, "are you still there?")
-		h.eventually(func() bool { return len(h.graph.Sent()) == 1 }, "template sent")
-		require.Equal(t, "template", h.graph.Sent()[0].Type)
-		h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "a note says the reply is held")
+		h.agentReplies(tk, "we have news about your order")
+		h.eventually(func() bool { return len(h.notes(tk)) == 2 }, "a note per held reply")
 		require.Contains(t, h.notes(tk)[0], "hello_world")
+		require.Len(t, h.graph.Sent(), 1, "one template for the closed window, not one per reply")
+		require.Equal(t, "template", h.graph.Sent()[0].Type)
 
 		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(h.clock.Now()).Text(customer, "yes!"))
-		h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "held reply delivered")
-		require.Equal(t, []string{"are you still there?"}, h.sentTexts())
+		h.eventually(func() bool { return len(h.sentTexts()) == 2 }, "held replies delivered")
+		require.Equal(t, []string{"are you still there?", "we have news about your order"}, h.sentTexts())
 	})
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/jobs"
-	"github.com/relaydesk/relaydesk/internal/secret"
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
@@ -88,18 +87,14 @@ type harnessOpts struct {
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, pool: testdb.New(t), clock: &clock{}}
-	key, err := secret.ParseKey(secret.GenerateKey())
-	require.NoError(t, err)
-	kr, err := secret.NewKeyring(key, nil)
-	require.NoError(t, err)
-	h.store = store.New(h.pool, kr)
+	h := &harness{t: t, store: testdb.NewStore(t), clock: &clock{}}
+	h.pool = h.store.Pool()
 
 	h.graph = whatsapptest.Start(t, whatsapptest.Options{})
 	h.zd = zendesktest.New(t)
 	h.zd.SetNow(h.clock.Now)
 	zc := h.zd.Config()
-	_, err = h.store.ApplyFile(ctx, &config.File{Path: "e2e",
+	_, err := h.store.ApplyFile(ctx, &config.File{Path: "e2e",
 		WhatsApp: []config.WhatsAppEntry{{Name: "support", PhoneNumberID: phoneID, WABAID: whatsapptest.FixtureWABAID,
 			AccessToken: h.graph.AccessToken(), AppSecret: appSecret, VerifyToken: "v", GraphURL: h.graph.URL(),
 			GraphVersion: h.graph.Version(), SendRate: 80}},

@@ -9,20 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/internal/jobs"
-	"github.com/relaydesk/relaydesk/internal/secret"
-	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
 
 func TestCleanupDeletesOnlyExpiredEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testdb.New(t)
-	key, err := secret.ParseKey(secret.GenerateKey())
-	require.NoError(t, err)
-	kr, err := secret.NewKeyring(key, nil)
-	require.NoError(t, err)
-	st := store.New(pool, kr)
+	st := testdb.NewStore(t)
+	pool := st.Pool()
 
 	for _, age := range []time.Duration{200 * time.Hour, 170 * time.Hour, time.Hour, 0} {
 		_, err := pool.Exec(ctx, `INSERT INTO webhook_events (source, outcome, body, received_at) VALUES ('whatsapp', 'new', '{}', now() - $1::interval)`, age)

@@ -15,20 +15,14 @@ import (
 
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/oauth"
-	"github.com/relaydesk/relaydesk/internal/secret"
-	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
 
 func TestRefreshIsSerialisedAndPersisted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	key, err := secret.ParseKey(secret.GenerateKey())
-	require.NoError(t, err)
-	kr, err := secret.NewKeyring(key, nil)
-	require.NoError(t, err)
-	st := store.New(testdb.New(t), kr)
-	_, err = st.ApplyFile(ctx, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "zd", Kind: "zendesk",
+	st := testdb.NewStore(t)
+	_, err := st.ApplyFile(ctx, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "zd", Kind: "zendesk",
 		Settings: map[string]any{}, Credentials: map[string]string{}}}})
 	require.NoError(t, err)
 	conn, err := st.ConnectionByName(ctx, st.Pool(), "zd")

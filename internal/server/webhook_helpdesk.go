@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -19,12 +18,11 @@ const TokenHeader = "X-Relaydesk-Token"
 // by that connection's connector, stored with its send jobs, then 200.
 func (s *Server) helpdeskDeliver(c echo.Context) error {
 	req := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.WebhookMaxBytes))
+	body, limit, err := s.readWebhookBody(c)
+	if limit > 0 {
+		return s.rejectHelpdesk(c, bridge.RejectOversized, http.StatusRequestEntityTooLarge, limit)
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return s.rejectHelpdesk(c, bridge.RejectOversized, http.StatusRequestEntityTooLarge, int(tooBig.Limit))
-		}
 		return c.String(http.StatusBadRequest, "could not read body\n")
 	}
 	h := req.Header.Clone()

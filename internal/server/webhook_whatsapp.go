@@ -54,12 +54,11 @@ func (s *Server) whatsappVerify(c echo.Context) error {
 // one transaction before the 200; refused with 4xx and nothing stored.
 func (s *Server) whatsappDeliver(c echo.Context) error {
 	req := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.WebhookMaxBytes))
+	body, limit, err := s.readWebhookBody(c)
+	if limit > 0 {
+		return s.reject(c, bridge.RejectOversized, http.StatusRequestEntityTooLarge, limit)
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return s.reject(c, bridge.RejectOversized, http.StatusRequestEntityTooLarge, int(tooBig.Limit))
-		}
 		return c.String(http.StatusBadRequest, "could not read body\n")
 	}
 	res, err := s.bridge.HandleWhatsAppWebhook(req.Context(), body, req.Header.Get("X-Hub-Signature-256"))
@@ -81,6 +80,17 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 			"phone_number_ids", res.Unknown, "request_id", requestID(c))
 	}
 	return c.String(http.StatusOK, "ok\n")
+}
+
+// readWebhookBody reads a webhook's raw body (signatures cover the exact
+// bytes) up to the configured limit; limit > 0 reports an oversized body.
+func (s *Server) readWebhookBody(c echo.Context) (body []byte, limit int, err error) {
+	body, err = io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, s.opts.WebhookMaxBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, int(tooBig.Limit), err
+	}
+	return body, 0, err
 }
 
 func (s *Server) reject(c echo.Context, reason string, code, size int) error {

@@ -17,7 +17,6 @@ import (
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/jobs"
-	"github.com/relaydesk/relaydesk/internal/secret"
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
@@ -41,13 +40,9 @@ type testBundle struct {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	ctx := context.Background()
-	pool := testdb.New(t)
-	key, err := secret.ParseKey(secret.GenerateKey())
-	require.NoError(t, err)
-	kr, err := secret.NewKeyring(key, nil)
-	require.NoError(t, err)
-	st := store.New(pool, kr)
-	_, err = st.ApplyFile(ctx, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
+	st := testdb.NewStore(t)
+	pool := st.Pool()
+	_, err := st.ApplyFile(ctx, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
 		Name: "support-us", PhoneNumberID: phoneID, WABAID: "102290129340398", AccessToken: "tok",
 		AppSecret: appSecret, VerifyToken: verifyToken, GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
 	}}})

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/internal/config"
-	"github.com/relaydesk/relaydesk/internal/secret"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
@@ -20,11 +19,7 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	key, err := secret.ParseKey(secret.GenerateKey())
-	require.NoError(t, err)
-	kr, err := secret.NewKeyring(key, nil)
-	require.NoError(t, err)
-	return &testBundle{store: store.New(testdb.New(t), kr)}
+	return &testBundle{store: testdb.NewStore(t)}
 }
 
 const fileYAML = `whatsapp:

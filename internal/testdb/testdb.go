@@ -27,6 +27,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relaydesk/relaydesk/internal/migrate"
+	"github.com/relaydesk/relaydesk/internal/secret"
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/migrations"
 )
 
@@ -189,4 +191,18 @@ func redact(s string) string {
 		return "(unparseable URL)"
 	}
 	return u.Redacted()
+}
+
+// NewStore returns a Store on a fresh migrated database with a random key.
+func NewStore(t testing.TB) *store.Store {
+	t.Helper()
+	key, err := secret.ParseKey(secret.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := secret.NewKeyring(key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.New(New(t), kr)
 }
