@@ -7,6 +7,10 @@
 package all
 
 import (
+	// Freshdesk (API v2).
+	_ "github.com/relaydesk/relaydesk/connectors/freshdesk"
+	// Request Tracker 5 (REST2).
+	_ "github.com/relaydesk/relaydesk/connectors/rt"
 	// Zendesk Support.
 	_ "github.com/relaydesk/relaydesk/connectors/zendesk"
 )

@@ -1,0 +1,529 @@
+// Package freshdesktest is an in-memory fake of the Freshdesk API v2 for
+// tests, end-to-end runs and load tools.
+//
+// The fake is an httptest server speaking Freshdesk's wire format: bare JSON
+// objects and arrays, multipart/form-data with attachments[] parts, error
+// bodies ({"description": "Validation failed", "errors": [...]}), the
+// per-minute rate-limit headers (X-RateLimit-Total, X-RateLimit-Remaining,
+// X-RateLimit-Used-CurrentRequest, 429 with Retry-After), and page/per_page
+// pagination with a Link rel="next" header. It checks every request it
+// receives (method and path, API-key Basic authentication, Accept and
+// Content-Type headers, query parameters, and JSON or form field names
+// against the documented ones); a request that breaks the rules fails with
+// 400 and is recorded as a violation, which fails the test when the fake was
+// built with a testing.TB.
+//
+// Freshdesk pushes nothing the conformance suite's webhook checks could
+// use, so the fake's deliveries ([Fake.CommentDelivery], [Fake.SetStatus])
+// are notices for [PollDelivery], which answers them by polling the
+// connector: the suite's webhook checks then exercise Poll.
+//
+// It implements [connectortest.Fake] and is safe for concurrent use.
+package freshdesktest
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
+)
+
+// Credentials and settings the fake accepts.
+const (
+	// APIKey is the API key of the fake's agent.
+	APIKey = "fdkey-3c9e71b04a6d" // not a real key
+	// Domain is the domain setting the fake pretends to be.
+	Domain = "relaydesk-test"
+	// ExternalIDField is the custom ticket field the fake account has for
+	// the chat's id.
+	ExternalIDField = "cf_whatsapp_id"
+	// RateLimitTotal is the per-minute budget the fake reports by default.
+	RateLimitTotal = 400
+)
+
+// Fake is a fake Freshdesk account. Build it with [New].
+type Fake struct {
+	// URL is the base URL of the fake (scheme and host).
+	URL string
+
+	srv       *httptest.Server
+	tb        testing.TB
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	mu          sync.Mutex
+	now         func() time.Time
+	secret      []byte
+	nextID      int64
+	agentID     int64
+	contacts    map[int64]*contact
+	order       []int64
+	tickets     map[int64]*ticket
+	ticketOrder []int64
+	convs       map[int64]*conv
+	files       map[string]*file
+	failures    []connectortest.Failure
+	violations  []string
+	requests    []Request
+	rateTotal   int
+	rateUsed    int
+	rateWindow  time.Time
+	pageSize    int // forced page size, 0: as asked
+}
+
+// Request is a request the fake received, for assertions.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+}
+
+type contact struct {
+	id        int64
+	name      string
+	phone     string
+	mobile    string
+	email     string
+	agent     bool
+	createdAt time.Time
+}
+
+type ticket struct {
+	id          int64
+	subject     string
+	description string // HTML
+	status      int
+	priority    int
+	source      int
+	requesterID int64
+	tags        []string
+	custom      map[string]string
+	files       []string // tokens
+	convs       []int64
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+type conv struct {
+	id        int64
+	ticketID  int64
+	userID    int64
+	body      string // HTML
+	incoming  bool
+	private   bool
+	source    int
+	files     []string
+	createdAt time.Time
+}
+
+type file struct {
+	id          int64
+	token       string
+	name        string
+	contentType string
+	data        []byte
+}
+
+// New starts a fake Freshdesk account with one agent (the API key's owner).
+// When tb is not nil, violations fail the test and the fake is closed at
+// cleanup; a load tool may pass nil and read [Fake.Violations].
+func New(tb testing.TB) *Fake {
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		panic(err)
+	}
+	f := &Fake{
+		tb:        tb,
+		closing:   make(chan struct{}),
+		now:       time.Now,
+		secret:    []byte(base64.RawURLEncoding.EncodeToString(secret)),
+		nextID:    43_000_000_000,
+		contacts:  map[int64]*contact{},
+		tickets:   map[int64]*ticket{},
+		convs:     map[int64]*conv{},
+		files:     map[string]*file{},
+		rateTotal: RateLimitTotal,
+	}
+	now := f.now().UTC()
+	f.agentID = f.newID()
+	f.contacts[f.agentID] = &contact{id: f.agentID, name: "Relaydesk Bot", email: "bot@relaydesk.invalid", agent: true, createdAt: now}
+	f.order = append(f.order, f.agentID)
+	f.srv = httptest.NewServer(f.handler())
+	f.URL = f.srv.URL
+	if tb != nil {
+		tb.Cleanup(f.Close)
+	}
+	return f
+}
+
+// Close stops the server; requests held by FailTimeout are released.
+func (f *Fake) Close() {
+	f.closeOnce.Do(func() {
+		close(f.closing)
+		f.srv.Close()
+	})
+}
+
+// Config returns a connector configuration against the fake, storing the
+// chat id in [ExternalIDField]. HTTPClient is left nil.
+func (f *Fake) Config() connectors.Config {
+	return connectors.Config{
+		Name:        "fake freshdesk",
+		BaseURL:     f.URL,
+		Settings:    map[string]any{"domain": Domain, "external_id_field": ExternalIDField},
+		Credentials: map[string]string{"api_key": APIKey},
+	}
+}
+
+// AgentID returns the id of the API key's agent.
+func (f *Fake) AgentID() string { return formatID(f.agentID) }
+
+// SetNow replaces the fake's clock (timestamps, rate-limit windows).
+func (f *Fake) SetNow(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = now
+}
+
+// SetRateLimit sets the per-minute budget and how much of the current
+// minute is already used.
+func (f *Fake) SetRateLimit(total, used int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateTotal, f.rateUsed, f.rateWindow = total, used, f.now().Truncate(time.Minute)
+}
+
+// SetPageSize makes every list answer at most n items per page, whatever
+// per_page asks (0 restores per_page), to exercise pagination.
+func (f *Fake) SetPageSize(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageSize = n
+}
+
+// Violations returns the rule violations recorded so far.
+func (f *Fake) Violations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.violations)
+}
+
+// Requests returns the requests received, oldest first.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+func (f *Fake) violation(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	f.mu.Lock()
+	f.violations = append(f.violations, msg)
+	f.mu.Unlock()
+	if f.tb != nil {
+		f.tb.Errorf("freshdesktest: %s", msg)
+	}
+}
+
+// Callers hold f.mu.
+func (f *Fake) newID() int64 {
+	f.nextID++
+	return f.nextID
+}
+
+func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+func parseID(s string) int64 {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// Users implements connectortest.Fake: the agent and every contact. Phone
+// is the contact's phone, or its mobile when it has no phone.
+func (f *Fake) Users() []connectortest.User {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]connectortest.User, 0, len(f.order))
+	for _, id := range f.order {
+		c := f.contacts[id]
+		phone := c.phone
+		if phone == "" {
+			phone = c.mobile
+		}
+		out = append(out, connectortest.User{ID: formatID(c.id), Name: c.name, Phone: phone})
+	}
+	return out
+}
+
+// SeedUser implements connectortest.Fake: a contact with a mobile number,
+// as an agent would type it in the Freshdesk UI.
+func (f *Fake) SeedUser(name, phone string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := &contact{id: f.newID(), name: name, mobile: phone, createdAt: f.now().UTC()}
+	f.contacts[c.id] = c
+	f.order = append(f.order, c.id)
+	return formatID(c.id)
+}
+
+var followUpRE = regexp.MustCompile(`WhatsApp follow-up of ticket #(\d+)`)
+
+// Tickets implements connectortest.Fake. FollowupOf is read from the
+// private note the connector adds to a follow-up ticket.
+func (f *Fake) Tickets() []connectortest.Ticket {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]connectortest.Ticket, 0, len(f.ticketOrder))
+	for _, id := range f.ticketOrder {
+		t := f.tickets[id]
+		ct := connectortest.Ticket{
+			ID: formatID(t.id), RequesterID: formatID(t.requesterID), Subject: t.subject,
+			Status: statusOf(t.status), Tags: slices.Clone(t.tags), ExternalID: t.custom[ExternalIDField],
+		}
+		for _, cid := range t.convs {
+			c := f.convs[cid]
+			if m := followUpRE.FindStringSubmatch(htmlText(c.body)); c.private && m != nil {
+				ct.FollowupOf = m[1]
+				break
+			}
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+func statusOf(s int) connectors.Status {
+	switch s {
+	case 2:
+		return connectors.StatusOpen
+	case 4:
+		return connectors.StatusSolved
+	case 5:
+		return connectors.StatusClosed
+	}
+	return connectors.StatusPending
+}
+
+// RawStatus returns a ticket's Freshdesk status number, or 0.
+func (f *Fake) RawStatus(ticketID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t := f.tickets[parseID(ticketID)]; t != nil {
+		return t.status
+	}
+	return 0
+}
+
+// Comments implements connectortest.Fake: the description (id
+// "desc-<ticket id>", by the requester, public) then the conversations.
+// Bodies are the plain text of the HTML.
+func (f *Fake) Comments(ticketID string) []connectortest.Comment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.tickets[parseID(ticketID)]
+	if t == nil {
+		return nil
+	}
+	out := []connectortest.Comment{{
+		ID: "desc-" + formatID(t.id), AuthorID: formatID(t.requesterID), Body: htmlText(t.description), Public: true, Attachments: f.filesOf(t.files),
+	}}
+	for _, cid := range t.convs {
+		c := f.convs[cid]
+		out = append(out, connectortest.Comment{ID: formatID(c.id), AuthorID: formatID(c.userID), Body: htmlText(c.body), Public: !c.private, Attachments: f.filesOf(c.files)})
+	}
+	return out
+}
+
+func (f *Fake) filesOf(tokens []string) []connectortest.File {
+	var out []connectortest.File
+	for _, tok := range tokens {
+		fl := f.files[tok]
+		out = append(out, connectortest.File{Filename: fl.name, ContentType: fl.contentType, Data: slices.Clone(fl.data)})
+	}
+	return out
+}
+
+// SetStatus implements connectortest.Fake: the agent changes the status;
+// the delivery is a notice for [PollDelivery].
+func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
+	raw := map[connectors.Status]int{connectors.StatusOpen: 2, connectors.StatusPending: 3, connectors.StatusSolved: 4, connectors.StatusClosed: 5}[s]
+	if raw == 0 {
+		panic("freshdesktest: unknown status " + string(s))
+	}
+	f.SetRawStatus(ticketID, raw)
+	return f.notice(Notice{TicketID: ticketID, Status: string(s)})
+}
+
+// SetRawStatus sets a Freshdesk status number (2 to 5, or a custom one) as
+// an agent would.
+func (f *Fake) SetRawStatus(ticketID string, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.tickets[parseID(ticketID)]
+	if t == nil {
+		panic("freshdesktest: unknown ticket " + ticketID)
+	}
+	t.status = status
+	t.updatedAt = f.now().UTC()
+}
+
+// AgentReply implements connectortest.Fake: a reply (source 0) by the
+// agent, with files.
+func (f *Fake) AgentReply(ticketID, body string, files ...connectortest.File) string {
+	return f.agentConv(ticketID, body, false, 0, files)
+}
+
+// AgentNote implements connectortest.Fake: a private note by the agent.
+func (f *Fake) AgentNote(ticketID, body string) string {
+	return f.agentConv(ticketID, body, true, 2, nil)
+}
+
+func (f *Fake) agentConv(ticketID, body string, private bool, source int, files []connectortest.File) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.tickets[parseID(ticketID)]
+	if t == nil {
+		panic("freshdesktest: unknown ticket " + ticketID)
+	}
+	var toks []string
+	for _, fl := range files {
+		toks = append(toks, f.addFile(fl.Filename, fl.ContentType, slices.Clone(fl.Data)))
+	}
+	c := f.addConv(t, f.agentID, "<div>"+htmlEscape(body)+"</div>", false, private, source, toks)
+	return formatID(c.id)
+}
+
+// Callers hold f.mu.
+func (f *Fake) addFile(name, ctype string, data []byte) string {
+	fl := &file{id: f.newID(), token: randomToken(), name: name, contentType: ctype, data: data}
+	f.files[fl.token] = fl
+	return fl.token
+}
+
+// Callers hold f.mu.
+func (f *Fake) addConv(t *ticket, userID int64, body string, incoming, private bool, source int, files []string) *conv {
+	now := f.now().UTC()
+	c := &conv{id: f.newID(), ticketID: t.id, userID: userID, body: body, incoming: incoming, private: private, source: source, files: files, createdAt: now}
+	f.convs[c.id] = c
+	t.convs = append(t.convs, c.id)
+	t.updatedAt = now
+	return c
+}
+
+// Notice is the body of the fake's deliveries: which comment or status
+// change the suite asks about. See [PollDelivery].
+type Notice struct {
+	TicketID  string `json:"ticket_id"`
+	CommentID string `json:"comment_id,omitempty"`
+	Status    string `json:"status,omitempty"`
+	// Body is the comment's text, as a webhook payload would carry it.
+	Body string `json:"body,omitempty"`
+}
+
+// CommentDelivery implements connectortest.Fake: a notice naming the
+// comment, signed now.
+func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Delivery {
+	f.mu.Lock()
+	c := f.convs[parseID(commentID)]
+	if c == nil || formatID(c.ticketID) != ticketID {
+		f.mu.Unlock()
+		panic("freshdesktest: unknown comment " + ticketID + "/" + commentID)
+	}
+	body := htmlText(c.body)
+	f.mu.Unlock()
+	return f.notice(Notice{TicketID: ticketID, CommentID: commentID, Body: body})
+}
+
+func (f *Fake) notice(n Notice) connectortest.Delivery {
+	body, err := json.Marshal(n)
+	if err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	at := f.now().UTC().Truncate(time.Second)
+	f.mu.Unlock()
+	return connectortest.Delivery{Header: f.Sign(body, at), Body: body, At: at}
+}
+
+// Redeliver implements connectortest.Fake: the same notice signed 30
+// seconds later.
+func (f *Fake) Redeliver(d connectortest.Delivery) connectortest.Delivery {
+	at := d.At.Add(30 * time.Second)
+	return connectortest.Delivery{Header: f.Sign(d.Body, at), Body: slices.Clone(d.Body), At: at}
+}
+
+// Notice signature headers (test-only: Freshdesk signs nothing).
+const (
+	HeaderNoticeSignature = "X-Fake-Notice-Signature"
+	HeaderNoticeTimestamp = "X-Fake-Notice-Timestamp"
+)
+
+// Sign implements connectortest.Fake: hex(HMAC-SHA256(secret, unix
+// timestamp + "." + body)).
+func (f *Fake) Sign(body []byte, at time.Time) http.Header {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	h := http.Header{}
+	h.Set(HeaderNoticeTimestamp, ts)
+	h.Set(HeaderNoticeSignature, hex.EncodeToString(noticeMAC(f.secret, ts, body)))
+	return h
+}
+
+func noticeMAC(secret []byte, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// WebhookSecret implements connectortest.Fake.
+func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
+
+// FailNext implements connectortest.Fake.
+func (f *Fake) FailNext(n int, kind connectortest.Failure) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.failures = append(f.failures, kind)
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;", "\n", "<br>").Replace(s)
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// htmlText is the plain text of a Freshdesk HTML body, as body_text gives.
+func htmlText(s string) string {
+	s = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n").Replace(s)
+	s = tagRE.ReplaceAllString(s, "")
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'", "&amp;", "&").Replace(s)
+}
+
+var _ connectortest.Fake = (*Fake)(nil)
