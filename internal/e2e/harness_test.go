@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
+	"github.com/relaydesk/relaydesk/connectors/freshdesk/freshdesktest"
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
@@ -71,6 +72,7 @@ type harness struct {
 	store    *store.Store
 	graph    *whatsapptest.Server
 	zd       *zendesktest.Fake
+	fd       *freshdesktest.Fake // set when the route goes to Freshdesk
 	srv      *httptest.Server
 	bridge   *bridge.Bridge
 	clock    *clock
@@ -81,7 +83,8 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	template *config.TemplateRef
+	template  *config.TemplateRef
+	freshdesk bool // route the number to a fake Freshdesk (a polling helpdesk) instead of Zendesk
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -94,7 +97,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h.zd = zendesktest.New(t)
 	h.zd.SetNow(h.clock.Now)
 	zc := h.zd.Config()
-	_, err := h.store.ApplyFile(ctx, &config.File{Path: "e2e",
+	file := &config.File{Path: "e2e",
 		WhatsApp: []config.WhatsAppEntry{{Name: "support", PhoneNumberID: phoneID, WABAID: whatsapptest.FixtureWABAID,
 			AccessToken: h.graph.AccessToken(), AppSecret: appSecret, VerifyToken: "v", GraphURL: h.graph.URL(),
 			GraphVersion: h.graph.Version(), SendRate: 80}},
@@ -102,7 +105,16 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 			Credentials: zc.Credentials, WebhookSecret: string(h.zd.WebhookSecret())}},
 		Routes: []config.RouteEntry{{WhatsApp: "support", Helpdesk: "zendesk", Reopen: 72 * time.Hour,
 			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template}},
-	})
+	}
+	if o.freshdesk {
+		h.fd = freshdesktest.New(t)
+		h.fd.SetNow(h.clock.Now)
+		fc := h.fd.Config()
+		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: "freshdesk", Kind: "freshdesk",
+			BaseURL: fc.BaseURL, Settings: fc.Settings, Credentials: fc.Credentials})
+		file.Routes[0].Helpdesk = "freshdesk"
+	}
+	_, err := h.store.ApplyFile(ctx, file)
 	require.NoError(t, err)
 	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
 	require.NoError(t, err)
