@@ -11,7 +11,7 @@ import (
 
 func TestEveryConnectorIsRegistered(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"freshdesk", "rt", "zendesk"}, connectors.Kinds())
+	require.Equal(t, []string{"chatwoot", "freshdesk", "rt", "zammad", "zendesk"}, connectors.Kinds())
 	for _, reg := range connectors.All() {
 		require.NotEmpty(t, reg.Description.DisplayName, reg.Description.Kind)
 		require.NotEmpty(t, reg.Description.WebhookHelp, reg.Description.Kind)

@@ -1,0 +1,102 @@
+package zammad
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/relaydesk/relaydesk/connectors"
+)
+
+// EnsureRequester implements connectors.Connector. It searches users whose
+// phone or mobile is this number (the search index matches the number's
+// digits; the connector keeps exact matches only, the oldest user first),
+// then the login "whatsapp-<digits>" it gives its customers, and otherwise
+// creates a customer with the number as mobile and that login. Creations are
+// serialized per number within this process, and a created customer is
+// remembered for a while because the search index only sees it after a
+// moment.
+func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
+	phone, err := e164(r.Phone)
+	if err != nil {
+		return "", err
+	}
+	defer c.locks.lock(phone)()
+	if id, ok := c.recalled("user:" + phone); ok {
+		return id, nil
+	}
+	// First by number (Elasticsearch query syntax), then by the login
+	// relaydesk gives its customers, a plain term that Zammad's database
+	// search (without Elasticsearch) also finds.
+	digits := phone[1:]
+	for _, query := range []string{fmt.Sprintf(`mobile:"%s" OR phone:"%s"`, phone, phone), login(phone)} {
+		var found []user
+		q := url.Values{"query": {query}, "limit": {"100"}}
+		if err := c.do(ctx, call{method: http.MethodGet, path: "users/search", query: q, out: &found}); err != nil {
+			return "", err
+		}
+		var match int64
+		for _, u := range found {
+			if (onlyDigits(u.Mobile) == digits || onlyDigits(u.Phone) == digits) && (match == 0 || u.ID < match) {
+				match = u.ID
+			}
+		}
+		if match != 0 {
+			return formatID(match), nil
+		}
+	}
+	first, last := splitName(r.Name)
+	if first == "" && last == "" {
+		first = phone
+	}
+	in := map[string]any{
+		"firstname": first, "lastname": last, "mobile": phone, "login": login(phone), "roles": []string{"Customer"},
+		"note": "WhatsApp customer, created by relaydesk.",
+	}
+	var created user
+	if err := c.do(ctx, call{method: http.MethodPost, path: "users", in: in, out: &created}); err != nil {
+		return "", err
+	}
+	if created.ID == 0 {
+		return "", connectors.RetryError("zammad: created user has no id", nil)
+	}
+	id := formatID(created.ID)
+	c.remember("user:"+phone, id)
+	return id, nil
+}
+
+// login is the login of the customers relaydesk creates (they have no
+// email address, which Zammad would otherwise use).
+func login(phone string) string { return "whatsapp-" + phone[1:] }
+
+// splitName splits a profile name into Zammad's first and last name.
+func splitName(name string) (string, string) {
+	fields := strings.Fields(name)
+	switch len(fields) {
+	case 0:
+		return "", ""
+	case 1:
+		return fields[0], ""
+	}
+	return strings.Join(fields[:len(fields)-1], " "), fields[len(fields)-1]
+}
+
+// e164 checks a "+<digits>" number.
+func e164(phone string) (string, error) {
+	p := strings.TrimSpace(phone)
+	if len(p) < 8 || len(p) > 16 || p[0] != '+' || p[1] == '0' || onlyDigits(p) != p[1:] {
+		return "", connectors.PermanentError(fmt.Sprintf("zammad: phone %q is not E.164", phone), nil)
+	}
+	return p, nil
+}
+
+func onlyDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
