@@ -34,6 +34,8 @@ commands:
   migrate down [-to N]   revert app migrations down to version N (default: one step; 0 also removes River's tables)
   migrate status         show the applied and latest schema versions
   check-config           validate the environment and RELAYDESK_CONFIG, then exit
+  admin create --email E     add an admin of the admin page (password from stdin, or generated and printed)
+  admin password --email E   set an admin's password (from stdin, or generated) and end their sessions
   version                print the version
 
 Configuration comes from environment variables; see README.md.
@@ -65,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, rest, stdout, stderr)
 	case "check-config":
 		err = checkConfig(rest, stdout, stderr)
+	case "admin":
+		err = adminCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "version":
 		if err = noFlags("version", rest, stderr); err == nil {
 			fmt.Fprintln(stdout, "relaydesk", versionString())

@@ -18,4 +18,10 @@ func (s *Server) routes() {
 	e.GET("/webhooks/whatsapp", s.whatsappVerify, small)
 	e.POST("/webhooks/whatsapp", s.whatsappDeliver)
 	e.POST("/webhooks/helpdesk/:connection", s.helpdeskDeliver)
+
+	// The admin page, its login and River UI: see adminRoutes for each guard.
+	s.adminRoutes()
+
+	// The public API, its OAuth 2.0 server and its admin pages: see apiRoutes.
+	s.apiRoutes()
 }

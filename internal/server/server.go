@@ -12,11 +12,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -33,6 +36,18 @@ type Opts struct {
 	TLS             bool // the service is reached over HTTPS (directly or through a proxy)
 	// Ready reports whether the service can take traffic; nil means ready.
 	Ready func(ctx context.Context) error
+	// BaseURL is RELAYDESK_BASE_URL: the admin page builds webhook and OAuth
+	// callback URLs from it (nil: from the request).
+	BaseURL *url.URL
+	// River is the River client the admin page's jobs view (River UI) reads;
+	// nil leaves /admin/jobs unavailable.
+	River *river.Client[pgx.Tx]
+	// Connectors builds helpdesk connectors for the admin page (test
+	// connection, webhook install, OAuth2); nil uses the registry.
+	Connectors bridge.ConnectorFactory
+	// APINumberRateLimit is each WhatsApp number's share of public API
+	// requests per minute, across applications (default 1200).
+	APINumberRateLimit int
 }
 
 // Server is the HTTP service.
@@ -45,6 +60,7 @@ type Server struct {
 	metrics        *httpMetrics
 	webhookMetrics *webhookMetrics
 	rejections     *rejectionLog
+	admin          *adminState
 }
 
 // New builds the Echo instance with middleware and every route.
@@ -61,6 +77,7 @@ func New(opts Opts) *Server {
 		metrics: newHTTPMetrics(opts.Registry), webhookMetrics: newWebhookMetrics(opts.Registry),
 		rejections: newRejectionLog(200)}
 	e.HTTPErrorHandler = s.errorHandler
+	s.initAdmin()
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(s.logRequests)
@@ -200,6 +217,10 @@ type Problem struct {
 // errorHandler maps errors to responses in one place.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if isAdminHTML(c) {
+		s.adminError(err, c)
 		return
 	}
 	code := http.StatusInternalServerError

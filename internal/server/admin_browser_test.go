@@ -1,0 +1,333 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
+	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
+)
+
+// findChromium returns the browser to drive: $RELAYDESK_CHROMIUM, Debian's
+// /usr/bin/chromium, or a chromium on PATH.
+func findChromium() string {
+	if p := os.Getenv("RELAYDESK_CHROMIUM"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// screenshotDirs are where screenshots go: the artifacts directory
+// ($RELAYDESK_ARTIFACTS/admin-screenshots, or a temporary one) and, with
+// RELAYDESK_UPDATE_SCREENSHOTS=1, docs/screenshots for the documentation.
+func screenshotDirs(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if base := os.Getenv("RELAYDESK_ARTIFACTS"); base != "" {
+		dir = filepath.Join(base, "admin-screenshots")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	dirs := []string{dir}
+	if os.Getenv("RELAYDESK_UPDATE_SCREENSHOTS") == "1" {
+		dirs = append(dirs, filepath.Join("..", "..", "docs", "screenshots"))
+	}
+	return dirs
+}
+
+// browser drives one Chromium tab against the server.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dirs []string
+
+	mu       sync.Mutex
+	problems []string // exceptions and console errors of the admin pages
+	watch    bool
+}
+
+func (br *browser) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	br.t.Helper()
+	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(br.t, chromedp.Do(ctx, actions...), what)
+}
+
+func (br *browser) open(path string) {
+	br.t.Helper()
+	br.step("open "+path, chromedp.Navigate(br.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+func (br *browser) text(sel string) string {
+	br.t.Helper()
+	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(br.t, err, "text of %s", sel)
+	return s
+}
+
+// waitText waits until the element's text contains want.
+func (br *browser) waitText(sel, want string) {
+	br.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(br.ctx, 5*time.Second)
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		cancel()
+		if err == nil && strings.Contains(s, want) {
+			return
+		}
+		last = s
+		time.Sleep(100 * time.Millisecond)
+	}
+	br.t.Fatalf("%s never contained %q; last text: %q", sel, want, last)
+}
+
+// fill types into a form field (name attribute), replacing its value.
+func (br *browser) fill(name, value string) {
+	br.t.Helper()
+	sel := chromedp.CSS(`[name="` + name + `"]`)
+	br.step("fill "+name, chromedp.Click(sel), chromedp.SetValue(sel, value))
+}
+
+func (br *browser) click(sel string) {
+	br.t.Helper()
+	br.step("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// shot saves a full-page screenshot as name.png.
+func (br *browser) shot(name string) {
+	br.t.Helper()
+	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(br.t, err)
+	for _, dir := range br.dirs {
+		require.NoError(br.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+	}
+}
+
+// collect records JavaScript exceptions and console errors (a blocked
+// inline script or style is one) while watch is on.
+func (br *browser) collect() {
+	exceptions := chromedp.Events(br.ctx, runtime.ExceptionThrown)
+	entries := chromedp.Events(br.ctx, log.EntryAdded)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			br.report("exception: " + ev.ExceptionDetails.Text)
+		}
+	}()
+	go func() {
+		for ev, err := range entries {
+			if err != nil {
+				return
+			}
+			if ev.Entry.Level == log.EntryLevelError {
+				br.report(fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+			}
+		}
+	}()
+}
+
+func (br *browser) report(p string) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.watch {
+		br.problems = append(br.problems, p)
+	}
+}
+
+func (br *browser) setWatch(on bool) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	br.watch = on
+}
+
+// TestAdminInABrowser drives the admin page in headless Chromium against a
+// real server (real PostgreSQL, fake Graph API, fake Zendesk): log in, add
+// a number, connect a helpdesk with an API token, create a route, run a
+// test event on the webhooks page and find it among the recent deliveries,
+// look at a conversation and retry its failed reply, open River UI, log out.
+// It saves a screenshot of each main page.
+func TestAdminInABrowser(t *testing.T) {
+	t.Parallel()
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skip("\n" + strings.Repeat("!", 78) + "\n!!! SKIPPED: the admin browser test needs Chromium, and none was found\n" +
+			"!!! (looked for $RELAYDESK_CHROMIUM, /usr/bin/chromium, chromium on PATH).\n" +
+			"!!! Install it with `apt-get install -y chromium` (.ci/run does) to run it.\n" + strings.Repeat("!", 78))
+	}
+
+	b := setupAdmin(t, adminOpts{})
+	srv := httptest.NewServer(b.handler)
+	t.Cleanup(srv.Close)
+	zd := zendesktest.New(t)
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1360, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(cancelTab)
+	// The first action starts the browser; its context must outlive the test.
+	require.NoError(t, chromedp.Do(ctx), "start Chromium")
+	watchdog := time.AfterFunc(4*time.Minute, cancelTab)
+	t.Cleanup(func() { watchdog.Stop() })
+
+	br := &browser{t: t, ctx: ctx, base: srv.URL, dirs: screenshotDirs(t)}
+	br.collect()
+	br.setWatch(true)
+
+	// Log in.
+	br.open("/admin/login")
+	br.shot("login")
+	br.fill("email", admEmail)
+	br.fill("password", admPassword)
+	br.click(`button[type="submit"]`)
+	br.waitText("h1", "WhatsApp numbers")
+	require.Contains(t, br.text(".sidebar"), admEmail)
+
+	// Add a number and test its connection to (fake) Graph.
+	br.click(`a[href="/admin/numbers/new"]`)
+	br.waitText("h1", "Add a WhatsApp number")
+	form := b.numberForm("support-us", whatsapptest.FixturePhoneNumberID)
+	for _, k := range []string{"name", "display_phone_number", "phone_number_id", "waba_id", "access_token", "app_secret",
+		"graph_url", "graph_version"} {
+		br.fill(k, form.Get(k))
+	}
+	br.click("#save")
+	br.waitText(".flash", "Number support-us added.")
+	br.click("#test-number")
+	br.waitText(".flash", "Connection works")
+	br.shot("number")
+	br.open("/admin/numbers")
+	br.waitText("tbody", "support-us")
+	br.shot("numbers")
+
+	// Connect the (fake) Zendesk with an API token: the form comes from the
+	// connector's description.
+	br.open("/admin/helpdesks/new")
+	br.shot("helpdesk-kinds")
+	br.click("#kind-zendesk")
+	br.waitText("h1", "Connect Zendesk")
+	cfg := zd.Config()
+	br.fill("name", "zendesk-main")
+	br.step("choose API token", chromedp.SetValue(chromedp.CSS(`select[name="settings.auth_method"]`), "api_token"))
+	br.fill("settings.subdomain", zendesktest.Subdomain)
+	br.fill("credentials.email", cfg.Credentials["email"])
+	br.fill("credentials.api_token", cfg.Credentials["api_token"])
+	br.click("details.advanced summary")
+	br.fill("base_url", cfg.BaseURL)
+	br.click("#save")
+	br.waitText(".flash", "relaydesk installed its webhook in Zendesk.")
+	require.Len(t, zd.Webhooks(), 1)
+	br.shot("helpdesk")
+	br.open("/admin/helpdesks")
+	br.waitText("tbody", "zendesk-main")
+	br.shot("helpdesks")
+
+	// Route the number to the helpdesk.
+	br.open("/admin/routes/new")
+	br.waitText("h1", "Add a route")
+	br.fill("tags", "whatsapp, vip")
+	br.fill("template_name", "hello_world")
+	br.fill("template_language", "en_US")
+	br.click("#save")
+	br.waitText(".flash", "Route added.")
+	br.waitText("tbody", "zendesk-main")
+	br.shot("routes")
+
+	// Webhooks: run the test event through the real intake, see it listed.
+	br.open("/admin/webhooks")
+	acc, err := b.store.AccountByName(context.Background(), b.pool, "support-us")
+	require.NoError(t, err)
+	br.click("#test-event-" + strconv.FormatInt(acc.ID, 10))
+	br.waitText(".flash", "Test event for support-us accepted")
+	require.Contains(t, br.text(".flash"), "no ticket was opened")
+	br.waitText("#deliveries", "test")
+	require.Contains(t, br.text("#deliveries"), "Duplicate")
+	br.shot("webhooks")
+
+	// Conversations: a customer wrote, an agent's reply failed; retry it.
+	convID, replyID := b.seedConversation(t, form.Get("app_secret"), "16505551234", "Kerry Fisher", "Hi! Where is my order #4521?")
+	br.open("/admin/conversations")
+	br.waitText("tbody", "Kerry Fisher")
+	br.shot("conversations")
+	br.open("/admin/conversations/" + strconv.FormatInt(convID, 10))
+	br.waitText(".timeline", "Where is my order")
+	br.shot("conversation")
+	br.click("#retry-" + strconv.FormatInt(replyID, 10))
+	br.waitText(".flash", "Message queued again.")
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM messages WHERE id = $1 AND state = 'pending'", replyID))
+
+	br.open("/admin/audit")
+	br.waitText("tbody", "route.create")
+	br.shot("audit")
+
+	// River UI is a third-party app with its own scripts: watched apart.
+	br.setWatch(false)
+	br.open("/admin/jobs/jobs?state=available")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#root *").length`))
+		if err == nil && n > 20 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "River UI did not render")
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // let its first API calls land
+	br.shot("jobs")
+
+	// Log out.
+	br.setWatch(true)
+	br.open("/admin/numbers")
+	br.click("#logout")
+	br.waitText(".flash", "You are logged out.")
+	br.open("/admin/numbers")
+	br.waitText("h1", "Log in")
+
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	require.Empty(t, br.problems, "the admin pages logged errors (a CSP violation is one)")
+}

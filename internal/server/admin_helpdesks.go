@@ -1,0 +1,416 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// helpdeskRow is one connection in the helpdesks list.
+type helpdeskRow struct {
+	Conn        store.Connection
+	DisplayName string
+	AuthMethod  string
+	WebhookURL  string
+}
+
+// helpdesksView is the data of helpdesks.html.
+type helpdesksView struct {
+	Rows  []helpdeskRow
+	Kinds []connectors.Description
+}
+
+// helpdeskView is the data of helpdesk.html (new and edit).
+type helpdeskView struct {
+	Conn       *store.Connection // nil when adding
+	Desc       connectors.Description
+	Fields     []field
+	Action     string
+	ReadOnly   bool
+	WebhookURL string
+	// CallbackURL is the OAuth2 redirect URL to register with the helpdesk.
+	CallbackURL string
+	AuthMethod  string
+	Installer   bool // the connector installs its webhook itself
+	Tester      bool
+	OAuth2      bool // the connector supports the OAuth2 flow
+	OAuth       *oauthStatus
+	// ShownSecret is a webhook secret relaydesk just generated, shown this
+	// once so it can be pasted into the helpdesk.
+	ShownSecret string
+}
+
+// oauthStatus is what the page shows about a connection's OAuth2 token.
+type oauthStatus struct {
+	Expiry     *time.Time
+	Expired    bool
+	HasRefresh bool
+}
+
+func kindDescriptions() []connectors.Description {
+	var out []connectors.Description
+	for _, r := range connectors.All() {
+		out = append(out, r.Description)
+	}
+	return out
+}
+
+// helpdeskWebhookURL is where a connection's helpdesk sends its events.
+func (s *Server) helpdeskWebhookURL(c echo.Context, conn store.Connection) string {
+	return s.publicBase(c) + "/webhooks/helpdesk/" + conn.PublicID
+}
+
+func (s *Server) helpdesksList(c echo.Context) error {
+	conns, err := s.store.Connections(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	v := helpdesksView{Kinds: kindDescriptions()}
+	for _, conn := range conns {
+		row := helpdeskRow{Conn: conn, DisplayName: conn.Kind, WebhookURL: s.helpdeskWebhookURL(c, conn)}
+		if reg, ok := connectors.Lookup(conn.Kind); ok {
+			row.DisplayName = reg.Description.DisplayName
+			row.AuthMethod = string(reg.Description.AuthMethod(conn.Settings))
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return s.render(c, http.StatusOK, "helpdesks.html", "helpdesks", v)
+}
+
+// helpdeskNew shows the kind picker, or the empty form of the chosen kind.
+func (s *Server) helpdeskNew(c echo.Context) error {
+	reg, ok := connectors.Lookup(c.QueryParam("kind"))
+	if !ok {
+		return s.render(c, http.StatusOK, "helpdesk_new.html", "helpdesks", helpdesksView{Kinds: kindDescriptions()})
+	}
+	f := &connectionForm{desc: reg.Description, Settings: map[string]any{}, Credentials: map[string]string{}, Errors: map[string]string{}}
+	return s.render(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, nil, f, nil))
+}
+
+// helpdeskView assembles the form page; conn is nil when adding.
+func (s *Server) helpdeskView(c echo.Context, conn *store.Connection, f *connectionForm, stored map[string]string) helpdeskView {
+	v := helpdeskView{Conn: conn, Desc: f.desc, Action: "/admin/helpdesks", AuthMethod: string(f.desc.AuthMethod(f.Settings)),
+		CallbackURL: s.publicBase(c) + oauthCallbackPath}
+	v.OAuth2 = containsMethod(f.desc.AuthMethods, connectors.AuthOAuth2)
+	if conn != nil {
+		v.Action = "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+		v.ReadOnly = conn.ManagedByFile
+		v.WebhookURL = s.helpdeskWebhookURL(c, *conn)
+		if cn, err := s.connector(*conn); err == nil {
+			_, v.Installer = cn.(connectors.WebhookInstaller)
+			_, v.Tester = cn.(connectors.Tester)
+		}
+		if conn.HasOAuthToken() {
+			v.OAuth = &oauthStatus{}
+			if tok, err := s.store.OAuthToken(*conn); err == nil && tok != nil {
+				if !tok.Expiry.IsZero() {
+					exp := tok.Expiry
+					v.OAuth.Expiry, v.OAuth.Expired = &exp, time.Now().After(exp)
+				}
+				v.OAuth.HasRefresh = tok.RefreshToken != ""
+			}
+		}
+	}
+	v.Fields = f.Fields(stored, v.ReadOnly)
+	return v
+}
+
+func containsMethod(ms []connectors.AuthMethod, m connectors.AuthMethod) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// connector builds a connection's connector with its stored credentials.
+func (s *Server) connector(conn store.Connection) (connectors.Connector, error) {
+	creds, err := s.store.Credentials(conn)
+	if err != nil {
+		return nil, err
+	}
+	if s.admin.connectors != nil {
+		return s.admin.connectors(conn, creds, s.admin.http)
+	}
+	return connectors.New(conn.Kind, connectors.Config{Name: conn.Name, BaseURL: conn.BaseURL, Settings: conn.Settings,
+		Credentials: creds, HTTPClient: s.admin.http})
+}
+
+func (s *Server) helpdeskCreate(c echo.Context) error {
+	reg, ok := connectors.Lookup(c.FormValue("kind"))
+	if !ok {
+		return s.errorPage(c, http.StatusUnprocessableEntity, "Choose a helpdesk kind that relaydesk knows.")
+	}
+	f := connectionFormFromRequest(c, reg.Description)
+	creds, valid := f.Validate(nil)
+	if valid {
+		conn, err := s.store.CreateConnection(c.Request().Context(), store.NewConnection{Name: f.Name, Kind: reg.Description.Kind,
+			BaseURL: f.BaseURL, Settings: f.Settings, Credentials: creds}, s.actor(c))
+		var conflict *store.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
+		case err != nil:
+			return err
+		default:
+			kind, msg, detail := s.afterSave(c, conn, reg.Description, "Helpdesk "+conn.Name+" added.")
+			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
+		}
+	}
+	return s.renderPage(c, http.StatusUnprocessableEntity, "helpdesk.html", "helpdesks", s.helpdeskView(c, nil, f, nil),
+		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+}
+
+// afterSave installs the helpdesk-side webhook when the connector can (and
+// the connection is authorised), and says what happened.
+func (s *Server) afterSave(c echo.Context, conn store.Connection, desc connectors.Description, saved string) (kind, msg, detail string) {
+	if desc.AuthMethod(conn.Settings) == connectors.AuthOAuth2 && !conn.HasOAuthToken() {
+		return "info", saved, "Now press “Connect with " + desc.DisplayName + "” to authorise relaydesk."
+	}
+	return s.installWebhook(c, conn, desc, "installed", saved)
+}
+
+// installWebhook makes the helpdesk send its events to relaydesk and stores
+// the secret it signs them with. Without a WebhookInstaller the admin gets
+// the connector's manual steps.
+func (s *Server) installWebhook(c echo.Context, conn store.Connection, desc connectors.Description, how, saved string) (kind, msg, detail string) {
+	cn, err := s.connector(conn)
+	if err != nil {
+		return "warning", saved, "The settings could not be used: " + err.Error()
+	}
+	wi, ok := cn.(connectors.WebhookInstaller)
+	if !ok {
+		return "info", saved, "Set up the webhook in " + desc.DisplayName + " by hand: follow the steps under “Webhook” below."
+	}
+	ctx, cancel := callCtx(c)
+	defer cancel()
+	url := s.helpdeskWebhookURL(c, conn)
+	if how == "rotated" {
+		if err := wi.UninstallWebhook(ctx, url); err != nil {
+			return s.connectorFailure(ctx, conn, desc, err, saved+" The old webhook could not be removed.")
+		}
+	}
+	secret, err := wi.InstallWebhook(ctx, url)
+	if err != nil {
+		return s.connectorFailure(ctx, conn, desc, err, saved+" The webhook could not be installed.")
+	}
+	if err := s.store.ReplaceWebhookSecret(c.Request().Context(), conn.ID, secret, how, s.actor(c)); err != nil {
+		return "error", saved, "The webhook was installed but its secret could not be stored: " + err.Error()
+	}
+	_ = s.store.SetConnectionHealth(c.Request().Context(), s.store.Pool(), conn.ID, "healthy", "webhook "+how)
+	if how == "rotated" {
+		return "success", "Webhook secret rotated.", desc.DisplayName + " now signs its events with a new secret; the old one no longer works."
+	}
+	return "success", saved + " relaydesk installed its webhook in " + desc.DisplayName + ".",
+		"Agent replies and status changes now reach relaydesk at " + url + "."
+}
+
+// connectorFailure records a helpdesk call's failure as the connection's
+// health and explains it.
+func (s *Server) connectorFailure(ctx context.Context, conn store.Connection, desc connectors.Description, err error, msg string) (kind, m, detail string) {
+	health := "unreachable"
+	switch connectors.ClassOf(err) {
+	case connectors.ClassAuth:
+		health = "auth_failed"
+	case connectors.ClassRateLimited:
+		health = "rate_limited"
+	case connectors.ClassPermanent, connectors.ClassNotFound:
+		health = "attention"
+	}
+	detail = plainConnectorError(err, desc.DisplayName)
+	_ = s.store.SetConnectionHealth(context.WithoutCancel(ctx), s.store.Pool(), conn.ID, health, detail)
+	return "error", msg, detail
+}
+
+// plainConnectorError explains a failed helpdesk call.
+func plainConnectorError(err error, name string) string {
+	switch connectors.ClassOf(err) {
+	case connectors.ClassAuth:
+		return name + " refused the credentials: they are wrong, were revoked, or lack admin rights. (" + err.Error() + ")"
+	case connectors.ClassRateLimited:
+		wait, _ := connectors.IsRateLimited(err)
+		return fmt.Sprintf("%s asked relaydesk to slow down; try again in %s.", name, roundWait(wait))
+	case connectors.ClassNotFound:
+		return name + " answered “not found”: check the subdomain or base URL. (" + err.Error() + ")"
+	case connectors.ClassPermanent:
+		return name + " refused the request: " + err.Error()
+	}
+	return "relaydesk could not reach " + name + ": " + err.Error()
+}
+
+func (s *Server) loadConnection(c echo.Context) (store.Connection, connectors.Description, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return store.Connection{}, connectors.Description{}, err
+	}
+	conn, err := s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), id)
+	if err != nil {
+		return conn, connectors.Description{}, notFoundOr(err)
+	}
+	reg, ok := connectors.Lookup(conn.Kind)
+	if !ok {
+		return conn, connectors.Description{}, echo.NewHTTPError(http.StatusNotFound, "no connector is registered for kind "+conn.Kind)
+	}
+	return conn, reg.Description, nil
+}
+
+func (s *Server) helpdeskEdit(c echo.Context) error {
+	conn, desc, err := s.loadConnection(c)
+	if err != nil {
+		return err
+	}
+	stored, err := s.store.Credentials(conn)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, connectionFormFrom(desc, conn), stored))
+}
+
+func (s *Server) helpdeskUpdate(c echo.Context) error {
+	conn, desc, err := s.loadConnection(c)
+	if err != nil {
+		return err
+	}
+	if conn.ManagedByFile {
+		return s.managedRefusal(c)
+	}
+	stored, err := s.store.Credentials(conn)
+	if err != nil {
+		return err
+	}
+	f := connectionFormFromRequest(c, desc)
+	creds, valid := f.Validate(stored)
+	if valid {
+		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
+			Settings: f.Settings, Credentials: creds}, s.actor(c))
+		var conflict *store.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
+		case errors.Is(err, store.ErrManagedByFile):
+			return s.managedRefusal(c)
+		case err != nil:
+			return err
+		default:
+			saved, err := s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), conn.ID)
+			if err != nil {
+				return err
+			}
+			kind, msg, detail := s.afterSave(c, saved, desc, "Helpdesk "+saved.Name+" saved.")
+			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
+		}
+	}
+	return s.renderPage(c, http.StatusUnprocessableEntity, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored),
+		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+}
+
+func (s *Server) helpdeskEnabled(c echo.Context) error {
+	conn, _, err := s.loadConnection(c)
+	if err != nil {
+		return err
+	}
+	enable := c.FormValue("enabled") == "true"
+	err = s.store.SetConnectionEnabled(c.Request().Context(), conn.ID, enable, s.actor(c))
+	if errors.Is(err, store.ErrManagedByFile) {
+		return s.managedRefusal(c)
+	}
+	if err != nil {
+		return err
+	}
+	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	if enable {
+		return s.flash(c, self, "success", "Helpdesk "+conn.Name+" is enabled again.", "")
+	}
+	return s.flash(c, self, "warning", "Helpdesk "+conn.Name+" is disabled.", "relaydesk stops polling it until you enable it again.")
+}
+
+// helpdeskTest checks the stored credentials with the connector's cheapest
+// authenticated call and records the outcome as the connection's health.
+func (s *Server) helpdeskTest(c echo.Context) error {
+	conn, desc, err := s.loadConnection(c)
+	if err != nil {
+		return err
+	}
+	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	cn, err := s.connector(conn)
+	if err != nil {
+		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
+	}
+	t, ok := cn.(connectors.Tester)
+	if !ok {
+		return s.flash(c, self, "info", desc.DisplayName+" connections cannot be tested from here.", "")
+	}
+	ctx, cancel := callCtx(c)
+	defer cancel()
+	if err := t.Test(ctx); err != nil {
+		kind, msg, detail := s.connectorFailure(ctx, conn, desc, err, "The test failed.")
+		return s.flash(c, self, kind, msg, detail)
+	}
+	if err := s.store.SetConnectionHealth(c.Request().Context(), s.store.Pool(), conn.ID, "healthy", "test connection passed"); err != nil {
+		return err
+	}
+	return s.flash(c, self, "success", "Connection works: "+desc.DisplayName+" accepted relaydesk's credentials.", "")
+}
+
+// helpdeskWebhook installs or rotates the helpdesk-side webhook (connectors
+// that can), or stores a secret entered or generated here (the others).
+func (s *Server) helpdeskWebhook(c echo.Context) error {
+	conn, desc, err := s.loadConnection(c)
+	if err != nil {
+		return err
+	}
+	if conn.ManagedByFile {
+		return s.managedRefusal(c)
+	}
+	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	cn, err := s.connector(conn)
+	if err != nil {
+		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
+	}
+	if _, ok := cn.(connectors.WebhookInstaller); ok {
+		how := "installed"
+		if conn.HasWebhookSecret() {
+			how = "rotated"
+		}
+		kind, msg, detail := s.installWebhook(c, conn, desc, how, "")
+		if msg == "" {
+			msg = "Webhook installed."
+		}
+		return s.flash(c, self, kind, msg, detail)
+	}
+	secret, how := c.FormValue("secret"), "entered"
+	if secret == "" {
+		secret, how = randomText(32), "generated"
+	}
+	if err := s.store.ReplaceWebhookSecret(c.Request().Context(), conn.ID, []byte(secret), how, s.actor(c)); err != nil {
+		if errors.Is(err, store.ErrManagedByFile) {
+			return s.managedRefusal(c)
+		}
+		return err
+	}
+	if how == "entered" {
+		return s.flash(c, self, "success", "Webhook secret replaced.", "")
+	}
+	// A generated secret is shown once, on this response only: it is never
+	// stored anywhere readable.
+	if conn, err = s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), conn.ID); err != nil {
+		return err
+	}
+	stored, err := s.store.Credentials(conn)
+	if err != nil {
+		return err
+	}
+	v := s.helpdeskView(c, &conn, connectionFormFrom(desc, conn), stored)
+	v.ShownSecret = secret
+	return s.renderPage(c, http.StatusOK, "helpdesk.html", "helpdesks", v,
+		&store.Flash{Kind: "success", Message: "New webhook secret generated.", Detail: "Copy it into " + desc.DisplayName + " now: it is not shown again."})
+}

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+)
+
+// numbersView is the data of numbers.html.
+type numbersView struct {
+	Numbers []store.Account
+}
+
+// numberView is the data of number.html (new and edit).
+type numberView struct {
+	Number   *store.Account // nil when adding
+	Fields   []field
+	Action   string
+	ReadOnly bool
+}
+
+// idParam reads the :id path parameter; a bad one is a 404.
+func idParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return id, nil
+}
+
+// notFoundOr maps store.ErrNotFound to a 404.
+func notFoundOr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	return err
+}
+
+func (s *Server) numbersList(c echo.Context) error {
+	accounts, err := s.store.Accounts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "numbers.html", "numbers", numbersView{Numbers: accounts})
+}
+
+func (s *Server) numberNew(c echo.Context) error {
+	f := &numberForm{GraphURL: "https://graph.facebook.com", GraphVersion: "v23.0", SendRate: "80", Errors: map[string]string{}}
+	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"})
+}
+
+func (s *Server) numberCreate(c echo.Context) error {
+	f := numberFormFromRequest(c)
+	if f.Validate(true) {
+		if f.VerifyToken == "" {
+			f.VerifyToken = randomText(24)
+		}
+		a, err := s.store.CreateAccount(c.Request().Context(), f.NewAccount(), s.actor(c))
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) {
+			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
+		} else if err != nil {
+			return err
+		} else {
+			return s.flash(c, "/admin/numbers/"+strconv.FormatInt(a.ID, 10), "success", "Number "+a.Name+" added.",
+				"Next: press “Test connection”, then set up the webhook in Meta's App Dashboard (see Webhooks).")
+		}
+	}
+	f.AccessToken, f.AppSecret, f.VerifyToken = "", "", "" // never echo secrets back
+	return s.renderPage(c, http.StatusUnprocessableEntity, "number.html", "numbers",
+		numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"},
+		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+}
+
+func (s *Server) loadAccount(c echo.Context) (store.Account, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return store.Account{}, err
+	}
+	a, err := s.store.AccountByID(c.Request().Context(), s.store.Pool(), id)
+	return a, notFoundOr(err)
+}
+
+func (s *Server) numberEdit(c echo.Context) error {
+	a, err := s.loadAccount(c)
+	if err != nil {
+		return err
+	}
+	tok, app, ver := a.HasSecrets()
+	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
+		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + strconv.FormatInt(a.ID, 10),
+		ReadOnly: a.ManagedByFile})
+}
+
+func (s *Server) numberUpdate(c echo.Context) error {
+	a, err := s.loadAccount(c)
+	if err != nil {
+		return err
+	}
+	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	if a.ManagedByFile {
+		return s.managedRefusal(c)
+	}
+	f := numberFormFromRequest(c)
+	if f.Validate(false) {
+		err := s.store.UpdateAccount(c.Request().Context(), a.ID, f.NewAccount(), s.actor(c))
+		var conflict *store.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
+		case errors.Is(err, store.ErrManagedByFile):
+			return s.managedRefusal(c)
+		case err != nil:
+			return err
+		default:
+			return s.flash(c, self, "success", "Number "+f.Name+" saved.", "")
+		}
+	}
+	f.AccessToken, f.AppSecret, f.VerifyToken = "", "", ""
+	tok, app, ver := a.HasSecrets()
+	return s.renderPage(c, http.StatusUnprocessableEntity, "number.html", "numbers",
+		numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self},
+		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+}
+
+// managedRefusal answers a change to an entry of the configuration file.
+func (s *Server) managedRefusal(c echo.Context) error {
+	return s.renderPage(c, http.StatusForbidden, "error.html", "", errorPage{Code: http.StatusForbidden, Title: "Managed by the configuration file",
+		Message: store.ErrManagedByFile.Error() + ". Change it in the file and restart relaydesk."}, nil)
+}
+
+func (s *Server) numberEnabled(c echo.Context) error {
+	a, err := s.loadAccount(c)
+	if err != nil {
+		return err
+	}
+	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	enable := c.FormValue("enabled") == "true"
+	err = s.store.SetAccountEnabled(c.Request().Context(), a.ID, enable, s.actor(c))
+	if errors.Is(err, store.ErrManagedByFile) {
+		return s.managedRefusal(c)
+	}
+	if err != nil {
+		return err
+	}
+	if enable {
+		return s.flash(c, self, "success", "Number "+a.Name+" is enabled again.", "")
+	}
+	return s.flash(c, self, "warning", "Number "+a.Name+" is disabled.",
+		"WhatsApp deliveries for it are acknowledged and dropped until you enable it again.")
+}
+
+// numberTest asks Graph for the number's details with the stored token, and
+// records what it learnt as the number's health.
+func (s *Server) numberTest(c echo.Context) error {
+	a, err := s.loadAccount(c)
+	if err != nil {
+		return err
+	}
+	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	sec, err := s.store.Secrets(a)
+	if err != nil {
+		return err
+	}
+	client, err := whatsapp.NewClient(whatsapp.ClientOpts{BaseURL: a.GraphURL, Version: a.GraphVersion, AccessToken: sec.AccessToken,
+		PhoneNumberID: a.PhoneNumberID, HTTPClient: s.admin.http, Timeout: adminCallTimeout})
+	if err != nil {
+		return s.flash(c, self, "error", "The number's settings are not usable.", err.Error())
+	}
+	ctx, cancel := callCtx(c)
+	defer cancel()
+	info, err := client.PhoneNumber(ctx)
+	health, kind, msg, detail := "healthy", "success", "", ""
+	if err == nil {
+		name := info.VerifiedName
+		if name == "" {
+			name = "no verified name yet"
+		}
+		msg = fmt.Sprintf("Connection works: WhatsApp knows this number as %s (%s).", info.DisplayPhoneNumber, name)
+		detail = "Quality rating: " + qualityWords(info.QualityRating) + "."
+	} else {
+		health, kind = testHealth(err), "error"
+		msg, detail = "The test failed.", plainGraphError(err, a)
+	}
+	hdetail := msg + " " + detail
+	if err := s.store.SetAccountHealth(c.Request().Context(), s.store.Pool(), a.ID, health, hdetail); err != nil {
+		return err
+	}
+	return s.flash(c, self, kind, msg, detail)
+}
+
+func qualityWords(q string) string {
+	switch q {
+	case whatsapp.QualityGreen:
+		return "high (green)"
+	case whatsapp.QualityYellow:
+		return "medium (yellow): customers have been blocking or reporting messages"
+	case whatsapp.QualityRed:
+		return "low (red): messaging limits may be lowered soon"
+	case "", whatsapp.QualityNA:
+		return "not rated yet"
+	}
+	return q
+}
+
+// testHealth classifies a failed test as the health to record.
+func testHealth(err error) string {
+	cls, _ := whatsapp.Classify(err)
+	var ae *whatsapp.APIError
+	switch {
+	case cls == whatsapp.ClassAuth:
+		return "token_expired"
+	case errors.As(err, &ae):
+		return "attention"
+	}
+	return "unreachable"
+}
+
+// plainGraphError explains a failed Graph call in plain words.
+func plainGraphError(err error, a store.Account) string {
+	var ae *whatsapp.APIError
+	cls, _ := whatsapp.Classify(err)
+	switch {
+	case cls == whatsapp.ClassAuth:
+		return "WhatsApp refused the access token: it has expired, was revoked or lacks permissions. Paste a new system user token and test again."
+	case errors.As(err, &ae) && ae.GraphError && ae.Code == 100:
+		return "WhatsApp does not know phone number ID " + a.PhoneNumberID + " for this token. Check the ID in WhatsApp Manager " +
+			"(API Setup) and that the token's system user has access to the WhatsApp Business Account."
+	case errors.As(err, &ae):
+		return ae.PlainReason() + fmt.Sprintf(" (Graph answered HTTP %d.)", ae.HTTPStatus)
+	}
+	return "relaydesk could not reach the Graph API at " + a.GraphURL + ": " + err.Error()
+}
+
+func randomText(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,254 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+)
+
+// field is one form field as the "field" partial renders it. Forms build
+// their fields in Go, so one partial draws every form, including the
+// helpdesk forms generated from connector descriptions.
+type field struct {
+	Name        string // the form field name
+	Label       string
+	Type        string // text, password, email, url, number, select, checkbox
+	Value       string
+	Checked     bool
+	Required    bool
+	Secret      bool // write-only: the value is never rendered
+	IsSet       bool // a secret is stored (shown as "set")
+	Help        string
+	Placeholder string
+	Error       string
+	Options     []option
+	// Auth lists the auth methods the field applies to, space-separated
+	// ("" = all); the stylesheet hides fields of other methods.
+	Auth         string
+	ReadOnly     bool
+	Autocomplete string
+}
+
+// option is one choice of a select field.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// templateFuncs are the helpers templates may call.
+func (s *Server) templateFuncs(version string) template.FuncMap {
+	return template.FuncMap{
+		"static": func(name string) string { return "/admin/static/" + name + "?v=" + version },
+		"when":   when,
+		"ago":    ago,
+		"iso": func(t any) string {
+			if tt, ok := timeOf(t); ok {
+				return tt.UTC().Format(time.RFC3339)
+			}
+			return ""
+		},
+		"healthClass": healthClass,
+		"stateClass":  stateClass,
+		"join":        strings.Join,
+		"summary":     summaryText,
+		"reason":      errorReason,
+		"duration":    humanDuration,
+		"bytes":       humanBytes,
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
+		},
+	}
+}
+
+func timeOf(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, !t.IsZero()
+	case *time.Time:
+		if t != nil && !t.IsZero() {
+			return *t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// when formats a time for people, in UTC; "never" when unset.
+func when(v any) string {
+	t, ok := timeOf(v)
+	if !ok {
+		return "never"
+	}
+	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+// ago says how long ago a time was, roughly.
+func ago(v any) string {
+	t, ok := timeOf(v)
+	if !ok {
+		return "never"
+	}
+	d := time.Since(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = "less than a minute"
+	case d < time.Hour:
+		s = plural(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		s = plural(int(d/time.Hour), "hour")
+	default:
+		s = plural(int(d/(24*time.Hour)), "day")
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// humanDuration writes a reopen window the way the forms take it.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "never reopens"
+	case d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return d.String()
+}
+
+func humanBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return strconv.Itoa(n) + " B"
+}
+
+// healthClass picks a badge colour for a health value.
+func healthClass(h string) string {
+	switch h {
+	case "healthy", "ok", "connected":
+		return "ok"
+	case "unknown", "":
+		return "muted"
+	case "attention", "degraded", "rate_limited", "disabled":
+		return "warn"
+	}
+	return "bad" // token_expired, auth_failed, unreachable, ...
+}
+
+// stateClass picks a badge colour for a message state or status.
+func stateClass(s string) string {
+	switch s {
+	case "done", "sent", "delivered", "read", "accepted", "new":
+		return "ok"
+	case "failed", "rejected":
+		return "bad"
+	case "waiting_window", "pending", "duplicate", "account_event":
+		return "warn"
+	}
+	return "muted"
+}
+
+// summaryText renders a webhook event's summary as "key: value" pairs,
+// leaving out zeros and empty lists.
+func summaryText(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		switch v := m[k].(type) {
+		case nil:
+			continue
+		case float64:
+			if v == 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s: %g", strings.ReplaceAll(k, "_", " "), v))
+		case []any:
+			if len(v) == 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing new"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// errorReason turns a message's stored error into plain words: WhatsApp
+// status errors (a list of {code, title, ...}) get Meta's explanation of
+// their code; relaydesk's own ({"reason": ...}) are shown as written.
+func errorReason(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var list []map[string]any
+	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		var out []string
+		for _, e := range list {
+			code := 0
+			if f, ok := lookupCI(e, "code").(float64); ok {
+				code = int(f)
+			}
+			text := whatsapp.PlainReason(code)
+			if d, _ := lookupCI(e, "details").(string); d != "" {
+				text += " (" + d + ")"
+			} else if t, _ := lookupCI(e, "title").(string); t != "" && code == 0 {
+				text = t
+			}
+			out = append(out, fmt.Sprintf("%s [WhatsApp error %d]", text, code))
+		}
+		return strings.Join(out, "; ")
+	}
+	var obj map[string]any
+	if json.Unmarshal(raw, &obj) == nil {
+		if r, _ := obj["reason"].(string); r != "" {
+			return r
+		}
+		if m, _ := obj["message"].(string); m != "" {
+			return m
+		}
+	}
+	return string(raw)
+}
+
+func lookupCI(m map[string]any, key string) any {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
