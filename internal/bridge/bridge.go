@@ -44,6 +44,9 @@ type Opts struct {
 	// SnoozeCap, when set, shortens waits asked for by rate limits (tests
 	// and the demo; production honours Retry-After as given).
 	SnoozeCap time.Duration
+	// APIBaseURL is the service's base URL, for links in the public API's
+	// events (media downloads).
+	APIBaseURL string
 }
 
 // Bridge holds the domain's dependencies.
@@ -56,13 +59,14 @@ type Bridge struct {
 	now        func() time.Time
 	timeout    time.Duration
 	snoozeCap  time.Duration
+	apiBase    string
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
 // the River client is built after the bridge because its workers call it.
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, http: opts.HTTPClient, now: opts.Now,
-		timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap}
+		timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap, apiBase: opts.APIBaseURL}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}

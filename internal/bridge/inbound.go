@@ -73,6 +73,23 @@ type convCtx struct {
 	conv    store.Conversation
 	account store.Account
 	graph   *whatsapp.Client
+	conns   map[int64]*connection // built once per drain, not once per message
+}
+
+// connFor returns a helpdesk connection's connector, built once per drain.
+func (b *Bridge) connFor(ctx context.Context, cc *convCtx, id int64) (*connection, error) {
+	if c, ok := cc.conns[id]; ok {
+		return c, nil
+	}
+	c, err := b.connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cc.conns == nil {
+		cc.conns = map[int64]*connection{}
+	}
+	cc.conns[id] = c
+	return c, nil
 }
 
 // DeliverInbound posts a conversation's pending customer messages to its
@@ -205,7 +222,7 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 		return b.openTicket(ctx, ic, m, msg, &ticket, mediaErr)
 	}
 
-	conn, err := b.connection(ctx, ticket.ConnectionID)
+	conn, err := b.connFor(ctx, ic, ticket.ConnectionID)
 	if err != nil {
 		return err
 	}
@@ -272,7 +289,7 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{
 			"reason": "This WhatsApp number has no route to a helpdesk. Add a route in the admin page, then retry the message."})
 	}
-	conn, err := b.connection(ctx, route.ConnectionID)
+	conn, err := b.connFor(ctx, ic, route.ConnectionID)
 	if err != nil {
 		return err
 	}
@@ -305,6 +322,9 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		return b.classify(ctx, m, conn, err, *mediaErr)
 	}
 	return b.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := b.store.LockTicketKey(ctx, tx, conn.row.ID, t.ID); err != nil {
+			return err
+		}
 		row, err := b.store.InsertTicket(ctx, tx, store.NewTicket{
 			ConversationID: ic.conv.ID, ConnectionID: conn.row.ID, RouteID: &route.ID, RemoteID: t.ID,
 			RequesterID: requesterID, URL: t.URL, Status: string(t.Status), PreviousTicketID: prevID,
@@ -313,6 +333,9 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 			return err
 		}
 		if err := b.store.MarkPosted(ctx, tx, m.ID, row.ID, conn.row.ID, firstComment); err != nil {
+			return err
+		}
+		if err := b.emitTicketLinked(ctx, tx, ic.account.ID, ic.conv.ID); err != nil {
 			return err
 		}
 		return b.adoptParked(ctx, tx, conn.row, t.ID)

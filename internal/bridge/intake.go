@@ -204,6 +204,9 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 			jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: r.ConversationID}})
 		}
 		if r.Inserted > 0 {
+			if err := b.emitReceived(ctx, tx, acc.ID, r.ConversationID); err != nil {
+				return nil, err
+			}
 			// The customer wrote: the 24-hour window is open again, so
 			// replies held for it can go.
 			held, err := b.store.ReleaseWaiting(ctx, tx, r.ConversationID)
@@ -233,6 +236,11 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 		r, err := b.store.ApplyStatus(ctx, tx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: st.Timestamp, Error: errJSON})
 		if err != nil {
 			return nil, err
+		}
+		if r.Advanced {
+			if err := b.emitStatus(ctx, tx, acc.ID, r.MessageID); err != nil {
+				return nil, err
+			}
 		}
 		if r.Advanced || r.FirstFailure {
 			res.Statuses++

@@ -122,16 +122,25 @@ func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connectio
 	var jobs []river.InsertManyParams
 	for _, e := range events {
 		t, err := b.store.TicketByRemoteID(ctx, tx, row.ID, e.TicketID)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) && e.IsAgentReply() {
 			// Not (yet) a ticket of ours: an agent may have answered before
-			// the job that created the ticket recorded it. Park replies
-			// until then; they expire if the ticket never becomes ours.
-			if e.IsAgentReply() {
+			// the job that created the ticket recorded it. Under the
+			// ticket's lock, look again, and park the reply until the
+			// ticket is recorded; it expires if the ticket never is.
+			if err := b.store.LockTicketKey(ctx, tx, row.ID, e.TicketID); err != nil {
+				return nil, err
+			}
+			t, err = b.store.TicketByRemoteID(ctx, tx, row.ID, e.TicketID)
+			if errors.Is(err, store.ErrNotFound) {
 				if err := b.store.ParkEvent(ctx, tx, row.ID, e.TicketID, e); err != nil {
 					return nil, err
 				}
+				res.Ignored++
+				continue
 			}
-			res.Ignored++
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			res.Ignored++ // a ticket relaydesk did not open
 			continue
 		}
 		if err != nil {
@@ -194,6 +203,9 @@ func recipient(c store.Conversation) string {
 }
 
 func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) error {
+	if p, ok := apiMessageOf(m); ok {
+		return b.sendAPIMessage(ctx, cc, m, p) // an application's media by link or template
+	}
 	conv, acc, graph := cc.conv, cc.account, cc.graph
 	inWindow := conv.LastInboundAt != nil && b.now().Sub(*conv.LastInboundAt) < Window
 	if !inWindow {
@@ -203,7 +215,7 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	var conn *connection
 	if m.ConnectionID != nil {
 		var err error
-		if conn, err = b.connection(ctx, *m.ConnectionID); err != nil {
+		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
 			return err
 		}
 	}

@@ -59,3 +59,12 @@ func (s *Store) DeleteParkedBefore(ctx context.Context, t time.Time) (int64, err
 	tag, err := s.pool.Exec(ctx, `DELETE FROM parked_events WHERE received_at < $1`, t)
 	return tag.RowsAffected(), err
 }
+
+// LockTicketKey serialises, until tx ends, the transactions that record a
+// remote ticket and those that park events for it, so a parked event is
+// either seen by the adopting transaction or not parked at all.
+func (s *Store) LockTicketKey(ctx context.Context, tx DBTX, connectionID int64, remoteTicketID string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2::text, 7235))`,
+		connectionID, remoteTicketID)
+	return err
+}

@@ -10,22 +10,28 @@ import (
 // to wait before one is available (nothing is taken then). The bucket lives
 // in PostgreSQL, so every replica shares it.
 func (s *Store) TakeToken(ctx context.Context, key string, rate, burst float64) (time.Duration, error) {
+	_, wait, err := s.TakeTokenLeft(ctx, key, rate, burst)
+	return wait, err
+}
+
+// TakeTokenLeft is TakeToken that also reports the tokens left in the
+// bucket afterwards (for RateLimit-Remaining headers).
+func (s *Store) TakeTokenLeft(ctx context.Context, key string, rate, burst float64) (left float64, wait time.Duration, err error) {
 	const refill = `least($3, b.tokens + $2 * extract(epoch FROM clock_timestamp() - b.updated_at))`
-	var left float64
-	err := s.pool.QueryRow(ctx, `
+	err = s.pool.QueryRow(ctx, `
 		INSERT INTO rate_buckets AS b (key, tokens, updated_at) VALUES ($1, $3 - 1, clock_timestamp())
 		ON CONFLICT (key) DO UPDATE SET tokens = `+refill+` - 1, updated_at = clock_timestamp()
 		WHERE `+refill+` >= 1
 		RETURNING tokens`, key, rate, burst).Scan(&left)
 	if err == nil {
-		return 0, nil
+		return left, 0, nil
 	}
 	if !isNoRows(err) {
-		return 0, err
+		return 0, 0, err
 	}
 	var have float64
 	if err := s.pool.QueryRow(ctx, `SELECT `+refill+` FROM rate_buckets b WHERE key = $1`, key, rate, burst).Scan(&have); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return time.Duration((1 - have) / rate * float64(time.Second)), nil
+	return have, time.Duration((1 - have) / rate * float64(time.Second)), nil
 }

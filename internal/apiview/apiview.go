@@ -1,0 +1,249 @@
+// Package apiview holds the JSON shapes of the public API (/api/v1): chats,
+// messages, contacts and event envelopes, built from store rows. The HTTP
+// handlers and the bridge's event emission share them, so an event carries
+// exactly what the API would answer. api/openapi.yaml describes the same
+// shapes; a test validates real responses against it.
+package apiview
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// Number is a business WhatsApp number.
+type Number struct {
+	PhoneNumberID      string `json:"phone_number_id"`
+	DisplayPhoneNumber string `json:"display_phone_number"`
+}
+
+// Ticket is a chat's linked helpdesk ticket.
+type Ticket struct {
+	ID        string    `json:"id"` // the helpdesk's ticket id
+	URL       string    `json:"url,omitempty"`
+	Status    string    `json:"status"`
+	Open      bool      `json:"open"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ChatContact is the customer of a chat.
+type ChatContact struct {
+	WaID        string `json:"wa_id"`
+	ProfileName string `json:"profile_name"`
+}
+
+// Chat is one customer's conversation with one number.
+type Chat struct {
+	ID            int64       `json:"id"`
+	Number        Number      `json:"number"`
+	Contact       ChatContact `json:"contact"`
+	LastInboundAt *time.Time  `json:"last_inbound_at"`
+	// WindowOpenUntil is when the 24-hour customer service window closes
+	// (null: no customer message yet); after it only templates may be sent.
+	WindowOpenUntil *time.Time `json:"window_open_until"`
+	Ticket          *Ticket    `json:"ticket"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+// NewChat builds a Chat.
+func NewChat(c store.APIChat, window time.Duration) Chat {
+	out := Chat{ID: c.ID, Number: Number{c.PhoneNumberID, c.DisplayPhoneNumber},
+		Contact: ChatContact{c.WaID, c.ProfileName}, LastInboundAt: utc(c.LastInboundAt),
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+	if c.LastInboundAt != nil {
+		until := c.LastInboundAt.Add(window).UTC()
+		out.WindowOpenUntil = &until
+	}
+	if c.Ticket != nil {
+		out.Ticket = &Ticket{ID: c.Ticket.RemoteID, URL: c.Ticket.URL, Status: c.Ticket.Status, Open: c.Ticket.Open(),
+			CreatedAt: c.Ticket.CreatedAt.UTC()}
+	}
+	return out
+}
+
+// Media describes a message's media.
+type Media struct {
+	MimeType string `json:"mime_type,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Voice    bool   `json:"voice,omitempty"`
+	// DownloadURL streams an inbound message's file through relaydesk.
+	DownloadURL string `json:"download_url,omitempty"`
+	// Link is where an outbound media-by-link message's file was fetched from.
+	Link string `json:"link,omitempty"`
+}
+
+// Template names the template of an outbound template message.
+type Template struct {
+	Name     string `json:"name"`
+	Language string `json:"language"`
+}
+
+// Message is one message, either direction.
+type Message struct {
+	ID        int64     `json:"id"`
+	ChatID    int64     `json:"chat_id"`
+	Direction string    `json:"direction"` // inbound | outbound
+	Type      string    `json:"type"`
+	Text      string    `json:"text"`
+	Media     *Media    `json:"media"`
+	Template  *Template `json:"template,omitempty"`
+	// State is relaydesk's progress: pending, done, failed, waiting_window.
+	State string `json:"state"`
+	// Status is WhatsApp's delivery status of an outbound message
+	// (accepted, sent, delivered, read, failed); "" for inbound.
+	Status   string          `json:"status"`
+	StatusAt *time.Time      `json:"status_at"`
+	Error    json.RawMessage `json:"error"`
+	WAMID    string          `json:"wamid"`
+	// Author is "customer", "agent:<helpdesk user id>" or "app:<application name>".
+	Author string `json:"author"`
+	// Timestamp is WhatsApp's time of an inbound message, else CreatedAt.
+	Timestamp time.Time `json:"timestamp"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// inboundMedia is whatsapp.Media as stored by the intake (no JSON tags).
+type inboundMedia struct {
+	ID, MimeType, SHA256, Caption, Filename string
+	Voice                                   bool
+}
+
+// APIPayload is the "api" member of an API send's stored payload.
+type APIPayload struct {
+	Type     string          `json:"type"`
+	Link     string          `json:"link,omitempty"`
+	Caption  string          `json:"caption,omitempty"`
+	Filename string          `json:"filename,omitempty"`
+	Template json.RawMessage `json:"template,omitempty"`
+}
+
+// DecodeAPIPayload returns an API send's payload, if m is one.
+func DecodeAPIPayload(payload json.RawMessage) (APIPayload, bool) {
+	var p struct {
+		API *APIPayload `json:"api"`
+	}
+	if len(payload) == 0 || json.Unmarshal(payload, &p) != nil || p.API == nil {
+		return APIPayload{}, false
+	}
+	return *p.API, true
+}
+
+// NewMessage builds a Message; baseURL prefixes media download URLs.
+func NewMessage(m store.APIMessage, baseURL string) Message {
+	out := Message{ID: m.ID, ChatID: m.ConversationID, Direction: "inbound", Type: m.Kind, Text: m.Body,
+		State: m.State, Status: m.Status, StatusAt: utc(m.StatusAt), WAMID: m.WAMID, Author: m.Author,
+		Timestamp: m.CreatedAt.UTC(), CreatedAt: m.CreatedAt.UTC()}
+	if len(m.Error) > 0 && string(m.Error) != "null" {
+		out.Error = m.Error
+	}
+	if m.WATimestamp != nil {
+		out.Timestamp = m.WATimestamp.UTC()
+	}
+	if m.Direction == "out" {
+		out.Direction = "outbound"
+		if p, ok := DecodeAPIPayload(m.Payload); ok {
+			out.Type = p.Type
+			if p.Link != "" {
+				out.Media = &Media{Link: p.Link, Caption: p.Caption, Filename: p.Filename}
+			}
+			if len(p.Template) > 0 {
+				var t Template
+				_ = json.Unmarshal(p.Template, &t)
+				out.Template = &t
+			}
+		}
+		return out
+	}
+	if len(m.Media) > 0 {
+		var im inboundMedia
+		if json.Unmarshal(m.Media, &im) == nil && im.ID != "" {
+			out.Media = &Media{MimeType: im.MimeType, SHA256: im.SHA256, Filename: im.Filename, Caption: im.Caption,
+				Voice: im.Voice, DownloadURL: fmt.Sprintf("%s/api/v1/messages/%d/media", baseURL, m.ID)}
+		}
+	}
+	return out
+}
+
+// MediaID returns the Graph media id of an inbound message, if any.
+func MediaID(m store.APIMessage) string {
+	if m.Direction != "in" || len(m.Media) == 0 {
+		return ""
+	}
+	var im inboundMedia
+	_ = json.Unmarshal(m.Media, &im)
+	return im.ID
+}
+
+// Contact is a customer.
+type Contact struct {
+	WaID        string `json:"wa_id"`
+	ProfileName string `json:"profile_name"`
+	// ChangedToWaID is the customer's new number, when WhatsApp reported a change.
+	ChangedToWaID string    `json:"changed_to_wa_id,omitempty"`
+	ChatIDs       []int64   `json:"chat_ids"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// NewContact builds a Contact.
+func NewContact(c store.APIContact) Contact {
+	return Contact{WaID: c.WaID, ProfileName: c.ProfileName, ChangedToWaID: c.ChangedToWaID, ChatIDs: c.ChatIDs,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+}
+
+// Event types.
+const (
+	EventMessageReceived  = "message.received"
+	EventMessageStatus    = "message.status"
+	EventChatTicketLinked = "chat.ticket_linked"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []string{EventMessageReceived, EventMessageStatus, EventChatTicketLinked}
+
+// EventData is an event's data member.
+type EventData struct {
+	Chat    *Chat    `json:"chat,omitempty"`
+	Message *Message `json:"message,omitempty"`
+}
+
+// Event is the body of an event delivery.
+type Event struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      EventData `json:"data"`
+}
+
+// Subscription is an event subscription.
+type Subscription struct {
+	ID     int64    `json:"id"`
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+	// Secret signs deliveries; it is only in the answer that creates it.
+	Secret         string     `json:"secret,omitempty"`
+	Enabled        bool       `json:"enabled"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	FailingSince   *time.Time `json:"failing_since"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// NewSubscription builds a Subscription.
+func NewSubscription(s store.Subscription) Subscription {
+	return Subscription{ID: s.ID, URL: s.URL, Events: s.Events, Enabled: s.Enabled, DisabledReason: s.DisabledReason,
+		FailingSince: utc(s.FailingSince), LastSuccessAt: utc(s.LastSuccessAt), CreatedAt: s.CreatedAt.UTC()}
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

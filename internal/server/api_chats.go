@@ -1,0 +1,259 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/relaydesk/relaydesk/internal/apiview"
+	"github.com/relaydesk/relaydesk/internal/bridge"
+	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+)
+
+// allowedAccounts is the application's number filter for store queries
+// (nil: every number).
+func allowedAccounts(a store.APIAccess) []int64 {
+	if len(a.Client.AccountIDs) == 0 {
+		return nil
+	}
+	return a.Client.AccountIDs
+}
+
+// resolveNumber finds a number the application may use by its
+// phone_number_id or display number (digits, with or without "+").
+func (s *Server) resolveNumber(c echo.Context, a store.APIAccess, v string) (store.Account, bool, error) {
+	accounts, err := s.store.Accounts(c.Request().Context())
+	if err != nil {
+		return store.Account{}, false, err
+	}
+	want := digitsOnly(v)
+	for _, acc := range accounts {
+		if (acc.PhoneNumberID == v || (want != "" && digitsOnly(acc.DisplayPhoneNumber) == want)) && a.Client.AllowsAccount(acc.ID) {
+			return acc, true, nil
+		}
+	}
+	return store.Account{}, false, nil
+}
+
+func digitsOnly(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// listChats is GET /api/v1/chats.
+func (s *Server) listChats(c echo.Context) error {
+	a := apiAccess(c)
+	f := store.ChatFilter{AccountIDs: allowedAccounts(a)}
+	var err error
+	if f.Limit, err = pageLimit(c); err != nil {
+		return s.badRequest(c, err.Error())
+	}
+	if v := c.QueryParam("number"); v != "" {
+		acc, ok, err := s.resolveNumber(c, a, v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.apiNotFound(c, "number")
+		}
+		f.AccountIDs = []int64{acc.ID}
+	}
+	if v := c.QueryParam("updated_since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return s.badRequest(c, "updated_since must be an RFC 3339 time such as 2026-01-31T12:00:00Z")
+		}
+		f.UpdatedSince = &t
+	}
+	if v := c.QueryParam("has_open_ticket"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s.badRequest(c, "has_open_ticket must be true or false")
+		}
+		f.HasOpenTicket = &b
+	}
+	if v := c.QueryParam("cursor"); v != "" {
+		cur, err := decodeCursor(v)
+		if err != nil || cur.UpdatedAt == nil {
+			return s.badRequest(c, "the cursor is not one this API returned")
+		}
+		f.AfterUpdated, f.AfterID = cur.UpdatedAt, cur.ID
+	}
+	chats, err := s.store.APIChats(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listPage[apiview.Chat]{Data: make([]apiview.Chat, 0, len(chats))}
+	for _, ch := range chats {
+		out.Data = append(out.Data, apiview.NewChat(ch, bridge.Window))
+	}
+	if len(chats) == f.Limit {
+		last := chats[len(chats)-1]
+		next := encodeCursor(cursor{UpdatedAt: &last.UpdatedAt, ID: last.ID})
+		out.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// chatFor loads a chat the application may see and takes the number's
+// rate-limit token; ok is false when the response is already written.
+func (s *Server) chatFor(c echo.Context) (store.APIChat, bool, error) {
+	id, valid := apiID(c, "id")
+	if !valid {
+		return store.APIChat{}, false, s.apiNotFound(c, "chat")
+	}
+	ch, err := s.store.APIChatByID(c.Request().Context(), s.store.Pool(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(ch.AccountID)) {
+		return ch, false, s.apiNotFound(c, "chat")
+	}
+	if err != nil {
+		return ch, false, err
+	}
+	if ok, err := s.takeNumberToken(c, ch.AccountID); !ok || err != nil {
+		return ch, false, err
+	}
+	return ch, true, nil
+}
+
+// getChat is GET /api/v1/chats/{id}.
+func (s *Server) getChat(c echo.Context) error {
+	ch, ok, err := s.chatFor(c)
+	if !ok {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiview.NewChat(ch, bridge.Window))
+}
+
+// listMessages is GET /api/v1/chats/{id}/messages: both directions, in
+// the chat's order.
+func (s *Server) listMessages(c echo.Context) error {
+	ch, ok, err := s.chatFor(c)
+	if !ok {
+		return err
+	}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return s.badRequest(c, err.Error())
+	}
+	var after int64
+	if v := c.QueryParam("cursor"); v != "" {
+		cur, err := decodeCursor(v)
+		if err != nil || cur.Seq <= 0 {
+			return s.badRequest(c, "the cursor is not one this API returned")
+		}
+		after = cur.Seq
+	}
+	msgs, err := s.store.APIMessages(c.Request().Context(), ch.ID, after, limit)
+	if err != nil {
+		return err
+	}
+	base := s.publicBase(c)
+	out := listPage[apiview.Message]{Data: make([]apiview.Message, 0, len(msgs))}
+	for _, m := range msgs {
+		out.Data = append(out.Data, apiview.NewMessage(m, base))
+	}
+	if len(msgs) == limit {
+		next := encodeCursor(cursor{Seq: msgs[len(msgs)-1].Seq})
+		out.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// messageFor loads a message the application may see.
+func (s *Server) messageFor(c echo.Context) (store.APIMessage, bool, error) {
+	id, valid := apiID(c, "id")
+	if !valid {
+		return store.APIMessage{}, false, s.apiNotFound(c, "message")
+	}
+	m, err := s.store.APIMessageByID(c.Request().Context(), s.store.Pool(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(m.AccountID)) {
+		return m, false, s.apiNotFound(c, "message")
+	}
+	if err != nil {
+		return m, false, err
+	}
+	if ok, err := s.takeNumberToken(c, m.AccountID); !ok || err != nil {
+		return m, false, err
+	}
+	return m, true, nil
+}
+
+// getMessage is GET /api/v1/messages/{id}.
+func (s *Server) getMessage(c echo.Context) error {
+	m, ok, err := s.messageFor(c)
+	if !ok {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiview.NewMessage(m, s.publicBase(c)))
+}
+
+// messageMedia is GET /api/v1/messages/{id}/media: an inbound message's
+// file, streamed from Graph without buffering.
+func (s *Server) messageMedia(c echo.Context) error {
+	m, ok, err := s.messageFor(c)
+	if !ok {
+		return err
+	}
+	mediaID := apiview.MediaID(m)
+	if mediaID == "" {
+		return s.apiProblem(c, http.StatusNotFound, "no-media", "No media",
+			"This message has no media relaydesk can download (outbound media was sent by link).")
+	}
+	rc, info, err := s.bridge.OpenMedia(c.Request().Context(), m.AccountID, mediaID)
+	if err != nil {
+		var ae *whatsapp.APIError
+		if errors.As(err, &ae) && (ae.HTTPStatus == http.StatusNotFound || ae.HTTPStatus == http.StatusBadRequest) {
+			return s.apiProblem(c, http.StatusNotFound, "media-gone", "Media no longer available",
+				"WhatsApp no longer has this file (media is kept for 30 days).")
+		}
+		s.log.Warn("api media download failed", "message", m.ID, "err", err)
+		return s.apiProblem(c, http.StatusBadGateway, "graph-unavailable", "WhatsApp did not deliver the file",
+			"WhatsApp's media service failed; try again later.")
+	}
+	defer rc.Close()
+	h := c.Response().Header()
+	ctype := info.MimeType
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h.Set("Content-Type", ctype)
+	if info.FileSize > 0 {
+		h.Set("Content-Length", strconv.FormatInt(info.FileSize, 10))
+	}
+	name := fmt.Sprintf("message-%d", m.ID)
+	if v := apiview.NewMessage(m, "").Media; v != nil && v.Filename != "" {
+		name = v.Filename
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = io.Copy(c.Response(), rc)
+	return err
+}
+
+// getContact is GET /api/v1/contacts/{wa_id}.
+func (s *Server) getContact(c echo.Context) error {
+	waID := digitsOnly(c.Param("wa_id"))
+	if waID == "" {
+		return s.apiNotFound(c, "contact")
+	}
+	ct, err := s.store.APIContactByWaID(c.Request().Context(), waID, allowedAccounts(apiAccess(c)))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.apiNotFound(c, "contact")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiview.NewContact(ct))
+}
