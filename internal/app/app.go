@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/relaydesk/relaydesk/internal/apievents"
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/jobs"
@@ -70,12 +74,16 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterJobs(reg, st)
 
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
-		Connectors: ConnectorFactory(st, cfg.BaseURL.String())})
+		Connectors: ConnectorFactory(st, cfg.BaseURL.String()), APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/")})
+	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: log.With("component", "river"), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
-		RegisterWorkers: jobs.AddBridgeWorkers(br),
-		Periodic:        []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic()},
+		RegisterWorkers: func(ws *river.Workers) {
+			jobs.AddBridgeWorkers(br)(ws)
+			jobs.AddAPIWorkers(st, events)(ws)
+		},
+		Periodic: []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
@@ -87,12 +95,24 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		WebhookMaxBytes: cfg.WebhookMaxBytes,
 		TLS:             cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
 		Ready:           func(ctx context.Context) error { return ready(ctx, pool) },
+		BaseURL:         cfg.BaseURL, River: client, Connectors: ConnectorFactory(st, cfg.BaseURL.String()),
 	})
+	if err := srv.StartAdmin(ctx); err != nil {
+		return err
+	}
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return fmt.Errorf("listen on %s (RELAYDESK_LISTEN): %w", cfg.Listen, err)
 		}
+	}
+
+	if cfg.PprofListen != "" {
+		stopPprof, err := servePprof(cfg.PprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 
 	// Jobs run on their own context: on shutdown they get the grace period
@@ -117,6 +137,25 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	}
 	log.Info("shutdown complete")
 	return nil
+}
+
+// servePprof serves Go's profiling handlers on their own loopback listener
+// (RELAYDESK_PPROF_LISTEN), apart from the public server.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (RELAYDESK_PPROF_LISTEN): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving pprof", "listen", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }
 
 // prepareSchema migrates when allowed, otherwise refuses an old schema.

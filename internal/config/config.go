@@ -39,6 +39,7 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	Workers          int
 	DBMaxConns       int32
+	PprofListen      string // loopback host:port for net/http/pprof, "" when off
 }
 
 // Var describes one environment variable: the README's configuration
@@ -64,8 +65,9 @@ var Vars = []Var{
 	{"RELAYDESK_WEBHOOK_RETENTION", "168h", "how long raw webhook deliveries are kept (Go duration)"},
 	{"RELAYDESK_WEBHOOK_MAX_BYTES", "4194304", "largest accepted webhook body in bytes"},
 	{"RELAYDESK_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests and jobs to finish"},
-	{"RELAYDESK_WORKERS", "50", "River workers per process"},
-	{"RELAYDESK_DB_MAX_CONNS", "20", "largest PostgreSQL pool size"},
+	{"RELAYDESK_WORKERS", "200", "River workers per process (they mostly wait on helpdesk and Graph calls)"},
+	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
+	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 }
 
 // Getenv looks up a variable; os.Getenv in production, a map in tests.
@@ -100,6 +102,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.ShutdownTimeout = p.duration("RELAYDESK_SHUTDOWN_TIMEOUT", time.Second)
 	c.Workers = p.integer("RELAYDESK_WORKERS", 1, 10000)
 	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
+	c.PprofListen = p.pprof()
 
 	if err := p.err(); err != nil {
 		return nil, err
@@ -299,6 +302,21 @@ func (p *parser) proxies() []netip.Prefix {
 		out = append(out, pfx.Masked())
 	}
 	return out
+}
+
+// pprof accepts only a loopback address: profiles reveal internals and
+// must never be served on a public interface.
+func (p *parser) pprof() string {
+	v := p.str("RELAYDESK_PPROF_LISTEN")
+	if v == "" {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(v)
+	if err != nil || !isLoopback(host) {
+		p.fail("RELAYDESK_PPROF_LISTEN", "a loopback host:port such as 127.0.0.1:6060")
+		return ""
+	}
+	return v
 }
 
 func (p *parser) boolean(name string) bool {

@@ -40,6 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, int64(4<<20), c.WebhookMaxBytes)
 	require.Equal(t, 30*time.Second, c.ShutdownTimeout)
 	require.Empty(t, c.TrustedProxies)
+	require.Empty(t, c.PprofListen, "profiling is off unless asked for")
 }
 
 func TestLoadValidation(t *testing.T) {
@@ -91,6 +92,9 @@ func TestLoadValidation(t *testing.T) {
 		{name: "retention", set: map[string]string{"RELAYDESK_WEBHOOK_RETENTION": "5m"}, want: []string{"RELAYDESK_WEBHOOK_RETENTION"}},
 		{name: "config file missing", set: map[string]string{"RELAYDESK_CONFIG": "/nonexistent.yaml"}, want: []string{"RELAYDESK_CONFIG"}},
 		{name: "workers", set: map[string]string{"RELAYDESK_WORKERS": "0", "RELAYDESK_DB_MAX_CONNS": "x"}, want: []string{"RELAYDESK_WORKERS", "RELAYDESK_DB_MAX_CONNS"}},
+		{name: "pprof on loopback", set: map[string]string{"RELAYDESK_PPROF_LISTEN": "127.0.0.1:6060"},
+			check: func(t *testing.T, c *config.Config) { require.Equal(t, "127.0.0.1:6060", c.PprofListen) }},
+		{name: "pprof never on a public interface", set: map[string]string{"RELAYDESK_PPROF_LISTEN": "0.0.0.0:6060"}, want: []string{"RELAYDESK_PPROF_LISTEN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,7 +72,7 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 	if !opts.InsertOnly {
 		max := opts.MaxWorkers
 		if max <= 0 {
-			max = 50
+			max = 200
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max}}
 	}

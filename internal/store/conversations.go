@@ -77,13 +77,14 @@ func (s *Store) SetReengaged(ctx context.Context, id int64, at time.Time) error 
 }
 
 // Stalled returns conversations with messages pending for longer than age
-// and nobody working on them: the safety net for a job that was cancelled
-// or discarded by hand, so no conversation waits forever.
+// and nobody working on them (no lease, or a lease left to expire by a
+// crashed worker): the safety net for a job that was cancelled or discarded
+// by hand or lost with its process, so no conversation waits forever.
 func (s *Store) Stalled(ctx context.Context, age time.Duration, limit int) (in, out []int64, err error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT DISTINCT m.conversation_id, m.direction FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.state = 'pending' AND m.updated_at < now() - $1::interval
-			AND CASE m.direction WHEN 'in' THEN c.inbound_lease_until ELSE c.outbound_lease_until END IS NULL
+			AND coalesce(CASE m.direction WHEN 'in' THEN c.inbound_lease_until ELSE c.outbound_lease_until END, '-infinity') < now()
 		LIMIT $2`, age, limit)
 	if err != nil {
 		return nil, nil, err

@@ -35,21 +35,12 @@ type InboundResult struct {
 // RecordInbound upserts the contact and conversation and inserts the
 // messages in their order, skipping wamids already stored. Run it in the
 // transaction that enqueues the delivery job when Enqueue is true.
+//
+// It is the hot path of every webhook, so it takes two round trips: one
+// statement for the contact and the conversation, one for the messages and
+// the flags that depend on them.
 func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (InboundResult, error) {
 	var res InboundResult
-	if err := db.QueryRow(ctx, `
-		INSERT INTO contacts (wa_id, profile_name) VALUES ($1, $2)
-		ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = now()
-			WHERE excluded.profile_name <> '' AND contacts.profile_name IS DISTINCT FROM excluded.profile_name
-		RETURNING id`, in.WaID, in.ProfileName).Scan(&res.ContactID); err != nil {
-		if !isNoRows(err) {
-			return res, err
-		}
-		if err := db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, in.WaID).Scan(&res.ContactID); err != nil {
-			return res, err
-		}
-	}
-
 	n := len(in.Messages)
 	var last time.Time
 	for _, m := range in.Messages {
@@ -57,19 +48,19 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 			last = m.At
 		}
 	}
-	var lastSeq int64
-	if err := db.QueryRow(ctx, `
-		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $3,
-			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
-		RETURNING id, last_seq`, in.AccountID, res.ContactID, n, nullTime(last)).Scan(&res.ConversationID, &lastSeq); err != nil {
+	lastSeq, err := s.upsertConversation(ctx, db, in, n, last, &res)
+	if err != nil {
 		return res, err
 	}
 	if n == 0 {
 		return res, nil
 	}
 
-	// One statement for every message of the delivery.
+	// One statement for every message of the delivery; the queued flag and
+	// the number's last inbound time change only when a message is new. The
+	// number's row is written only when the time moves forward (WhatsApp's
+	// timestamps are whole seconds): every webhook of a number would
+	// otherwise queue on that one row's lock until its commit.
 	wamids, kinds, bodies := make([]string, n), make([]string, n), make([]string, n)
 	seqs, media, payloads, ats := make([]int64, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
 	for i, m := range in.Messages {
@@ -77,30 +68,71 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 		seqs[i] = lastSeq - int64(n) + int64(i) + 1
 		media[i], payloads[i] = jsonText(m.Media), jsonText(m.Payload)
 	}
-	tag, err := db.Exec(ctx, `
-		INSERT INTO messages (conversation_id, direction, seq, wamid, kind, body, media, payload, wa_timestamp, author)
-		SELECT $1, 'in', u.seq, u.wamid, u.kind, u.body, u.media::jsonb, u.payload::jsonb, u.at, 'customer'
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-			AS u(seq, wamid, kind, body, media, payload, at)
-		ON CONFLICT (wamid) DO NOTHING`,
-		res.ConversationID, seqs, wamids, kinds, bodies, media, payloads, ats)
+	var queued int
+	err = db.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO messages (conversation_id, direction, seq, wamid, kind, body, media, payload, wa_timestamp, author)
+			SELECT $1, 'in', u.seq, u.wamid, u.kind, u.body, u.media::jsonb, u.payload::jsonb, u.at, 'customer'
+			FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+				AS u(seq, wamid, kind, body, media, payload, at)
+			ON CONFLICT (wamid) DO NOTHING
+			RETURNING 1
+		), queued AS (
+			UPDATE conversations SET inbound_queued = true
+			WHERE id = $1 AND NOT inbound_queued AND EXISTS (SELECT 1 FROM ins)
+			RETURNING 1
+		), account AS (
+			UPDATE whatsapp_accounts SET last_inbound_at = $10
+			WHERE id = $9 AND EXISTS (SELECT 1 FROM ins) AND (last_inbound_at IS NULL OR last_inbound_at < $10)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`,
+		res.ConversationID, seqs, wamids, kinds, bodies, media, payloads, ats, in.AccountID, nullTime(last)).
+		Scan(&res.Inserted, &queued)
 	if err != nil {
 		return res, err
 	}
-	res.Inserted = int(tag.RowsAffected())
-	if res.Inserted == 0 {
-		return res, nil
-	}
-	tag, err = db.Exec(ctx, `UPDATE conversations SET inbound_queued = true WHERE id = $1 AND NOT inbound_queued`, res.ConversationID)
-	if err != nil {
-		return res, err
-	}
-	res.Enqueue = tag.RowsAffected() == 1
-	if _, err := db.Exec(ctx, `UPDATE whatsapp_accounts SET last_inbound_at = greatest(last_inbound_at, $2) WHERE id = $1`,
-		in.AccountID, last); err != nil {
-		return res, err
-	}
+	res.Enqueue = queued == 1
 	return res, nil
+}
+
+// upsertConversation upserts the contact and the conversation, reserving n
+// sequence numbers, and returns the conversation's last one.
+func (s *Store) upsertConversation(ctx context.Context, db DBTX, in Inbound, n int, last time.Time, res *InboundResult) (int64, error) {
+	var lastSeq int64
+	// The common case in one statement. The contact is only rewritten when
+	// its profile name changes; otherwise its id comes from the SELECT
+	// branch, which runs only when the upsert returned nothing.
+	err := db.QueryRow(ctx, `
+		WITH upsert AS (
+			INSERT INTO contacts (wa_id, profile_name) VALUES ($1, $2)
+			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = now()
+				WHERE excluded.profile_name <> '' AND contacts.profile_name IS DISTINCT FROM excluded.profile_name
+			RETURNING id
+		), contact AS (
+			(SELECT id FROM upsert UNION ALL SELECT id FROM contacts WHERE wa_id = $1) LIMIT 1
+		)
+		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at)
+		SELECT $3, contact.id, $4, $5 FROM contact
+		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $4,
+			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
+		RETURNING id, contact_id, last_seq`, in.WaID, in.ProfileName, in.AccountID, n, nullTime(last)).
+		Scan(&res.ConversationID, &res.ContactID, &lastSeq)
+	if err == nil || !isNoRows(err) {
+		return lastSeq, err
+	}
+
+	// The contact was created by a transaction that committed after this
+	// statement's snapshot was taken: read it with a fresh one.
+	if err := db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, in.WaID).Scan(&res.ContactID); err != nil {
+		return 0, err
+	}
+	err = db.QueryRow(ctx, `
+		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $3,
+			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
+		RETURNING id, last_seq`, in.AccountID, res.ContactID, n, nullTime(last)).Scan(&res.ConversationID, &lastSeq)
+	return lastSeq, err
 }
 
 // StatusUpdate is a WhatsApp status for an outbound message.

@@ -61,6 +61,10 @@ type Options struct {
 	// their bytes (load tests); downloading such media serves zero bytes of
 	// the recorded size.
 	DiscardUploads bool
+	// OnSent, when set, is called (without the fake's lock held) for every
+	// message the fake accepted, also with DisableRecording: load tools
+	// timestamp and check deliveries with it.
+	OnSent func(RecordedMessage)
 	// MaxUploadBytes bounds an upload body; default 128 MiB.
 	MaxUploadBytes int64
 	// MediaURLTTL is how long a media download URL stays valid; default 5
@@ -711,6 +715,9 @@ func (s *Server) handleMessages(x *exchange) {
 		s.sent = append(s.sent, rm)
 	}
 	s.mu.Unlock()
+	if s.opts.OnSent != nil {
+		s.opts.OnSent(rm)
+	}
 	out := map[string]any{"id": rm.ID}
 	if msg.Type == whatsapp.TypeTemplate {
 		out["message_status"] = "accepted"
