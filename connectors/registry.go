@@ -245,11 +245,27 @@ func (f Field) check(v any) string {
 		}
 	}
 	if f.Pattern != "" {
-		if re, err := regexp.Compile(`^(?:` + f.Pattern + `)$`); err == nil && !re.MatchString(s) {
+		if re := fieldPattern(f.Pattern); re != nil && !re.MatchString(s) {
 			return "has an invalid format"
 		}
 	}
 	return ""
+}
+
+// patterns caches compiled field patterns: validation runs every time a
+// connector is built, which is once per job.
+var patterns sync.Map // pattern -> *regexp.Regexp (nil when it does not compile)
+
+func fieldPattern(p string) *regexp.Regexp {
+	if re, ok := patterns.Load(p); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(`^(?:` + p + `)$`)
+	if err != nil {
+		re = nil
+	}
+	patterns.Store(p, re)
+	return re
 }
 
 func optionValues(opts []Option) string {

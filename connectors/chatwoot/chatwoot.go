@@ -70,10 +70,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
+	"github.com/relaydesk/relaydesk/connectors/internal/keylock"
 )
 
 // Kind is the connector kind.
@@ -131,10 +132,10 @@ func init() {
 type Client struct {
 	name      string
 	base      *url.URL // scheme://host[/prefix], no trailing slash
-	hc        *http.Client
+	api       httpapi.Client
 	accountID int64
 	inboxID   int64
-	locks     keyedLocks
+	locks     keylock.Map
 }
 
 // Compile-time checks of the capabilities Client implements.
@@ -156,8 +157,8 @@ func New(cfg connectors.Config) (*Client, error) {
 	if raw == "" {
 		raw = connectors.AsString(cfg.Settings[SettingBaseURL])
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.User != nil {
+	base, ok := httpapi.ParseBaseURL(raw)
+	if !ok {
 		return nil, errors.New("chatwoot: base URL must be an absolute http(s) URL without query or credentials")
 	}
 	account, _ := connectors.AsInt(cfg.Settings[SettingAccountID])
@@ -165,18 +166,14 @@ func New(cfg connectors.Config) (*Client, error) {
 	if account <= 0 || inbox <= 0 {
 		return nil, errors.New("chatwoot: account and inbox ids must be positive")
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	// The token only ever goes to the Chatwoot host.
-	hc.Transport = tokenTransport{scheme: base.Scheme, host: base.Host, token: cfg.Credentials[CredentialAPIToken], next: next}
-	return &Client{name: cfg.Name, base: base, hc: hc, accountID: account, inboxID: inbox}, nil
+	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+		return httpapi.SetHeader(next, "api_access_token", cfg.Credentials[CredentialAPIToken])
+	})
+	return &Client{
+		name: cfg.Name, base: base, accountID: account, inboxID: inbox,
+		api: httpapi.Client{Name: Kind, HTTP: hc, Error: apiError},
+	}, nil
 }
 
 // Kind implements connectors.Connector.
@@ -190,22 +187,4 @@ func (c *Client) accountPath(rest string) string {
 // conversationURL is the agent-facing link to a conversation.
 func (c *Client) conversationURL(id string) string {
 	return c.base.String() + "/app/accounts/" + strconv.FormatInt(c.accountID, 10) + "/conversations/" + id
-}
-
-// tokenTransport adds the api_access_token header to requests for the
-// Chatwoot host.
-type tokenTransport struct {
-	scheme, host string
-	token        string
-	next         http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != t.scheme || req.URL.Host != t.host {
-		return t.next.RoundTrip(req)
-	}
-	r := req.Clone(req.Context())
-	r.Header.Set("api_access_token", t.token)
-	return t.next.RoundTrip(r)
 }

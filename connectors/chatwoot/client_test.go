@@ -54,13 +54,6 @@ func (b *testBundle) ticket(t *testing.T, phone string) (ticketID, requesterID s
 	return tk.ID, rid
 }
 
-func bytesAttachment(name, ctype string, data []byte, size int64) connectors.Attachment {
-	return connectors.Attachment{
-		Filename: name, ContentType: ctype, Size: size,
-		Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-	}
-}
-
 func lastRequest(f *chatwoottest.Fake, method, suffix string) *chatwoottest.Request {
 	reqs := f.Requests()
 	for i := len(reqs) - 1; i >= 0; i-- {
@@ -178,8 +171,8 @@ func TestAttachmentsStreamAsMultipart(t *testing.T) {
 		att    connectors.Attachment
 		length bool
 	}{
-		{"known size has a Content-Length", bytesAttachment("photo.jpg", "image/jpeg", data, int64(len(data))), true},
-		{"unknown size is chunked", bytesAttachment("", "image/jpeg", data, -1), false},
+		{"known size has a Content-Length", connectortest.BytesAttachment("photo.jpg", "image/jpeg", data, int64(len(data))), true},
+		{"unknown size is chunked", connectortest.BytesAttachment("", "image/jpeg", data, -1), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,7 +196,7 @@ func TestAttachmentsStreamAsMultipart(t *testing.T) {
 
 	t.Run("a size that does not match fails the call", func(t *testing.T) {
 		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "wamid.bad", Attachments: []connectors.Attachment{
-			bytesAttachment("a.pdf", "application/pdf", []byte("%PDF-1.7"), 3)}})
+			connectortest.BytesAttachment("a.pdf", "application/pdf", []byte("%PDF-1.7"), 3)}})
 		require.True(t, connectors.IsPermanent(err), "%v", err)
 	})
 

@@ -29,7 +29,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	defer c.locks.lock(phone)()
+	defer c.locks.Lock(phone)()
 	if id, ok, err := c.findContact(ctx, phone); err != nil || ok {
 		return id, err
 	}

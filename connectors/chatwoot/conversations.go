@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // Keys relaydesk stores in a conversation's additional_attributes.
@@ -137,7 +138,7 @@ func messageKey(m connectors.Message, rid int64) string {
 	}
 	names := make([]string, len(m.Attachments))
 	for i, a := range m.Attachments {
-		names[i] = fileName(a)
+		names[i] = httpapi.FileName(a)
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%d\x00%s\x00%s", rid, m.At.UnixNano(), m.Body, strings.Join(names, "\x00")))
 	return "relaydesk-" + base64.RawURLEncoding.EncodeToString(sum[:18])
@@ -192,7 +193,7 @@ func (c *Client) postIncoming(ctx context.Context, convID int64, m connectors.Me
 			return "", err
 		}
 	} else {
-		files, err := openAll(ctx, m.Attachments)
+		files, err := httpapi.OpenFiles(ctx, Kind, m.Attachments)
 		if err != nil {
 			return "", err
 		}

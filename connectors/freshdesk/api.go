@@ -1,10 +1,8 @@
 package freshdesk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -12,16 +10,13 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
-
-// maxResponse bounds how much of a response body is read.
-const maxResponse = 16 << 20
 
 // call is one API request.
 type call struct {
@@ -46,69 +41,21 @@ type rate struct {
 	total     int
 }
 
-// do runs k and classifies every failure. Error messages carry the method,
-// the path (ids only) and Freshdesk's own error text, never the API key.
+// do runs k with [httpapi.Client.Do]: error messages carry the method, the
+// path (ids only) and Freshdesk's own error text, never the API key. It
+// returns what the response said of the rate limit, and its headers (nil
+// when no response arrived).
 func (c *Client) do(ctx context.Context, k call) (rate, http.Header, error) {
-	r := rate{remaining: -1}
-	u := c.base.String() + "/api/v2/" + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
+	r := httpapi.Request{Method: k.method, URL: c.base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out}
+	if k.in == nil && k.form != nil {
+		r.Body, r.ContentType = httpapi.MultipartPipe(func(mw *multipart.Writer) error { return writeForm(ctx, mw, k.form) })
+		r.ContentLength = -1 // streamed, sent chunked
 	}
-	var body io.Reader
-	ctype := ""
-	var pr *io.PipeReader
-	switch {
-	case k.in != nil:
-		b, err := json.Marshal(k.in)
-		if err != nil {
-			return r, nil, connectors.PermanentError("freshdesk: encode "+k.path, err)
-		}
-		body, ctype = bytes.NewReader(b), "application/json"
-	case k.form != nil:
-		var pw *io.PipeWriter
-		pr, pw = io.Pipe()
-		mw := multipart.NewWriter(pw)
-		ctype = mw.FormDataContentType()
-		go func() { pw.CloseWithError(writeForm(ctx, mw, k.form)) }()
-		body = pr
+	h, err := c.api.Do(ctx, r)
+	if h == nil {
+		return rate{remaining: -1}, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		if pr != nil {
-			pr.Close()
-		}
-		return r, nil, connectors.PermanentError("freshdesk: build request", err)
-	}
-	if pr != nil {
-		req.ContentLength = -1 // streamed, sent chunked
-	}
-	req.Header.Set("Accept", "application/json")
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := c.hc.Do(req)
-	if pr != nil {
-		// Stops the writer goroutine if the transport gave up early.
-		pr.CloseWithError(errors.New("request finished"))
-	}
-	if err != nil {
-		return r, nil, fmt.Errorf("freshdesk: %s %s: %w", k.method, k.path, connectors.Classify(unwrapURL(err)))
-	}
-	defer resp.Body.Close()
-	r = readRate(resp.Header)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return r, resp.Header, fmt.Errorf("freshdesk: %s %s: read response: %w", k.method, k.path, connectors.Classify(err))
-	}
-	if resp.StatusCode/100 != 2 {
-		return r, resp.Header, fmt.Errorf("freshdesk: %s %s: %w", k.method, k.path, apiError(resp, data))
-	}
-	if k.out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, k.out); err != nil {
-			return r, resp.Header, fmt.Errorf("freshdesk: %s %s: %w", k.method, k.path, connectors.RetryError("unreadable response", err))
-		}
-	}
-	return r, resp.Header, nil
+	return readRate(h), h, err
 }
 
 func readRate(h http.Header) rate {
@@ -123,7 +70,7 @@ func readRate(h http.Header) rate {
 }
 
 // writeForm streams the form into mw, opening each file only now, so a
-// retried request reads the files again.
+// retried request reads the files again. The caller closes mw.
 func writeForm(ctx context.Context, mw *multipart.Writer, f *form) error {
 	for _, kv := range f.fields {
 		if err := mw.WriteField(kv[0], kv[1]); err != nil {
@@ -143,7 +90,7 @@ func writeForm(ctx context.Context, mw *multipart.Writer, f *form) error {
 			ctype = "application/octet-stream"
 		}
 		h := make(textproto.MIMEHeader)
-		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "attachments[]", "filename": fileName(a)}))
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "attachments[]", "filename": httpapi.FileName(a)}))
 		h.Set("Content-Type", ctype)
 		part, err := mw.CreatePart(h)
 		if err == nil {
@@ -154,17 +101,7 @@ func writeForm(ctx context.Context, mw *multipart.Writer, f *form) error {
 			return fmt.Errorf("attachment %d: %w", i+1, err)
 		}
 	}
-	return mw.Close()
-}
-
-// unwrapURL drops *url.Error's wrapper: its message repeats the full URL,
-// which for downloads carries a signed token.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return nil
 }
 
 // apiError classifies an error response. Freshdesk answers
@@ -196,20 +133,11 @@ func apiError(resp *http.Response, data []byte) error {
 			msg = strings.Join(parts, ": ")
 		}
 	}
-	if len(msg) > 400 {
-		msg = msg[:400] + "..."
-	}
-	return connectors.HTTPError(resp.StatusCode, resp.Header, msg)
+	return httpapi.StatusError(resp, msg)
 }
 
 // parseID parses a Freshdesk id given as a string.
-func parseID(kind, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, connectors.PermanentError(fmt.Sprintf("freshdesk: invalid %s id %q", kind, s), nil)
-	}
-	return id, nil
-}
+func parseID(kind, s string) (int64, error) { return httpapi.ParseID(Kind, kind, s) }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
 
@@ -318,24 +246,4 @@ func normalizeName(name string) connectors.Status {
 		return connectors.StatusClosed
 	}
 	return connectors.StatusPending
-}
-
-// fileName is a safe file name for a, with an extension matching its type
-// when it has none.
-func fileName(a connectors.Attachment) string {
-	name := path.Base(strings.ReplaceAll(strings.TrimSpace(a.Filename), "\\", "/"))
-	if name == "." || name == "/" || name == "" {
-		name = "attachment"
-	}
-	if path.Ext(name) == "" {
-		if mt, _, err := mime.ParseMediaType(a.ContentType); err == nil {
-			common := map[string]string{"image/jpeg": ".jpg", "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "video/mp4": ".mp4", "text/plain": ".txt"}
-			if e, ok := common[mt]; ok {
-				name += e
-			} else if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
-				name += exts[0]
-			}
-		}
-	}
-	return name
 }

@@ -25,11 +25,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
+	"github.com/relaydesk/relaydesk/connectors/internal/keylock"
 )
 
 // Kind is the connector kind.
@@ -114,14 +114,14 @@ func PollInterval(settings map[string]any) time.Duration {
 type Client struct {
 	name       string
 	base       *url.URL // scheme://host[/prefix], no trailing slash
-	hc         *http.Client
+	api        httpapi.Client
 	source     int64
 	priority   int64
 	externalCF string
 
 	// phoneLocks serialises EnsureRequester per phone number, since
 	// Freshdesk does not promise unique phone numbers.
-	phoneLocks sync.Map // phone -> *sync.Mutex
+	phoneLocks keylock.Map
 
 	// rateReserve is how many calls of the per-minute budget a poll leaves
 	// for the delivery jobs.
@@ -147,8 +147,8 @@ func New(cfg connectors.Config) (*Client, error) {
 	if raw == "" {
 		raw = "https://" + connectors.AsString(cfg.Settings[SettingDomain]) + ".freshdesk.com"
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.User != nil {
+	base, ok := httpapi.ParseBaseURL(raw)
+	if !ok {
 		return nil, errors.New("freshdesk: base URL must be an absolute http(s) URL without query or credentials")
 	}
 	c := &Client{
@@ -162,20 +162,14 @@ func New(cfg connectors.Config) (*Client, error) {
 	if c.priority < 1 || c.priority > 4 {
 		return nil, errors.New("freshdesk: ticket priority must be 1 to 4")
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	authed := basicTransport{next: next, user: cfg.Credentials[CredentialAPIKey], password: "X"}
 	// The API key only ever goes to the account's own host: attachment
 	// URLs point at a file store elsewhere.
-	hc.Transport = hostGate{scheme: base.Scheme, host: base.Host, authed: authed, plain: next}
-	c.hc = hc
+	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+		// Freshdesk's API key authentication: HTTP Basic with the key as
+		// user name and "X" as password.
+		return httpapi.BasicAuth(next, cfg.Credentials[CredentialAPIKey], "X")
+	})
+	c.api = httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}
 	return c, nil
 }
 
@@ -191,32 +185,3 @@ func (c *Client) Kind() string { return Kind }
 
 // ticketURL is the agent-facing link to a ticket.
 func (c *Client) ticketURL(id string) string { return c.base.String() + "/a/tickets/" + id }
-
-// hostGate sends requests for the account's host through the authenticating
-// transport and everything else through the plain one.
-type hostGate struct {
-	scheme, host  string
-	authed, plain http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (g hostGate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == g.scheme && req.URL.Host == g.host {
-		return g.authed.RoundTrip(req)
-	}
-	return g.plain.RoundTrip(req)
-}
-
-// basicTransport adds Freshdesk's API key authentication: HTTP Basic with
-// the key as user name and "X" as password.
-type basicTransport struct {
-	next           http.RoundTripper
-	user, password string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (b basicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.SetBasicAuth(b.user, b.password)
-	return b.next.RoundTrip(r)
-}

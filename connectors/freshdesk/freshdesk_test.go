@@ -15,7 +15,7 @@ import (
 )
 
 // polled is the connector under test with ParseWebhook answered by polling
-// (see freshdesktest.PollDelivery): Freshdesk pushes no signed comment
+// (see connectortest.PollDelivery): Freshdesk pushes no signed comment
 // events, so the suite's webhook checks exercise Poll from the cursor taken
 // when the harness was built. The real ParseWebhook has its own tests.
 type polled struct {
@@ -26,7 +26,7 @@ type polled struct {
 
 // ParseWebhook answers a fake delivery by polling.
 func (p *polled) ParseWebhook(h http.Header, body, secret []byte, now time.Time) ([]connectors.Event, error) {
-	return freshdesktest.PollDelivery(p.ctx, p.Client, p.start, h, body, secret, now)
+	return connectortest.PollDelivery(p.ctx, p.Client, p.start, h, body, secret, now)
 }
 
 func TestConformance(t *testing.T) {

@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // maxPages bounds the pages read from one list endpoint.
@@ -34,9 +34,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	mu, _ := c.phoneLocks.LoadOrStore(phone, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	defer c.phoneLocks.Lock(phone)()
 
 	if id, err := c.findContact(ctx, phone); err != nil || id != 0 {
 		return formatID(id), err
@@ -298,7 +296,7 @@ func commentText(m connectors.Message) (string, error) {
 	}
 	names := make([]string, 0, len(m.Attachments))
 	for _, a := range m.Attachments {
-		names = append(names, fileName(a))
+		names = append(names, httpapi.FileName(a))
 	}
 	if len(names) == 0 {
 		return "", connectors.PermanentError("freshdesk: empty message", nil)
@@ -319,7 +317,7 @@ func sameFiles(have []attachmentJSON, want []connectors.Attachment) bool {
 		got[i] = a.Name
 	}
 	for _, a := range want {
-		i := slices.Index(got, fileName(a))
+		i := slices.Index(got, httpapi.FileName(a))
 		if i < 0 {
 			return false
 		}
@@ -412,18 +410,9 @@ func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachme
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, "", connectors.PermanentError("freshdesk: attachment URL is not an absolute http(s) URL", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.api.Download(ctx, u.String())
 	if err != nil {
-		return nil, "", connectors.PermanentError("freshdesk: build request", err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("freshdesk: download attachment: %w", connectors.Classify(unwrapURL(err)))
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, "", fmt.Errorf("freshdesk: download attachment: %w", apiError(resp, data))
+		return nil, "", err
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "binary/octet-stream") {

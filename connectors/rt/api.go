@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // maxResponse bounds how much of a response body is read.
@@ -29,55 +27,10 @@ type call struct {
 	out    any // decoded response, or nil
 }
 
-// do runs k and classifies every failure. Error messages carry the method,
-// the path (ids only) and RT's own error text, never credentials.
+// do runs k with [httpapi.Client.Do]: error messages carry the method, the
+// path (ids only) and RT's own error text, never credentials.
 func (c *Client) do(ctx context.Context, k call) error {
-	u := c.base.String() + "/REST/2.0/" + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
-	var body io.Reader
-	if k.in != nil {
-		b, err := json.Marshal(k.in)
-		if err != nil {
-			return connectors.PermanentError("rt: encode "+k.path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		return connectors.PermanentError("rt: build request", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if k.in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("rt: %s %s: %w", k.method, k.path, connectors.Classify(unwrapURL(err)))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("rt: %s %s: read response: %w", k.method, k.path, connectors.Classify(err))
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("rt: %s %s: %w", k.method, k.path, apiError(resp, data))
-	}
-	if k.out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, k.out); err != nil {
-			return fmt.Errorf("rt: %s %s: %w", k.method, k.path, connectors.RetryError("unreadable response", err))
-		}
-	}
-	return nil
-}
-
-// unwrapURL drops *url.Error's wrapper: its message repeats the URL.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
+	_, err := c.api.Do(ctx, httpapi.Request{Method: k.method, URL: c.base.String() + "/REST/2.0/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out})
 	return err
 }
 
@@ -90,20 +43,11 @@ func apiError(resp *http.Response, data []byte) error {
 	if json.Unmarshal(data, &body) == nil && body.Message != "" {
 		msg = body.Message
 	}
-	if len(msg) > 400 {
-		msg = msg[:400] + "..."
-	}
-	return connectors.HTTPError(resp.StatusCode, resp.Header, msg)
+	return httpapi.StatusError(resp, msg)
 }
 
 // parseID parses an RT id given as a string.
-func parseID(kind, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, connectors.PermanentError(fmt.Sprintf("rt: invalid %s id %q", kind, s), nil)
-	}
-	return id, nil
-}
+func parseID(kind, s string) (int64, error) { return httpapi.ParseID(Kind, kind, s) }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
 

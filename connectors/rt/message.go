@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -14,11 +13,11 @@ import (
 	"net/http"
 	"net/mail"
 	"net/textproto"
-	"path"
 	"strings"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // messageID is the Message-ID (without angle brackets) of the email that
@@ -60,40 +59,32 @@ func url_(s string) string { return strings.NewReplacer("/", "%2F", "?", "%3F", 
 // to ticketID. The message is streamed: files are opened and encoded while
 // the request is sent.
 func (c *Client) gatewayPost(ctx context.Context, ticketID string, from mail.Address, subject string, m connectors.Message) error {
-	pr, pw := io.Pipe()
-	form := multipart.NewWriter(pw)
-	go func() {
-		pw.CloseWithError(func() error {
-			fields := [][2]string{{"queue", c.queue}, {"action", "correspond"}}
-			if ticketID != "" {
-				fields = append(fields, [2]string{"ticket", ticketID})
-			}
-			for _, kv := range fields {
-				if err := form.WriteField(kv[0], kv[1]); err != nil {
-					return err
-				}
-			}
-			w, err := form.CreateFormField("message")
-			if err != nil {
+	body, ctype := httpapi.MultipartPipe(func(form *multipart.Writer) error {
+		fields := [][2]string{{"queue", c.queue}, {"action", "correspond"}}
+		if ticketID != "" {
+			fields = append(fields, [2]string{"ticket", ticketID})
+		}
+		for _, kv := range fields {
+			if err := form.WriteField(kv[0], kv[1]); err != nil {
 				return err
 			}
-			if err := writeMessage(ctx, w, from, subject, messageID(c.queue, m.Key), m); err != nil {
-				return err
-			}
-			return form.Close()
-		}())
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.gateway, pr)
+		}
+		w, err := form.CreateFormField("message")
+		if err != nil {
+			return err
+		}
+		return writeMessage(ctx, w, from, subject, messageID(c.queue, m.Key), m)
+	})
+	defer body.Close() // stops the writer if the transport gave up early
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.gateway, body)
 	if err != nil {
-		pr.Close()
 		return connectors.PermanentError("rt: build request", err)
 	}
 	req.ContentLength = -1
-	req.Header.Set("Content-Type", form.FormDataContentType())
-	resp, err := c.hc.Do(req)
-	pr.CloseWithError(errors.New("request finished"))
+	req.Header.Set("Content-Type", ctype)
+	resp, err := c.api.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("rt: mail gateway: %w", connectors.Classify(unwrapURL(err)))
+		return fmt.Errorf("rt: mail gateway: %w", connectors.Classify(httpapi.UnwrapURL(err)))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -164,7 +155,7 @@ func writeMessage(ctx context.Context, w io.Writer, from mail.Address, subject, 
 			ctype = "application/octet-stream"
 		}
 		h := textproto.MIMEHeader{}
-		name := fileName(a)
+		name := httpapi.FileName(a)
 		h.Set("Content-Type", mime.FormatMediaType(ctype, map[string]string{"name": name}))
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		h.Set("Content-Transfer-Encoding", "base64")
@@ -235,24 +226,4 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// fileName is a safe file name for a, with an extension matching its type
-// when it has none.
-func fileName(a connectors.Attachment) string {
-	name := path.Base(strings.ReplaceAll(strings.TrimSpace(a.Filename), "\\", "/"))
-	if name == "." || name == "/" || name == "" {
-		name = "attachment"
-	}
-	if path.Ext(name) == "" {
-		if mt, _, err := mime.ParseMediaType(a.ContentType); err == nil {
-			common := map[string]string{"image/jpeg": ".jpg", "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "video/mp4": ".mp4", "text/plain": ".txt"}
-			if e, ok := common[mt]; ok {
-				name += e
-			} else if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
-				name += exts[0]
-			}
-		}
-	}
-	return name
 }

@@ -33,11 +33,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
+	"github.com/relaydesk/relaydesk/connectors/internal/keylock"
 )
 
 // Kind is the connector kind.
@@ -139,9 +140,9 @@ type Client struct {
 	queue      string
 	externalCF string
 	tagsCF     string
-	hc         *http.Client
+	api        httpapi.Client
 
-	phoneLocks sync.Map // phone -> *sync.Mutex
+	phoneLocks keylock.Map
 	users      sync.Map // user name -> userInfo
 }
 
@@ -164,8 +165,8 @@ func New(cfg connectors.Config) (*Client, error) {
 	if raw == "" {
 		raw = connectors.AsString(cfg.Settings[SettingURL])
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.User != nil {
+	base, ok := httpapi.ParseBaseURL(raw)
+	if !ok {
 		return nil, errors.New("rt: URL must be an absolute http(s) URL without query or credentials")
 	}
 	token := cfg.Credentials[CredentialToken]
@@ -184,20 +185,16 @@ func New(cfg connectors.Config) (*Client, error) {
 	if c.gateway == "" {
 		c.gateway = base.String() + "/REST/1.0/NoAuth/mail-gateway"
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	authed := authTransport{next: next, token: token, user: user, password: pass}
 	// Credentials only ever go to RT's REST2 API on its own host; the mail
 	// gateway takes none.
-	hc.Transport = hostGate{scheme: base.Scheme, host: base.Host, prefix: base.Path + "/REST/2.0/", authed: authed, plain: next}
-	c.hc = hc
+	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, base.Path+"/REST/2.0/", func(next http.RoundTripper) http.RoundTripper {
+		// RT's token authentication ("Authorization: token ..."), or Basic.
+		if token != "" {
+			return httpapi.SetHeader(next, "Authorization", "token "+token)
+		}
+		return httpapi.BasicAuth(next, user, pass)
+	})
+	c.api = httpapi.Client{Name: Kind, HTTP: hc, MaxResponse: maxResponse, Error: apiError}
 	return c, nil
 }
 
@@ -207,37 +204,4 @@ func (c *Client) Kind() string { return Kind }
 // ticketURL is the agent-facing link to a ticket.
 func (c *Client) ticketURL(id string) string {
 	return c.base.String() + "/Ticket/Display.html?id=" + id
-}
-
-// hostGate sends requests for REST2 on RT's host through the
-// authenticating transport and everything else through the plain one.
-type hostGate struct {
-	scheme, host, prefix string
-	authed, plain        http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (g hostGate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == g.scheme && req.URL.Host == g.host && strings.HasPrefix(req.URL.Path, g.prefix) {
-		return g.authed.RoundTrip(req)
-	}
-	return g.plain.RoundTrip(req)
-}
-
-// authTransport adds RT's token authentication ("Authorization: token
-// ...") or Basic authentication.
-type authTransport struct {
-	next                  http.RoundTripper
-	token, user, password string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	if a.token != "" {
-		r.Header.Set("Authorization", "token "+a.token)
-	} else {
-		r.SetBasicAuth(a.user, a.password)
-	}
-	return a.next.RoundTrip(r)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // polled is the connector under test with ParseWebhook answered by polling
-// (see rttest.PollDelivery): RT pushes nothing, so the suite's webhook
+// (see connectortest.PollDelivery): RT pushes nothing, so the suite's webhook
 // checks exercise Poll from the cursor taken when the harness was built.
 // The real ParseWebhook refuses every request (TestParseWebhookRefuses).
 type polled struct {
@@ -26,7 +26,7 @@ type polled struct {
 
 // ParseWebhook answers a fake delivery by polling.
 func (p *polled) ParseWebhook(h http.Header, body, secret []byte, now time.Time) ([]connectors.Event, error) {
-	return rttest.PollDelivery(p.ctx, p.Client, p.start, h, body, secret, now)
+	return connectortest.PollDelivery(p.ctx, p.Client, p.start, h, body, secret, now)
 }
 
 // TestConformance runs the shared suite against a real Request Tracker

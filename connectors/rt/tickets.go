@@ -9,7 +9,6 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -52,9 +51,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	mu, _ := c.phoneLocks.LoadOrStore(phone, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	defer c.phoneLocks.Lock(phone)()
 
 	email := customerEmail(phone)
 	if id, ok, err := c.userByName(ctx, email); err != nil || ok {

@@ -4,21 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
-
-// maxResponse bounds how much of a response body is read.
-const maxResponse = 16 << 20
 
 // call is one API request.
 type call struct {
@@ -26,72 +19,14 @@ type call struct {
 	path   string // below /api/v1/, without a leading slash
 	query  url.Values
 	in     any // JSON request body, or nil
-	body   *streamBody
+	body   *httpapi.Stream
 	out    any // decoded response, or nil
 }
 
-// do runs k and classifies every failure. Error messages carry the method,
-// the path (ids only) and Zammad's own error text, never the token.
+// do runs k with [httpapi.Client.Do]: error messages carry the method, the
+// path (ids only) and Zammad's own error text, never the token.
 func (c *Client) do(ctx context.Context, k call) error {
-	u := c.base.String() + "/api/v1/" + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
-	var body io.Reader
-	switch {
-	case k.in != nil:
-		b, err := json.Marshal(k.in)
-		if err != nil {
-			return connectors.PermanentError("zammad: encode "+k.path, err)
-		}
-		body = bytes.NewReader(b)
-	case k.body != nil:
-		body = k.body
-		defer k.body.Close()
-	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		return connectors.PermanentError("zammad: build request", err)
-	}
-	if k.body != nil {
-		req.ContentLength = k.body.length // -1: unknown, sent chunked
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if k.body != nil {
-			k.body.Close() // waits for the writer, which records a source failure
-			if serr := k.body.sourceErr(); serr != nil {
-				return fmt.Errorf("zammad: %s %s: %w", k.method, k.path, serr)
-			}
-		}
-		return fmt.Errorf("zammad: %s %s: %w", k.method, k.path, connectors.Classify(unwrapURL(err)))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("zammad: %s %s: read response: %w", k.method, k.path, connectors.Classify(err))
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("zammad: %s %s: %w", k.method, k.path, apiError(resp, data))
-	}
-	if k.out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, k.out); err != nil {
-			return fmt.Errorf("zammad: %s %s: %w", k.method, k.path, connectors.RetryError("unreadable response", err))
-		}
-	}
-	return nil
-}
-
-// unwrapURL drops *url.Error's wrapper, whose message repeats the URL.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
+	_, err := c.api.Do(ctx, httpapi.Request{Method: k.method, URL: c.base.String() + "/api/v1/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Stream: k.body, Out: k.out})
 	return err
 }
 
@@ -116,58 +51,13 @@ func apiError(resp *http.Response, data []byte) error {
 	if resp.StatusCode == http.StatusRequestEntityTooLarge {
 		msg += ": the request is over the web server's body size limit (client_max_body_size); lower max_upload_mb or raise the limit"
 	}
-	if len(msg) > 400 {
-		msg = msg[:400] + "..."
-	}
-	return connectors.HTTPError(resp.StatusCode, resp.Header, msg)
+	return httpapi.StatusError(resp, msg)
 }
 
 // parseID parses a Zammad id given as a string.
-func parseID(kind, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, connectors.PermanentError(fmt.Sprintf("zammad: invalid %s id %q", kind, s), nil)
-	}
-	return id, nil
-}
+func parseID(kind, s string) (int64, error) { return httpapi.ParseID(Kind, kind, s) }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
-
-// keyedLocks serializes work per key (a phone number) within this process.
-type keyedLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyedLock
-}
-
-type keyedLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock takes the lock of key and returns its release.
-func (k *keyedLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-}
 
 // flexInt reads a number Zammad sends as a number or a string (attachment
 // sizes are strings).

@@ -55,13 +55,6 @@ func (b *testBundle) ticket(t *testing.T, phone string) (ticketID, requesterID s
 	return tk.ID, rid
 }
 
-func bytesAttachment(name, ctype string, data []byte, size int64) connectors.Attachment {
-	return connectors.Attachment{
-		Filename: name, ContentType: ctype, Size: size,
-		Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-	}
-}
-
 func requests(f *zammadtest.Fake, method, prefix string) []zammadtest.Request {
 	var out []zammadtest.Request
 	for _, r := range f.Requests() {
@@ -189,7 +182,7 @@ func TestAttachmentsTravelAsStreamedBase64(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: tt.name, Attachments: []connectors.Attachment{bytesAttachment("", "image/jpeg", data, tt.size)}})
+			id, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: tt.name, Attachments: []connectors.Attachment{connectortest.BytesAttachment("", "image/jpeg", data, tt.size)}})
 			require.NoError(t, err)
 			reqs := requests(b.f, http.MethodPost, "/api/v1/ticket_articles")
 			last := reqs[len(reqs)-1]
@@ -210,13 +203,17 @@ func TestAttachmentsTravelAsStreamedBase64(t *testing.T) {
 		small := newClient(t, b.f, map[string]any{zammad.SettingMaxUploadMB: 1})
 		big := bytes.Repeat([]byte{1}, 800<<10) // 800 KiB: over 1 MB once in base64
 		before := len(b.f.Requests())
-		_, err := small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big", Attachments: []connectors.Attachment{bytesAttachment("big.bin", "application/octet-stream", big, int64(len(big)))}})
+		_, err := small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, int64(len(big)))}})
 		require.True(t, connectors.IsPermanent(err), "%v", err)
 		require.Contains(t, err.Error(), "upload limit of 1 MB")
 		require.Len(t, b.f.Requests(), before+1, "only the ticket was read")
 
-		_, err = small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big2", Attachments: []connectors.Attachment{bytesAttachment("big.bin", "application/octet-stream", big, -1)}})
+		before = len(b.f.Requests())
+		_, err = small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big2", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, -1)}})
 		require.True(t, connectors.IsPermanent(err), "unknown size, stopped while streaming: %v", err)
+		// The aborted upload may reach the fake after the client gave up:
+		// wait for it, so it cannot take the failure the next subtest queues.
+		require.Eventually(t, func() bool { return len(b.f.Requests()) >= before+2 }, 10*time.Second, 10*time.Millisecond)
 	})
 
 	t.Run("the web server's 413 explains itself", func(t *testing.T) {
@@ -515,7 +512,7 @@ func TestFindMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tid, rid := b.ticket(t, "+15550104060")
-	m := connectors.Message{Key: "wamid.F", Body: "did it land?", Attachments: []connectors.Attachment{bytesAttachment("a.txt", "text/plain", []byte("a"), 1)}}
+	m := connectors.Message{Key: "wamid.F", Body: "did it land?", Attachments: []connectors.Attachment{connectortest.BytesAttachment("a.txt", "text/plain", []byte("a"), 1)}}
 	_, found, err := b.c.FindMessage(b.ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.False(t, found)

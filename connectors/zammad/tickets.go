@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // Article field values for relaydesk's articles.
@@ -150,7 +151,7 @@ func messageKey(m connectors.Message, cid int64) string {
 	}
 	names := make([]string, len(m.Attachments))
 	for i, a := range m.Attachments {
-		names[i] = fileName(a)
+		names[i] = httpapi.FileName(a)
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%d\x00%s\x00%s", cid, m.At.UnixNano(), m.Body, strings.Join(names, "\x00")))
 	return "relaydesk-" + base64.RawURLEncoding.EncodeToString(sum[:18])
@@ -171,7 +172,7 @@ func articleText(m connectors.Message) string {
 	}
 	names := make([]string, 0, len(m.Attachments))
 	for _, a := range m.Attachments {
-		names = append(names, fileName(a))
+		names = append(names, httpapi.FileName(a))
 	}
 	return "[" + strings.Join(names, ", ") + "]"
 }
@@ -180,12 +181,12 @@ func articleText(m connectors.Message) string {
 // the request to be built around the article.
 type pendingBody struct {
 	placeholders []string
-	files        []openFile
+	files        []httpapi.File
 	limit        int64
 }
 
 // with streams the request in with the files in place.
-func (p *pendingBody) with(in any) (*streamBody, error) {
+func (p *pendingBody) with(in any) (*httpapi.Stream, error) {
 	return newJSONStream(in, p.placeholders, p.files, p.limit)
 }
 
@@ -202,7 +203,7 @@ func (c *Client) articleBody(ctx context.Context, m connectors.Message, cid int6
 	if len(m.Attachments) == 0 {
 		return art, nil, nil
 	}
-	files, err := openAll(ctx, m.Attachments)
+	files, err := httpapi.OpenFiles(ctx, Kind, m.Attachments)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,11 +212,11 @@ func (c *Client) articleBody(ctx context.Context, m connectors.Message, cid int6
 	for i, f := range files {
 		ph, err := placeholder(i)
 		if err != nil {
-			closeFiles(files)
+			httpapi.CloseFiles(files)
 			return nil, nil, err
 		}
 		p.placeholders = append(p.placeholders, ph)
-		atts[i] = attachmentJSON{Filename: f.name, Data: ph, MimeType: f.ctype}
+		atts[i] = attachmentJSON{Filename: f.Name, Data: ph, MimeType: f.MediaType()}
 	}
 	art["attachments"] = atts
 	return art, p, nil
@@ -357,7 +358,7 @@ func sameFiles(got []articleAttachment, want []connectors.Attachment) bool {
 		names[i] = a.Filename
 	}
 	for _, a := range want {
-		i := slices.Index(names, fileName(a))
+		i := slices.Index(names, httpapi.FileName(a))
 		if i < 0 {
 			return false
 		}
@@ -387,18 +388,9 @@ func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachme
 		return nil, "", connectors.PermanentError("zammad: not a Zammad attachment URL", nil)
 	}
 	p := "/api/v1/ticket_attachment/" + m[1] + "/" + m[2] + "/" + m[3]
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+p, nil)
+	resp, err := c.api.Download(ctx, c.base.String()+p)
 	if err != nil {
-		return nil, "", connectors.PermanentError("zammad: build request", err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("zammad: download attachment: %w", connectors.Classify(unwrapURL(err)))
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, "", fmt.Errorf("zammad: download attachment: %w", apiError(resp, data))
+		return nil, "", err
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") {

@@ -23,7 +23,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	defer c.locks.lock(phone)()
+	defer c.locks.Lock(phone)()
 	if id, ok := c.recalled("user:" + phone); ok {
 		return id, nil
 	}

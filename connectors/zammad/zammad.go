@@ -95,11 +95,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
+	"github.com/relaydesk/relaydesk/connectors/internal/keylock"
 )
 
 // Kind is the connector kind.
@@ -166,12 +167,12 @@ func init() {
 type Client struct {
 	name    string
 	base    *url.URL // scheme://host[/prefix], no trailing slash
-	hc      *http.Client
+	api     httpapi.Client
 	token   string
 	group   string
 	maxBody int64
 	now     func() time.Time
-	locks   keyedLocks
+	locks   keylock.Map
 
 	mu       sync.Mutex
 	recent   map[string]recentEntry // phone or ticket key -> id, while the search index catches up
@@ -205,8 +206,8 @@ func New(cfg connectors.Config) (*Client, error) {
 	if raw == "" {
 		raw = connectors.AsString(cfg.Settings[SettingBaseURL])
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+	base, ok := httpapi.ParseBaseURL(raw)
+	if !ok || base.Fragment != "" {
 		return nil, errors.New("zammad: base URL must be an absolute http(s) URL without query, fragment or credentials")
 	}
 	maxMB := int64(defaultMaxUploadMB)
@@ -216,20 +217,13 @@ func New(cfg connectors.Config) (*Client, error) {
 		}
 		maxMB = n
 	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	token := cfg.Credentials[CredentialAPIToken]
 	// The token only ever goes to the Zammad host.
-	hc.Transport = tokenTransport{scheme: base.Scheme, host: base.Host, token: token, next: next}
+	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 60*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+		return httpapi.SetHeader(next, "Authorization", "Token token="+token)
+	})
 	return &Client{
-		name: cfg.Name, base: base, hc: hc, token: token, group: connectors.AsString(cfg.Settings[SettingGroup]),
+		name: cfg.Name, base: base, api: httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}, token: token, group: connectors.AsString(cfg.Settings[SettingGroup]),
 		maxBody: maxMB << 20, now: time.Now, recent: map[string]recentEntry{}, groups: map[int64]groupPolicy{},
 	}, nil
 }
@@ -269,22 +263,4 @@ func (c *Client) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.recent, key)
-}
-
-// tokenTransport adds Zammad's token authentication to requests for the
-// Zammad host.
-type tokenTransport struct {
-	scheme, host string
-	token        string
-	next         http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != t.scheme || req.URL.Host != t.host {
-		return t.next.RoundTrip(req)
-	}
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Token token="+t.token)
-	return t.next.RoundTrip(r)
 }

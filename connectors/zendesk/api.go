@@ -1,11 +1,9 @@
 package zendesk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,10 +11,8 @@ import (
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
-
-// maxResponse bounds how much of a response body is read.
-const maxResponse = 16 << 20
 
 // call is one API request.
 type call struct {
@@ -31,66 +27,13 @@ type call struct {
 	out    any // decoded response envelope, or nil
 }
 
-// do runs c and classifies every failure. Error messages carry the method,
-// the path (ids only) and Zendesk's own error text, never credentials.
+// do runs k with [httpapi.Client.Do]: error messages carry the method, the
+// path (ids only) and Zendesk's own error text, never credentials.
 func (c *Client) do(ctx context.Context, k call) error {
-	u := c.base.String() + "/api/v2/" + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
-	var body io.Reader
-	ctype := ""
-	switch {
-	case k.in != nil:
-		b, err := json.Marshal(k.in)
-		if err != nil {
-			return connectors.PermanentError("zendesk: encode "+k.path, err)
-		}
-		body, ctype = bytes.NewReader(b), "application/json"
-	case k.body != nil:
-		body, ctype = k.body, k.ctype
-	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		return connectors.PermanentError("zendesk: build request", err)
-	}
-	if k.body != nil {
-		req.ContentLength = k.length // -1: unknown, sent chunked
-	}
-	for key, vals := range k.header {
-		req.Header[key] = vals
-	}
-	req.Header.Set("Accept", "application/json")
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("zendesk: %s %s: %w", k.method, k.path, connectors.Classify(unwrapURL(err)))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("zendesk: %s %s: read response: %w", k.method, k.path, connectors.Classify(err))
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("zendesk: %s %s: %w", k.method, k.path, apiError(resp, data))
-	}
-	if k.out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, k.out); err != nil {
-			return fmt.Errorf("zendesk: %s %s: %w", k.method, k.path, connectors.RetryError("unreadable response", err))
-		}
-	}
-	return nil
-}
-
-// unwrapURL drops *url.Error's wrapper: its message repeats the full URL,
-// which for downloads may carry a signed token.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
+	_, err := c.api.Do(ctx, httpapi.Request{
+		Method: k.method, URL: c.base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, Header: k.header,
+		JSON: k.in, Body: k.body, ContentType: k.ctype, ContentLength: k.length, Out: k.out,
+	})
 	return err
 }
 
@@ -121,10 +64,7 @@ func apiError(resp *http.Response, data []byte) error {
 		}
 		msg = strings.Join(parts, ": ")
 	}
-	if len(msg) > 400 {
-		msg = msg[:400] + "..."
-	}
-	e := connectors.HTTPError(resp.StatusCode, resp.Header, msg)
+	e := httpapi.StatusError(resp, msg)
 	if resp.StatusCode == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(msg), "closed") {
 		e.Err = connectors.ErrTicketClosed
 	}
@@ -145,13 +85,7 @@ func isIdempotencyConflict(err error) bool {
 }
 
 // parseID parses a Zendesk id given as a string.
-func parseID(kind, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, connectors.PermanentError(fmt.Sprintf("zendesk: invalid %s id %q", kind, s), nil)
-	}
-	return id, nil
-}
+func parseID(kind, s string) (int64, error) { return httpapi.ParseID(Kind, kind, s) }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
 

@@ -52,13 +52,6 @@ func testFile(name, ctype string, data []byte) connectortest.File {
 	return connectortest.File{Filename: name, ContentType: ctype, Data: data}
 }
 
-func bytesAttachment(name, ctype string, data []byte, size int64) connectors.Attachment {
-	return connectors.Attachment{
-		Filename: name, ContentType: ctype, Size: size,
-		Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-	}
-}
-
 func TestRequesterUsesExternalIDAndPhone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -118,7 +111,7 @@ func TestCreateTicketRecoversWhenTheKeyIsRefused(t *testing.T) {
 	_, _, err = b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "old", First: connectors.Message{Key: "wamid.OLD", Body: "photo"}})
 	require.NoError(t, err)
 
-	photo := bytesAttachment("photo.jpg", "image/jpeg", []byte("jpeg bytes"), 10)
+	photo := connectortest.BytesAttachment("photo.jpg", "image/jpeg", []byte("jpeg bytes"), 10)
 	nt := connectors.NewTicket{RequesterID: rid, Subject: "new", First: connectors.Message{Key: "wamid.NEW", Body: "photo", Attachments: []connectors.Attachment{photo}}}
 	tk1, c1, err := b.c.CreateTicket(b.ctx, nt)
 	require.NoError(t, err)
@@ -195,8 +188,8 @@ func TestAttachmentOnlyMessageAndUnknownSize(t *testing.T) {
 	tid, rid := b.ticket(t, "+15550102050")
 	data := bytes.Repeat([]byte{0xff, 0x00, 0x7f}, 5000)
 	_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Attachments: []connectors.Attachment{
-		bytesAttachment("", "image/jpeg", data, -1),
-		bytesAttachment("../../etc/report.pdf", "application/pdf", []byte("%PDF"), 4),
+		connectortest.BytesAttachment("", "image/jpeg", data, -1),
+		connectortest.BytesAttachment("../../etc/report.pdf", "application/pdf", []byte("%PDF"), 4),
 	}})
 	require.NoError(t, err)
 	comments := b.f.Comments(tid)

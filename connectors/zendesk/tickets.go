@@ -518,18 +518,9 @@ func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachme
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, "", connectors.PermanentError("zendesk: attachment URL is not an absolute http(s) URL", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.api.Download(ctx, u.String())
 	if err != nil {
-		return nil, "", connectors.PermanentError("zendesk: build request", err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("zendesk: download attachment: %w", connectors.Classify(unwrapURL(err)))
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, "", fmt.Errorf("zendesk: download attachment: %w", apiError(resp, data))
+		return nil, "", err
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") {

@@ -28,12 +28,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // Kind is the connector kind.
@@ -102,7 +102,7 @@ func init() {
 type Client struct {
 	name         string
 	base         *url.URL // scheme://host[/prefix], no trailing slash
-	hc           *http.Client
+	api          httpapi.Client
 	method       connectors.AuthMethod
 	clientID     string
 	clientSecret string
@@ -129,8 +129,8 @@ func New(cfg connectors.Config) (*Client, error) {
 	if raw == "" {
 		raw = "https://" + connectors.AsString(cfg.Settings[SettingSubdomain]) + ".zendesk.com"
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.User != nil {
+	base, ok := httpapi.ParseBaseURL(raw)
+	if !ok {
 		return nil, errors.New("zendesk: base URL must be an absolute http(s) URL without query or credentials")
 	}
 	c := &Client{
@@ -140,30 +140,18 @@ func New(cfg connectors.Config) (*Client, error) {
 		clientID:     connectors.AsString(cfg.Settings[SettingClientID]),
 		clientSecret: cfg.Credentials[CredentialClientSecret],
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	var authed http.RoundTripper
-	switch c.method {
-	case connectors.AuthOAuth2:
-		if cfg.TokenSource == nil {
-			authed = failingTransport{connectors.AuthError("zendesk: not connected: complete the OAuth authorization first", nil)}
-		} else {
-			authed = &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cfg.TokenSource), Base: next}
-		}
-	default:
-		authed = basicTransport{next: next, user: cfg.Credentials[CredentialEmail] + "/token", password: cfg.Credentials[CredentialAPIToken]}
-	}
 	// Credentials only ever go to the account's own host: attachment URLs and
 	// redirects may point elsewhere.
-	hc.Transport = hostGate{scheme: base.Scheme, host: base.Host, authed: authed, plain: next}
-	c.hc = hc
+	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+		if c.method != connectors.AuthOAuth2 {
+			return httpapi.BasicAuth(next, cfg.Credentials[CredentialEmail]+"/token", cfg.Credentials[CredentialAPIToken])
+		}
+		if cfg.TokenSource == nil {
+			return failingTransport{connectors.AuthError("zendesk: not connected: complete the OAuth authorization first", nil)}
+		}
+		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cfg.TokenSource), Base: next}
+	})
+	c.api = httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}
 	return c, nil
 }
 
@@ -192,34 +180,6 @@ func (c *Client) PKCE() bool { return true }
 
 // ticketURL is the agent-facing link to a ticket.
 func (c *Client) ticketURL(id string) string { return c.base.String() + "/agent/tickets/" + id }
-
-// hostGate sends requests for the account's host through the authenticating
-// transport and everything else through the plain one.
-type hostGate struct {
-	scheme, host  string
-	authed, plain http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (g hostGate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == g.scheme && req.URL.Host == g.host {
-		return g.authed.RoundTrip(req)
-	}
-	return g.plain.RoundTrip(req)
-}
-
-// basicTransport adds Zendesk's API token Basic authentication.
-type basicTransport struct {
-	next           http.RoundTripper
-	user, password string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (b basicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.SetBasicAuth(b.user, b.password)
-	return b.next.RoundTrip(r)
-}
 
 // failingTransport fails every request with err.
 type failingTransport struct{ err error }

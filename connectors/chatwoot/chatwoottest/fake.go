@@ -37,7 +37,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,10 +64,11 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv       *httptest.Server
-	tb        testing.TB
-	closing   chan struct{}
-	closeOnce sync.Once
+	srv        *httptest.Server
+	closeOnce  sync.Once
+	failures   connectortest.Failures
+	violations connectortest.Violations
+	requests   connectortest.RequestLog[Request]
 
 	mu            sync.Mutex
 	now           func() time.Time
@@ -88,10 +88,6 @@ type Fake struct {
 	blobs         map[string]*blob
 	webhooks      map[int64]*webhook
 	webhookOrder  []int64
-	failures      []failure
-	violations    []string
-	requests      []Request
-	requestCount  int
 }
 
 // Request is a request the fake received, for assertions.
@@ -172,15 +168,6 @@ type webhook struct {
 	secret        string
 }
 
-type failure struct {
-	kind   connectortest.Failure
-	status int
-	header http.Header
-	body   string
-	// method and path, when set, select the request that fails.
-	method, path string
-}
-
 // maxRequests is how many requests [Fake.Requests] remembers.
 const maxRequests = 512
 
@@ -190,8 +177,8 @@ const maxRequests = 512
 // [Fake.Violations].
 func New(tb testing.TB) *Fake {
 	f := &Fake{
-		tb:            tb,
-		closing:       make(chan struct{}),
+		violations:    connectortest.Violations{TB: tb, Prefix: "chatwoottest"},
+		requests:      connectortest.RequestLog[Request]{Max: maxRequests},
 		now:           time.Now,
 		secret:        []byte(randomString(24)),
 		nextContact:   200,
@@ -216,7 +203,7 @@ func New(tb testing.TB) *Fake {
 // Close stops the server; requests held by FailTimeout are released.
 func (f *Fake) Close() {
 	f.closeOnce.Do(func() {
-		close(f.closing)
+		f.failures.Close()
 		f.srv.Close()
 	})
 }
@@ -253,25 +240,13 @@ func (f *Fake) SetLegacy(legacy bool) {
 }
 
 // Violations returns the rule violations recorded so far.
-func (f *Fake) Violations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.violations)
-}
+func (f *Fake) Violations() []string { return f.violations.All() }
 
 // Requests returns the last requests received, oldest first.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *Fake) Requests() []Request { return f.requests.All() }
 
 // RequestCount returns how many requests the fake has received.
-func (f *Fake) RequestCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requestCount
-}
+func (f *Fake) RequestCount() int { return f.requests.Count() }
 
 // Webhooks returns the registered webhooks.
 func (f *Fake) Webhooks() []Webhook {
@@ -328,22 +303,6 @@ func (f *Fake) SourceIDs(conversationID string) []string {
 		out = append(out, deref(m.sourceID))
 	}
 	return out
-}
-
-// violation records a broken rule. The caller holds no lock.
-func (f *Fake) violation(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.violationLocked(format, args...)
-}
-
-// violationLocked records a violation while f.mu is held.
-func (f *Fake) violationLocked(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.violations = append(f.violations, msg)
-	if f.tb != nil {
-		f.tb.Errorf("chatwoottest: %s", msg)
-	}
 }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
@@ -696,48 +655,29 @@ func (f *Fake) webhookSecretLocked() []byte {
 }
 
 // FailNext implements connectortest.Fake.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, failure{kind: kind})
-	}
-}
+func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
 
 // FailNextWith makes the next API request fail with this status, headers
 // and body, for failures the conformance suite does not cover.
 func (f *Fake) FailNextWith(status int, header http.Header, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, failure{status: status, header: header.Clone(), body: body})
+	f.failures.FailNextWith(status, header, body)
 }
 
 // FailMatching makes the next API request with this method whose path ends
 // with suffix fail with kind; other requests are served.
 func (f *Fake) FailMatching(method, suffix string, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, failure{kind: kind, method: method, path: suffix})
+	f.failures.FailMatching(method, suffix, kind)
 }
 
 // Deliver posts d to every webhook registered through the API, as Chatwoot
 // would (to the registered URL, token included). It returns the first
 // failure.
 func (f *Fake) Deliver(ctx context.Context, hc *http.Client, d connectortest.Delivery) error {
+	d.Header = d.Header.Clone()
+	d.Header.Del("X-Relaydesk-Token") // Chatwoot does not send it; the URL carries the token
 	for _, w := range f.Webhooks() {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, strings.NewReader(string(d.Body)))
-		if err != nil {
-			return err
-		}
-		req.Header = d.Header.Clone()
-		req.Header.Del("X-Relaydesk-Token") // Chatwoot does not send it; the URL carries the token
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("chatwoottest: deliver to %s: %s", w.URL, resp.Status)
+		if err := connectortest.DeliverTo(ctx, hc, w.URL, d); err != nil {
+			return fmt.Errorf("chatwoottest: %w", err)
 		}
 	}
 	return nil

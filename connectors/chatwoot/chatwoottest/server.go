@@ -1,8 +1,6 @@
 package chatwoottest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -19,60 +17,43 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
-// route is one endpoint with the query parameters it documents.
-type route struct {
-	pattern string
-	query   []string
-	handle  func(http.ResponseWriter, *http.Request)
-}
-
-func (f *Fake) routes() []route {
+func (f *Fake) routes() []connectortest.Route {
 	a := "/api/v1/accounts/{account}/"
-	return []route{
-		{"GET " + a + "contacts/search", []string{"q", "page", "sort", "include_contact_inboxes"}, f.handleSearchContacts},
-		{"POST " + a + "contacts", nil, f.handleCreateContact},
-		{"GET " + a + "contacts/{id}", []string{"include_contact_inboxes"}, f.handleShowContact},
-		{"POST " + a + "contacts/{id}/contact_inboxes", nil, f.handleCreateContactInbox},
-		{"GET " + a + "contacts/{id}/conversations", nil, f.handleContactConversations},
-		{"POST " + a + "conversations", nil, f.handleCreateConversation},
-		{"GET " + a + "conversations/{id}", nil, f.handleShowConversation},
-		{"GET " + a + "conversations/{id}/messages", []string{"before", "after", "filter_internal_messages"}, f.handleListMessages},
-		{"POST " + a + "conversations/{id}/messages", nil, f.handleCreateMessage},
-		{"POST " + a + "conversations/{id}/labels", nil, f.handleLabels},
-		{"GET " + a + "inboxes/{id}", nil, f.handleShowInbox},
-		{"GET " + a + "webhooks", nil, f.handleListWebhooks},
-		{"POST " + a + "webhooks", nil, f.handleCreateWebhook},
-		{"PATCH " + a + "webhooks/{id}", nil, f.handleUpdateWebhook},
-		{"PUT " + a + "webhooks/{id}", nil, f.handleUpdateWebhook},
-		{"DELETE " + a + "webhooks/{id}", nil, f.handleDeleteWebhook},
-		{"GET /rails/active_storage/blobs/redirect/{signed}/{filename}", nil, f.handleBlob},
+	return []connectortest.Route{
+		{Pattern: "GET " + a + "contacts/search", Query: []string{"q", "page", "sort", "include_contact_inboxes"}, Handle: f.handleSearchContacts},
+		{Pattern: "POST " + a + "contacts", Handle: f.handleCreateContact},
+		{Pattern: "GET " + a + "contacts/{id}", Query: []string{"include_contact_inboxes"}, Handle: f.handleShowContact},
+		{Pattern: "POST " + a + "contacts/{id}/contact_inboxes", Handle: f.handleCreateContactInbox},
+		{Pattern: "GET " + a + "contacts/{id}/conversations", Handle: f.handleContactConversations},
+		{Pattern: "POST " + a + "conversations", Handle: f.handleCreateConversation},
+		{Pattern: "GET " + a + "conversations/{id}", Handle: f.handleShowConversation},
+		{Pattern: "GET " + a + "conversations/{id}/messages", Query: []string{"before", "after", "filter_internal_messages"}, Handle: f.handleListMessages},
+		{Pattern: "POST " + a + "conversations/{id}/messages", Handle: f.handleCreateMessage},
+		{Pattern: "POST " + a + "conversations/{id}/labels", Handle: f.handleLabels},
+		{Pattern: "GET " + a + "inboxes/{id}", Handle: f.handleShowInbox},
+		{Pattern: "GET " + a + "webhooks", Handle: f.handleListWebhooks},
+		{Pattern: "POST " + a + "webhooks", Handle: f.handleCreateWebhook},
+		{Pattern: "PATCH " + a + "webhooks/{id}", Handle: f.handleUpdateWebhook},
+		{Pattern: "PUT " + a + "webhooks/{id}", Handle: f.handleUpdateWebhook},
+		{Pattern: "DELETE " + a + "webhooks/{id}", Handle: f.handleDeleteWebhook},
+		{Pattern: "GET /rails/active_storage/blobs/redirect/{signed}/{filename}", Handle: f.handleBlob},
 	}
 }
 
 func (f *Fake) handler() http.Handler {
-	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	for _, rt := range f.routes() {
-		mux.HandleFunc(rt.pattern, rt.handle)
-		allowed[rt.pattern] = rt.query
-	}
+	router := connectortest.NewRouter(f.routes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.record(r)
-		if f.injectFailure(w, r) {
+		f.requests.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"), ContentLength: r.ContentLength})
+		if f.failures.Inject(w, r, failWith) {
 			return
 		}
-		_, pattern := mux.Handler(r)
-		if pattern == "" {
-			f.violation("%s %s: no such Chatwoot endpoint", r.Method, r.URL.Path)
+		switch status, param := router.Check(r, &f.violations, "Chatwoot"); status {
+		case http.StatusNotFound:
 			writeError(w, http.StatusNotFound, "Resource could not be found")
 			return
-		}
-		for key := range r.URL.Query() {
-			if !slices.Contains(allowed[pattern], key) {
-				f.violation("%s %s: undocumented query parameter %q", r.Method, r.URL.Path, key)
-				writeError(w, http.StatusBadRequest, "unknown parameter "+key)
-				return
-			}
+		case http.StatusBadRequest:
+			writeError(w, http.StatusBadRequest, "unknown parameter "+param)
+			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			if r.Header.Get("api_access_token") != APIToken {
@@ -85,43 +66,18 @@ func (f *Fake) handler() http.Handler {
 				return
 			}
 		}
-		mux.ServeHTTP(w, r)
+		router.ServeHTTP(w, r)
 	})
-}
-
-func (f *Fake) record(r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requestCount++
-	if len(f.requests) == maxRequests {
-		f.requests = slices.Delete(f.requests, 0, 1)
-	}
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"), ContentLength: r.ContentLength})
 }
 
 // noteFields remembers the body fields of the last recorded request.
 func (f *Fake) noteFields(fields []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n := len(f.requests); n > 0 {
-		f.requests[n-1].Fields = fields
-	}
+	f.requests.UpdateLast(func(req *Request) { req.Fields = fields })
 }
 
-func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
-	f.mu.Lock()
-	i := slices.IndexFunc(f.failures, func(fl failure) bool {
-		return fl.method == "" || (fl.method == r.Method && strings.HasSuffix(r.URL.Path, fl.path))
-	})
-	if i < 0 {
-		f.mu.Unlock()
-		return false
-	}
-	fl := f.failures[i]
-	f.failures = slices.Delete(f.failures, i, i+1)
-	f.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
-	switch fl.kind {
+// failWith answers an injected failure as Chatwoot does.
+func failWith(w http.ResponseWriter, kind connectortest.Failure) {
+	switch kind {
 	case connectortest.FailRateLimited:
 		// Rack::Attack's throttled response; Retry-After only when the
 		// instance enables throttled_response_retry_after_header.
@@ -129,80 +85,30 @@ func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Retry-After", strconv.Itoa(int(connectortest.RateLimitRetryAfter/time.Second)))
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, "Retry later\n")
-	case connectortest.FailServerError:
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"status": 500, "error": "Internal Server Error"})
-	case connectortest.FailTimeout:
-		select {
-		case <-r.Context().Done():
-		case <-f.closing:
-		}
 	case connectortest.FailUnauthorized:
 		writeError(w, http.StatusUnauthorized, "Invalid Access Token")
-	default:
-		for k, v := range fl.header {
-			w.Header()[k] = v
-		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		}
-		w.WriteHeader(fl.status)
-		_, _ = io.WriteString(w, fl.body)
+	default: // FailServerError
+		connectortest.WriteJSON(w, http.StatusInternalServerError, map[string]any{"status": 500, "error": "Internal Server Error"})
 	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	connectortest.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 // writeInvalid answers 422 as Chatwoot does for an invalid record.
 func writeInvalid(w http.ResponseWriter, attribute, msg string) {
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": msg, "attributes": []string{attribute}})
+	connectortest.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": msg, "attributes": []string{attribute}})
 }
 
 // decode reads a JSON body strictly into v, writing the 400 itself.
 func (f *Fake) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		f.violation("%s %s: Content-Type must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		writeError(w, http.StatusBadRequest, "Content-Type must be application/json")
-		return false
+	raw, bad := connectortest.DecodeJSON(&f.violations, r, v, 8<<20)
+	if keys := connectortest.JSONKeys(raw); keys != nil {
+		f.noteFields(keys)
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
-	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(raw, &keys) == nil {
-		f.noteFields(slices.Sorted(func(yield func(string) bool) {
-			for k := range keys {
-				if !yield(k) {
-					return
-				}
-			}
-		}))
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		f.violation("%s %s: body rejected: %v", r.Method, r.URL.Path, err)
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
-	}
-	if dec.More() {
-		f.violation("%s %s: trailing data after the JSON body", r.Method, r.URL.Path)
-		writeError(w, http.StatusBadRequest, "trailing data")
+	if bad != nil {
+		writeError(w, bad.Status, bad.Message)
 		return false
 	}
 	return true
@@ -366,7 +272,7 @@ func (f *Fake) handleSearchContacts(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Query().Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 {
-			f.violation("contacts/search: page must be a positive number, got %q", p)
+			f.violations.Addf("contacts/search: page must be a positive number, got %q", p)
 			n = 1
 		}
 		page = n
@@ -389,7 +295,7 @@ func (f *Fake) handleSearchContacts(w http.ResponseWriter, r *http.Request) {
 	for _, ct := range hits[start:end] {
 		list = append(list, f.contactJSON(ct, withInboxes))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]any{"count": len(list), "current_page": page, "has_more": end < len(hits)}, "payload": list})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]any{"count": len(list), "current_page": page, "has_more": end < len(hits)}, "payload": list})
 }
 
 func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
@@ -433,7 +339,7 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ci = map[string]any{"inbox": nil, "source_id": nil}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"contact": f.contactJSON(ct, true), "contact_inbox": ci}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"contact": f.contactJSON(ct, true), "contact_inbox": ci}})
 }
 
 func (f *Fake) handleShowContact(w http.ResponseWriter, r *http.Request) {
@@ -444,7 +350,7 @@ func (f *Fake) handleShowContact(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": f.contactJSON(ct, r.URL.Query().Get("include_contact_inboxes") != "false")})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": f.contactJSON(ct, r.URL.Query().Get("include_contact_inboxes") != "false")})
 }
 
 func (f *Fake) handleCreateContactInbox(w http.ResponseWriter, r *http.Request) {
@@ -470,7 +376,7 @@ func (f *Fake) handleCreateContactInbox(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	ct.sources[*req.InboxID] = source
-	writeJSON(w, http.StatusOK, contactInboxJSON{SourceID: source, Inbox: inboxSlimJSON{ID: *req.InboxID, Name: f.inboxName(*req.InboxID), ChannelType: f.channelType(*req.InboxID)}})
+	connectortest.WriteJSON(w, http.StatusOK, contactInboxJSON{SourceID: source, Inbox: inboxSlimJSON{ID: *req.InboxID, Name: f.inboxName(*req.InboxID), ChannelType: f.channelType(*req.InboxID)}})
 }
 
 // handleContactConversations lists the contact's 20 most recently active
@@ -494,7 +400,7 @@ func (f *Fake) handleContactConversations(w http.ResponseWriter, r *http.Request
 	for _, cv := range list[:min(20, len(list))] {
 		out = append(out, f.conversationJSON(cv))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": out})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": out})
 }
 
 // Conversations.
@@ -505,7 +411,7 @@ func (f *Fake) handleCreateConversation(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if req.SourceID == nil || *req.SourceID == "" {
-		f.violation("POST conversations: source_id is required")
+		f.violations.Addf("POST conversations: source_id is required")
 		writeError(w, http.StatusBadRequest, "param is missing or the value is empty: source_id")
 		return
 	}
@@ -549,7 +455,7 @@ func (f *Fake) handleCreateConversation(w http.ResponseWriter, r *http.Request) 
 	if req.Message != nil && deref(req.Message.Content) != "" {
 		f.addMessage(cv, "outgoing", req.Message.Content, false, nil, "user", AgentID, nil)
 	}
-	writeJSON(w, http.StatusOK, f.conversationJSON(cv))
+	connectortest.WriteJSON(w, http.StatusOK, f.conversationJSON(cv))
 }
 
 func (f *Fake) handleShowConversation(w http.ResponseWriter, r *http.Request) {
@@ -560,7 +466,7 @@ func (f *Fake) handleShowConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
-	writeJSON(w, http.StatusOK, f.conversationJSON(cv))
+	connectortest.WriteJSON(w, http.StatusOK, f.conversationJSON(cv))
 }
 
 // handleListMessages returns the latest 20 messages, or the 20 before a
@@ -578,7 +484,7 @@ func (f *Fake) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	if b := q.Get("before"); b != "" {
 		before, err := strconv.ParseInt(b, 10, 64)
 		if err != nil {
-			f.violationLocked("messages: before must be a message id, got %q", b)
+			f.violations.Addf("messages: before must be a message id, got %q", b)
 		}
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return id >= before })
 	}
@@ -593,7 +499,7 @@ func (f *Fake) handleListMessages(w http.ResponseWriter, r *http.Request) {
 		list = append(list, f.messageJSON(f.messages[id]))
 	}
 	ct := f.contacts[cv.contactID]
-	writeJSON(w, http.StatusOK, map[string]any{
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{
 		"meta":    map[string]any{"labels": nonNil(cv.labels), "additional_attributes": cloneMap(cv.attrs), "contact_id": ct.id},
 		"payload": list,
 	})
@@ -628,12 +534,12 @@ func (f *Fake) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		pm.messageType = "outgoing"
 	}
 	if pm.messageType != "incoming" && pm.messageType != "outgoing" {
-		f.violation("POST messages: message_type must be incoming or outgoing, got %q", pm.messageType)
+		f.violations.Addf("POST messages: message_type must be incoming or outgoing, got %q", pm.messageType)
 		writeError(w, http.StatusUnprocessableEntity, "'"+pm.messageType+"' is not a valid message_type")
 		return
 	}
 	if pm.content == nil && len(pm.files) == 0 {
-		f.violation("POST messages: neither content nor attachments")
+		f.violations.Addf("POST messages: neither content nor attachments")
 	}
 	if len(pm.files) > 15 {
 		writeError(w, http.StatusUnprocessableEntity, "Validation failed: Attachments exceeded maximum allowed")
@@ -653,7 +559,7 @@ func (f *Fake) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if pm.private {
-			f.violationLocked("POST messages: an incoming message cannot be private")
+			f.violations.Addf("POST messages: an incoming message cannot be private")
 		}
 		senderType, senderID = "contact", cv.contactID
 	}
@@ -663,14 +569,14 @@ func (f *Fake) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		f.blobs[b.signed] = b
 	}
 	m := f.addMessage(cv, pm.messageType, pm.content, pm.private, pm.sourceID, senderType, senderID, pm.files)
-	writeJSON(w, http.StatusOK, f.messageJSON(m))
+	connectortest.WriteJSON(w, http.StatusOK, f.messageJSON(m))
 }
 
 // parseMultipart reads a multipart message, checking its field names.
 func (f *Fake) parseMultipart(w http.ResponseWriter, r *http.Request, boundary string) (parsedMessage, bool) {
 	var pm parsedMessage
 	if boundary == "" {
-		f.violation("POST messages: multipart body without boundary")
+		f.violations.Addf("POST messages: multipart body without boundary")
 		writeError(w, http.StatusBadRequest, "bad multipart body")
 		return pm, false
 	}
@@ -684,7 +590,7 @@ func (f *Fake) parseMultipart(w http.ResponseWriter, r *http.Request, boundary s
 			break
 		}
 		if err != nil {
-			f.violation("POST messages: unreadable multipart body: %v", err)
+			f.violations.Addf("POST messages: unreadable multipart body: %v", err)
 			writeError(w, http.StatusBadRequest, "bad multipart body")
 			return pm, false
 		}
@@ -698,18 +604,18 @@ func (f *Fake) parseMultipart(w http.ResponseWriter, r *http.Request, boundary s
 		total += int64(len(data))
 		if name == "attachments[]" {
 			if part.FileName() == "" {
-				f.violation("POST messages: attachments[] part without a file name")
+				f.violations.Addf("POST messages: attachments[] part without a file name")
 			}
 			ct := part.Header.Get("Content-Type")
 			if _, _, err := mime.ParseMediaType(ct); err != nil {
-				f.violation("POST messages: attachment %q without a valid Content-Type", part.FileName())
+				f.violations.Addf("POST messages: attachment %q without a valid Content-Type", part.FileName())
 			}
 			mt, _, _ := mime.ParseMediaType(ct)
 			pm.files = append(pm.files, &blob{signed: randomString(18), filename: path.Base(part.FileName()), ctype: mt, data: data})
 			continue
 		}
 		if !slices.Contains(multipartMessageFields, name) {
-			f.violation("POST messages: undocumented form field %q", name)
+			f.violations.Addf("POST messages: undocumented form field %q", name)
 			writeError(w, http.StatusBadRequest, "unknown field "+name)
 			return pm, false
 		}
@@ -722,7 +628,7 @@ func (f *Fake) parseMultipart(w http.ResponseWriter, r *http.Request, boundary s
 		case "private":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				f.violation("POST messages: private must be true or false, got %q", v)
+				f.violations.Addf("POST messages: private must be true or false, got %q", v)
 			}
 			pm.private = b
 		case "source_id":
@@ -751,7 +657,7 @@ func (f *Fake) handleLabels(w http.ResponseWriter, r *http.Request) {
 			cv.labels = append(cv.labels, l)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": nonNil(cv.labels)})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": nonNil(cv.labels)})
 }
 
 func (f *Fake) handleShowInbox(w http.ResponseWriter, r *http.Request) {
@@ -760,7 +666,7 @@ func (f *Fake) handleShowInbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "name": f.inboxName(id), "channel_type": f.channelType(id), "channel_id": id + 100, "account_id": AccountID})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "name": f.inboxName(id), "channel_type": f.channelType(id), "channel_id": id + 100, "account_id": AccountID})
 }
 
 // Webhooks.
@@ -783,7 +689,7 @@ func (f *Fake) checkWebhook(w http.ResponseWriter, req webhookRequest, needURL b
 	}
 	for _, s := range req.Subscriptions {
 		if !slices.Contains(webhookEvents, s) {
-			f.violation("webhooks: unknown subscription %q", s)
+			f.violations.Addf("webhooks: unknown subscription %q", s)
 			writeInvalid(w, "subscriptions", "Subscriptions Invalid events")
 			return false
 		}
@@ -798,7 +704,7 @@ func (f *Fake) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	for _, id := range f.webhookOrder {
 		list = append(list, f.webhookJSON(f.webhooks[id]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhooks": list}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhooks": list}})
 }
 
 func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -825,7 +731,7 @@ func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 	if tok := tokenOf(wh.url); f.legacy && tok != "" {
 		f.legacyToken = tok
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhook": f.webhookJSON(wh)}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhook": f.webhookJSON(wh)}})
 }
 
 func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -849,7 +755,7 @@ func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 	if req.Subscriptions != nil {
 		wh.subscriptions = slices.Clone(req.Subscriptions)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhook": f.webhookJSON(wh)}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": map[string]any{"webhook": f.webhookJSON(wh)}})
 }
 
 func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -868,7 +774,7 @@ func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
 // handleBlob serves an Active Storage file; its signed URL needs no token.
 func (f *Fake) handleBlob(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("api_access_token") != "" {
-		f.violation("GET %s: the access token was sent to a file URL", r.URL.Path)
+		f.violations.Addf("GET %s: the access token was sent to a file URL", r.URL.Path)
 	}
 	f.mu.Lock()
 	b := f.blobs[r.PathValue("signed")]

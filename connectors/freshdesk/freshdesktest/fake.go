@@ -15,20 +15,16 @@
 //
 // Freshdesk pushes nothing the conformance suite's webhook checks could
 // use, so the fake's deliveries ([Fake.CommentDelivery], [Fake.SetStatus])
-// are notices for [PollDelivery], which answers them by polling the
-// connector: the suite's webhook checks then exercise Poll.
+// are notices for [connectortest.PollDelivery], which answers them by
+// polling the connector: the suite's webhook checks then exercise Poll.
 //
 // It implements [connectortest.Fake] and is safe for concurrent use.
 package freshdesktest
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -61,10 +57,11 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv       *httptest.Server
-	tb        testing.TB
-	closing   chan struct{}
-	closeOnce sync.Once
+	srv        *httptest.Server
+	closeOnce  sync.Once
+	failures   connectortest.Failures
+	violations connectortest.Violations
+	requests   connectortest.RequestLog[Request]
 
 	mu          sync.Mutex
 	now         func() time.Time
@@ -77,9 +74,6 @@ type Fake struct {
 	ticketOrder []int64
 	convs       map[int64]*conv
 	files       map[string]*file
-	failures    []connectortest.Failure
-	violations  []string
-	requests    []Request
 	rateTotal   int
 	rateUsed    int
 	rateWindow  time.Time
@@ -148,16 +142,15 @@ func New(tb testing.TB) *Fake {
 		panic(err)
 	}
 	f := &Fake{
-		tb:        tb,
-		closing:   make(chan struct{}),
-		now:       time.Now,
-		secret:    []byte(base64.RawURLEncoding.EncodeToString(secret)),
-		nextID:    43_000_000_000,
-		contacts:  map[int64]*contact{},
-		tickets:   map[int64]*ticket{},
-		convs:     map[int64]*conv{},
-		files:     map[string]*file{},
-		rateTotal: RateLimitTotal,
+		violations: connectortest.Violations{TB: tb, Prefix: "freshdesktest"},
+		now:        time.Now,
+		secret:     []byte(base64.RawURLEncoding.EncodeToString(secret)),
+		nextID:     43_000_000_000,
+		contacts:   map[int64]*contact{},
+		tickets:    map[int64]*ticket{},
+		convs:      map[int64]*conv{},
+		files:      map[string]*file{},
+		rateTotal:  RateLimitTotal,
 	}
 	now := f.now().UTC()
 	f.agentID = f.newID()
@@ -174,7 +167,7 @@ func New(tb testing.TB) *Fake {
 // Close stops the server; requests held by FailTimeout are released.
 func (f *Fake) Close() {
 	f.closeOnce.Do(func() {
-		close(f.closing)
+		f.failures.Close()
 		f.srv.Close()
 	})
 }
@@ -217,28 +210,10 @@ func (f *Fake) SetPageSize(n int) {
 }
 
 // Violations returns the rule violations recorded so far.
-func (f *Fake) Violations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.violations)
-}
+func (f *Fake) Violations() []string { return f.violations.All() }
 
 // Requests returns the requests received, oldest first.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
-func (f *Fake) violation(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	f.violations = append(f.violations, msg)
-	f.mu.Unlock()
-	if f.tb != nil {
-		f.tb.Errorf("freshdesktest: %s", msg)
-	}
-}
+func (f *Fake) Requests() []Request { return f.requests.All() }
 
 // Callers hold f.mu.
 func (f *Fake) newID() int64 {
@@ -362,14 +337,14 @@ func (f *Fake) filesOf(tokens []string) []connectortest.File {
 }
 
 // SetStatus implements connectortest.Fake: the agent changes the status;
-// the delivery is a notice for [PollDelivery].
+// the delivery is a notice for [connectortest.PollDelivery].
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
 	raw := map[connectors.Status]int{connectors.StatusOpen: 2, connectors.StatusPending: 3, connectors.StatusSolved: 4, connectors.StatusClosed: 5}[s]
 	if raw == 0 {
 		panic("freshdesktest: unknown status " + string(s))
 	}
 	f.SetRawStatus(ticketID, raw)
-	return f.notice(Notice{TicketID: ticketID, Status: string(s)})
+	return f.notice(connectortest.Notice{TicketID: ticketID, Status: string(s)})
 }
 
 // SetRawStatus sets a Freshdesk status number (2 to 5, or a custom one) as
@@ -428,16 +403,6 @@ func (f *Fake) addConv(t *ticket, userID int64, body string, incoming, private b
 	return c
 }
 
-// Notice is the body of the fake's deliveries: which comment or status
-// change the suite asks about. See [PollDelivery].
-type Notice struct {
-	TicketID  string `json:"ticket_id"`
-	CommentID string `json:"comment_id,omitempty"`
-	Status    string `json:"status,omitempty"`
-	// Body is the comment's text, as a webhook payload would carry it.
-	Body string `json:"body,omitempty"`
-}
-
 // CommentDelivery implements connectortest.Fake: a notice naming the
 // comment, signed now.
 func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Delivery {
@@ -449,61 +414,33 @@ func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Deliver
 	}
 	body := htmlText(c.body)
 	f.mu.Unlock()
-	return f.notice(Notice{TicketID: ticketID, CommentID: commentID, Body: body})
+	return f.notice(connectortest.Notice{TicketID: ticketID, CommentID: commentID, Body: body})
 }
 
-func (f *Fake) notice(n Notice) connectortest.Delivery {
-	body, err := json.Marshal(n)
-	if err != nil {
-		panic(err)
-	}
+func (f *Fake) notice(n connectortest.Notice) connectortest.Delivery {
 	f.mu.Lock()
 	at := f.now().UTC().Truncate(time.Second)
 	f.mu.Unlock()
-	return connectortest.Delivery{Header: f.Sign(body, at), Body: body, At: at}
+	return connectortest.NoticeDelivery(f.secret, n, at)
 }
 
 // Redeliver implements connectortest.Fake: the same notice signed 30
 // seconds later.
 func (f *Fake) Redeliver(d connectortest.Delivery) connectortest.Delivery {
-	at := d.At.Add(30 * time.Second)
-	return connectortest.Delivery{Header: f.Sign(d.Body, at), Body: slices.Clone(d.Body), At: at}
+	return connectortest.RedeliverNotice(f.secret, d)
 }
 
-// Notice signature headers (test-only: Freshdesk signs nothing).
-const (
-	HeaderNoticeSignature = "X-Fake-Notice-Signature"
-	HeaderNoticeTimestamp = "X-Fake-Notice-Timestamp"
-)
-
-// Sign implements connectortest.Fake: hex(HMAC-SHA256(secret, unix
-// timestamp + "." + body)).
+// Sign implements connectortest.Fake: the notice signature
+// ([connectortest.SignNotice]).
 func (f *Fake) Sign(body []byte, at time.Time) http.Header {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	h := http.Header{}
-	h.Set(HeaderNoticeTimestamp, ts)
-	h.Set(HeaderNoticeSignature, hex.EncodeToString(noticeMAC(f.secret, ts, body)))
-	return h
-}
-
-func noticeMAC(secret []byte, ts string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return m.Sum(nil)
+	return connectortest.SignNotice(f.secret, body, at)
 }
 
 // WebhookSecret implements connectortest.Fake.
 func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
 
 // FailNext implements connectortest.Fake.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, kind)
-	}
-}
+func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
 
 func randomToken() string {
 	b := make([]byte, 12)

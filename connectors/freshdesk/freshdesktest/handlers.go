@@ -1,6 +1,7 @@
 package freshdesktest
 
 import (
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"net/http"
 	"slices"
 	"strconv"
@@ -125,7 +126,7 @@ func (f *Fake) handleMe(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.contacts[f.agentID]
-	writeJSON(w, http.StatusOK, map[string]any{
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{
 		"id": a.id, "available": true, "occasional": false, "ticket_scope": 1,
 		"contact": map[string]any{"name": a.name, "email": a.email}, "created_at": a.createdAt.Format(tsFormat),
 	})
@@ -185,7 +186,7 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 	c := &contact{id: f.newID(), name: in.Name, email: deref(in.Email), phone: deref(in.Phone), mobile: deref(in.Mobile), createdAt: f.now().UTC()}
 	f.contacts[c.id] = c
 	f.order = append(f.order, c.id)
-	writeJSON(w, http.StatusCreated, f.contactJSON(c))
+	connectortest.WriteJSON(w, http.StatusCreated, f.contactJSON(c))
 }
 
 func (f *Fake) handleListTickets(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +195,7 @@ func (f *Fake) handleListTickets(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("updated_since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			f.violation("GET /api/v2/tickets: updated_since %q is not ISO 8601", v)
+			f.violations.Addf("GET /api/v2/tickets: updated_since %q is not ISO 8601", v)
 			writeValidation(w, "updated_since", "invalid_value", "It should be in the 'valid date time' format")
 			return
 		}
@@ -320,7 +321,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if form != nil && !in.fromForm(form) {
-		f.violation("POST /api/v2/tickets: a number field is not an integer")
+		f.violations.Addf("POST /api/v2/tickets: a number field is not an integer")
 		writeValidation(w, "status", "datatype_mismatch", "It should be a/an Positive Integer")
 		return
 	}
@@ -340,7 +341,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	for k := range in.CustomFields {
 		if k != ExternalIDField {
-			f.violation("POST /api/v2/tickets: unknown custom field %q", k)
+			f.violations.Addf("POST /api/v2/tickets: unknown custom field %q", k)
 			writeValidation(w, k, "invalid_field", "Unexpected/invalid field in request")
 			return
 		}
@@ -367,7 +368,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	f.tickets[t.id] = t
 	f.ticketOrder = append(f.ticketOrder, t.id)
-	writeJSON(w, http.StatusCreated, f.ticketJSON(t, true))
+	connectortest.WriteJSON(w, http.StatusCreated, f.ticketJSON(t, true))
 }
 
 // nextTicketID gives tickets small numbers, as Freshdesk does. Callers hold
@@ -386,7 +387,7 @@ func (f *Fake) handleShowTicket(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if t := f.ticketFor(w, r); t != nil {
-		writeJSON(w, http.StatusOK, f.ticketJSON(t, true))
+		connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, true))
 	}
 }
 
@@ -415,7 +416,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		t.tags = in.Tags
 	}
 	t.updatedAt = f.now().UTC()
-	writeJSON(w, http.StatusOK, f.ticketJSON(t, true))
+	connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, true))
 }
 
 func (f *Fake) handleNote(w http.ResponseWriter, r *http.Request) {
@@ -475,7 +476,7 @@ func (f *Fake) handleNote(w http.ResponseWriter, r *http.Request) {
 		toks = append(toks, f.addFile(fl.name, fl.contentType, fl.data))
 	}
 	c := f.addConv(t, user, *in.Body, incoming, private, 2, toks)
-	writeJSON(w, http.StatusCreated, f.conversationJSON(c))
+	connectortest.WriteJSON(w, http.StatusCreated, f.conversationJSON(c))
 }
 
 func (f *Fake) handleConversations(w http.ResponseWriter, r *http.Request) {

@@ -1,9 +1,7 @@
 package freshdesktest
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -17,37 +15,26 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
-type route struct {
-	pattern string
-	query   []string
-	handle  func(http.ResponseWriter, *http.Request)
-}
-
-func (f *Fake) routes() []route {
+func (f *Fake) routes() []connectortest.Route {
 	page := []string{"page", "per_page"}
-	return []route{
-		{"GET /api/v2/agents/me", nil, f.handleMe},
-		{"GET /api/v2/contacts", append([]string{"email", "mobile", "phone", "state", "company_id", "_updated_since"}, page...), f.handleListContacts},
-		{"POST /api/v2/contacts", nil, f.handleCreateContact},
-		{"GET /api/v2/tickets", append([]string{"filter", "requester_id", "email", "company_id", "updated_since", "order_by", "order_type", "include"}, page...), f.handleListTickets},
-		{"POST /api/v2/tickets", nil, f.handleCreateTicket},
-		{"GET /api/v2/tickets/{id}", []string{"include"}, f.handleShowTicket},
-		{"PUT /api/v2/tickets/{id}", nil, f.handleUpdateTicket},
-		{"POST /api/v2/tickets/{id}/notes", nil, f.handleNote},
-		{"GET /api/v2/tickets/{id}/conversations", page, f.handleConversations},
-		{"GET /files/{token}", []string{"X-Amz-Signature"}, f.handleDownload},
+	return []connectortest.Route{
+		{Pattern: "GET /api/v2/agents/me", Handle: f.handleMe},
+		{Pattern: "GET /api/v2/contacts", Query: append([]string{"email", "mobile", "phone", "state", "company_id", "_updated_since"}, page...), Handle: f.handleListContacts},
+		{Pattern: "POST /api/v2/contacts", Handle: f.handleCreateContact},
+		{Pattern: "GET /api/v2/tickets", Query: append([]string{"filter", "requester_id", "email", "company_id", "updated_since", "order_by", "order_type", "include"}, page...), Handle: f.handleListTickets},
+		{Pattern: "POST /api/v2/tickets", Handle: f.handleCreateTicket},
+		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: f.handleShowTicket},
+		{Pattern: "PUT /api/v2/tickets/{id}", Handle: f.handleUpdateTicket},
+		{Pattern: "POST /api/v2/tickets/{id}/notes", Handle: f.handleNote},
+		{Pattern: "GET /api/v2/tickets/{id}/conversations", Query: page, Handle: f.handleConversations},
+		{Pattern: "GET /files/{token}", Query: []string{"X-Amz-Signature"}, Handle: f.handleDownload},
 	}
 }
 
 func (f *Fake) handler() http.Handler {
-	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	for _, rt := range f.routes() {
-		mux.HandleFunc(rt.pattern, rt.handle)
-		allowed[rt.pattern] = rt.query
-	}
+	router := connectortest.NewRouter(f.routes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.record(r)
+		f.requests.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
 		f.mu.Lock()
 		w.Header().Set("Date", f.now().UTC().Format(http.TimeFormat))
 		f.mu.Unlock()
@@ -56,41 +43,30 @@ func (f *Fake) handler() http.Handler {
 				return
 			}
 		}
-		if f.injectFailure(w, r) {
+		if f.failures.Inject(w, r, failWith) {
 			return
 		}
-		_, pattern := mux.Handler(r)
-		if pattern == "" {
-			f.violation("%s %s: no such Freshdesk endpoint", r.Method, r.URL.Path)
+		switch status, param := router.Check(r, &f.violations, "Freshdesk"); status {
+		case http.StatusNotFound:
 			writeError(w, http.StatusNotFound, "", "Resource not found")
 			return
-		}
-		for key := range r.URL.Query() {
-			if !slices.Contains(allowed[pattern], key) {
-				f.violation("%s %s: undocumented query parameter %q", r.Method, r.URL.Path, key)
-				writeValidation(w, key, "invalid_field", "Unexpected/invalid field in request")
-				return
-			}
+		case http.StatusBadRequest:
+			writeValidation(w, param, "invalid_field", "Unexpected/invalid field in request")
+			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/api/v2/") {
 			if r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte(APIKey+":X")) {
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
+				connectortest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
 				return
 			}
 			if !strings.Contains(r.Header.Get("Accept"), "application/json") {
-				f.violation("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
+				f.violations.Addf("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
 				writeError(w, http.StatusNotAcceptable, "", "Accept must be application/json")
 				return
 			}
 		}
-		mux.ServeHTTP(w, r)
+		router.ServeHTTP(w, r)
 	})
-}
-
-func (f *Fake) record(r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
 }
 
 // spend counts the request against the per-minute budget and writes the
@@ -120,16 +96,8 @@ func (f *Fake) spend(w http.ResponseWriter) bool {
 	return true
 }
 
-func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
-	f.mu.Lock()
-	if len(f.failures) == 0 {
-		f.mu.Unlock()
-		return false
-	}
-	kind := f.failures[0]
-	f.failures = f.failures[1:]
-	f.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
+// failWith answers an injected failure as Freshdesk does.
+func failWith(w http.ResponseWriter, kind connectortest.Failure) {
 	switch kind {
 	case connectortest.FailRateLimited:
 		w.Header().Set("Retry-After", strconv.Itoa(int(connectortest.RateLimitRetryAfter/time.Second)))
@@ -137,27 +105,11 @@ func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, http.StatusTooManyRequests, "", "You have exceeded the limit of requests per minute")
 	case connectortest.FailServerError:
 		writeError(w, http.StatusInternalServerError, "", "Internal server error")
-	case connectortest.FailTimeout:
-		select {
-		case <-r.Context().Done():
-		case <-f.closing:
-		}
 	case connectortest.FailUnauthorized:
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
+		connectortest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
 	default:
 		writeError(w, http.StatusInternalServerError, "", "unknown injected failure")
 	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {
@@ -165,11 +117,11 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	if code != "" {
 		body["code"] = code
 	}
-	writeJSON(w, status, body)
+	connectortest.WriteJSON(w, status, body)
 }
 
 func writeValidation(w http.ResponseWriter, field, code, message string) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{
+	connectortest.WriteJSON(w, http.StatusBadRequest, map[string]any{
 		"description": "Validation failed",
 		"errors":      []map[string]string{{"field": field, "message": message, "code": code}},
 	})
@@ -177,16 +129,12 @@ func writeValidation(w http.ResponseWriter, field, code, message string) {
 
 // decodeJSON reads a JSON object strictly into v, writing the 400 itself.
 func (f *Fake) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		writeValidation(w, "body", "invalid_value", err.Error())
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil || dec.More() {
-		f.violation("%s %s: body rejected: %v", r.Method, r.URL.Path, err)
-		writeValidation(w, "body", "invalid_field", fmt.Sprint(err))
+	if _, bad := connectortest.DecodeJSON(&f.violations, r, v, 8<<20); bad != nil {
+		code := "invalid_field"
+		if bad.Problem == connectortest.BodyUnreadable {
+			code = "invalid_value"
+		}
+		writeValidation(w, "body", code, bad.Message)
 		return false
 	}
 	return true
@@ -209,17 +157,17 @@ func (f *Fake) readBody(w http.ResponseWriter, r *http.Request, v any, allowed [
 		return nil, nil, f.decodeJSON(w, r, v)
 	case "multipart/form-data":
 	default:
-		f.violation("%s %s: Content-Type must be application/json or multipart/form-data, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		f.violations.Addf("%s %s: Content-Type must be application/json or multipart/form-data, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 		writeError(w, http.StatusUnsupportedMediaType, "invalid_content_type", "Content-Type header should have application/json")
 		return nil, nil, false
 	}
 	if params["boundary"] == "" {
-		f.violation("%s %s: multipart without boundary", r.Method, r.URL.Path)
+		f.violations.Addf("%s %s: multipart without boundary", r.Method, r.URL.Path)
 		writeValidation(w, "body", "invalid_value", "no boundary")
 		return nil, nil, false
 	}
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
-		f.violation("%s %s: unreadable multipart body: %v", r.Method, r.URL.Path, err)
+		f.violations.Addf("%s %s: unreadable multipart body: %v", r.Method, r.URL.Path, err)
 		writeValidation(w, "body", "invalid_value", err.Error())
 		return nil, nil, false
 	}
@@ -230,14 +178,14 @@ func (f *Fake) readBody(w http.ResponseWriter, r *http.Request, v any, allowed [
 		}
 		name = strings.TrimSuffix(name, "[]")
 		if !slices.Contains(allowed, name) {
-			f.violation("%s %s: unknown form field %q", r.Method, r.URL.Path, key)
+			f.violations.Addf("%s %s: unknown form field %q", r.Method, r.URL.Path, key)
 			writeValidation(w, key, "invalid_field", "Unexpected/invalid field in request")
 			return nil, nil, false
 		}
 	}
 	for key, fhs := range r.MultipartForm.File {
 		if key != "attachments[]" {
-			f.violation("%s %s: file part named %q, want attachments[]", r.Method, r.URL.Path, key)
+			f.violations.Addf("%s %s: file part named %q, want attachments[]", r.Method, r.URL.Path, key)
 			writeValidation(w, key, "invalid_field", "Unexpected/invalid field in request")
 			return nil, nil, false
 		}
@@ -295,5 +243,5 @@ func paginate[T any](f *Fake, w http.ResponseWriter, r *http.Request, items []T)
 	if out == nil {
 		out = []T{}
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }

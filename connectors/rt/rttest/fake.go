@@ -2,11 +2,8 @@ package rttest
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -356,7 +353,7 @@ func (f *Fake) content(txn string) (string, []connectortest.File) {
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
 	raw := map[connectors.Status]string{connectors.StatusOpen: "open", connectors.StatusPending: "stalled", connectors.StatusSolved: "resolved", connectors.StatusClosed: "rejected"}[s]
 	f.SetRawStatus(ticketID, raw)
-	return f.notice(Notice{TicketID: ticketID, Status: string(s)})
+	return f.notice(connectortest.Notice{TicketID: ticketID, Status: string(s)})
 }
 
 // SetRawStatus sets an RT status as the agent.
@@ -400,57 +397,25 @@ func (f *Fake) agentPost(ticketID, action, txnType, body string, files []connect
 	return res.Items[0].ID.String()
 }
 
-// Notice is the body of the fake's deliveries. See [PollDelivery].
-type Notice struct {
-	TicketID  string `json:"ticket_id"`
-	CommentID string `json:"comment_id,omitempty"`
-	Status    string `json:"status,omitempty"`
-	// Body is the comment's text, as a webhook payload would carry it.
-	Body string `json:"body,omitempty"`
-}
-
 // CommentDelivery implements connectortest.Fake.
 func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Delivery {
 	body, _ := f.content(commentID)
-	return f.notice(Notice{TicketID: ticketID, CommentID: commentID, Body: body})
+	return f.notice(connectortest.Notice{TicketID: ticketID, CommentID: commentID, Body: body})
 }
 
-func (f *Fake) notice(n Notice) connectortest.Delivery {
-	body, err := json.Marshal(n)
-	if err != nil {
-		panic(err)
-	}
-	at := time.Now().UTC().Truncate(time.Second)
-	return connectortest.Delivery{Header: f.Sign(body, at), Body: body, At: at}
+func (f *Fake) notice(n connectortest.Notice) connectortest.Delivery {
+	return connectortest.NoticeDelivery(f.secret, n, time.Now().UTC().Truncate(time.Second))
 }
 
 // Redeliver implements connectortest.Fake.
 func (f *Fake) Redeliver(d connectortest.Delivery) connectortest.Delivery {
-	at := d.At.Add(30 * time.Second)
-	return connectortest.Delivery{Header: f.Sign(d.Body, at), Body: slices.Clone(d.Body), At: at}
+	return connectortest.RedeliverNotice(f.secret, d)
 }
 
-// Notice signature headers (test-only: RT signs nothing).
-const (
-	HeaderNoticeSignature = "X-Fake-Notice-Signature"
-	HeaderNoticeTimestamp = "X-Fake-Notice-Timestamp"
-)
-
-// Sign implements connectortest.Fake: hex(HMAC-SHA256(secret, unix
-// timestamp + "." + body)).
+// Sign implements connectortest.Fake: the notice signature
+// ([connectortest.SignNotice]).
 func (f *Fake) Sign(body []byte, at time.Time) http.Header {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	h := http.Header{}
-	h.Set(HeaderNoticeTimestamp, ts)
-	h.Set(HeaderNoticeSignature, hex.EncodeToString(noticeMAC(f.secret, ts, body)))
-	return h
-}
-
-func noticeMAC(secret []byte, ts string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return m.Sum(nil)
+	return connectortest.SignNotice(f.secret, body, at)
 }
 
 // WebhookSecret implements connectortest.Fake.
@@ -458,6 +423,6 @@ func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
 
 // FailNext implements connectortest.Fake: the proxy fails the next n
 // requests.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.proxy.failNext(n, kind) }
+func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.proxy.failures.FailNext(n, kind) }
 
 var _ connectortest.Fake = (*Fake)(nil)

@@ -12,7 +12,7 @@
 // connector against RT itself.
 //
 // RT pushes nothing, so the fake's deliveries are signed notices that
-// [PollDelivery] answers by polling the connector.
+// [connectortest.PollDelivery] answers by polling the connector.
 package rttest
 
 import (
@@ -185,43 +185,28 @@ func Require(t testing.TB) Server {
 type proxy struct {
 	srv      *httptest.Server
 	rp       *httputil.ReverseProxy
-	closing  chan struct{}
-	mu       sync.Mutex
-	failures []connectortest.Failure
+	failures connectortest.Failures
 }
 
 func newProxy(target *url.URL) *proxy {
-	p := &proxy{rp: httputil.NewSingleHostReverseProxy(target), closing: make(chan struct{})}
+	p := &proxy{rp: httputil.NewSingleHostReverseProxy(target)}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p
 }
 
 func (p *proxy) close() {
-	close(p.closing)
+	p.failures.Close()
 	p.srv.Close()
 }
 
-func (p *proxy) failNext(n int, f connectortest.Failure) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for range n {
-		p.failures = append(p.failures, f)
+func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
+	if !p.failures.Inject(w, r, failWith) {
+		p.rp.ServeHTTP(w, r)
 	}
 }
 
-func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	var kind connectortest.Failure
-	if len(p.failures) > 0 {
-		kind = p.failures[0]
-		p.failures = p.failures[1:]
-	}
-	p.mu.Unlock()
-	if kind == 0 {
-		p.rp.ServeHTTP(w, r)
-		return
-	}
-	_, _ = io.Copy(io.Discard, r.Body)
+// failWith answers an injected failure as RT's REST2 does.
+func failWith(w http.ResponseWriter, kind connectortest.Failure) {
 	fail := func(status int, msg string) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
@@ -233,11 +218,6 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, "Too Many Requests")
 	case connectortest.FailServerError:
 		fail(http.StatusInternalServerError, "Internal Server Error")
-	case connectortest.FailTimeout:
-		select {
-		case <-r.Context().Done():
-		case <-p.closing:
-		}
 	case connectortest.FailUnauthorized:
 		fail(http.StatusUnauthorized, "Unauthorized")
 	}

@@ -63,10 +63,11 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv       *httptest.Server
-	tb        testing.TB
-	closing   chan struct{}
-	closeOnce sync.Once
+	srv        *httptest.Server
+	closeOnce  sync.Once
+	failures   connectortest.Failures
+	violations connectortest.Violations
+	requests   connectortest.RequestLog[Request]
 
 	mu           sync.Mutex
 	now          func() time.Time
@@ -85,10 +86,6 @@ type Fake struct {
 	triggerOrder []int64
 	noGroupRead  bool
 	noIndex      bool
-	failures     []failure
-	violations   []string
-	requests     []Request
-	requestCount int
 }
 
 // Request is a request the fake received, for assertions.
@@ -208,14 +205,6 @@ type trigger struct {
 	created   time.Time
 }
 
-type failure struct {
-	kind         connectortest.Failure
-	status       int
-	header       http.Header
-	body         string
-	method, path string
-}
-
 // maxRequests is how many requests [Fake.Requests] remembers.
 const maxRequests = 512
 
@@ -225,17 +214,17 @@ const maxRequests = 512
 // load tool may pass nil and read [Fake.Violations].
 func New(tb testing.TB) *Fake {
 	f := &Fake{
-		tb:       tb,
-		closing:  make(chan struct{}),
-		now:      time.Now,
-		secret:   randomHex(20),
-		nextID:   100,
-		users:    map[int64]*user{},
-		groups:   map[int64]*group{GroupUsers: {id: GroupUsers, name: "Users", followUp: "yes"}, GroupArchive: {id: GroupArchive, name: "Archive", followUp: "new_ticket"}},
-		tickets:  map[int64]*ticket{},
-		articles: map[int64]*article{},
-		webhooks: map[int64]*webhook{},
-		triggers: map[int64]*trigger{},
+		violations: connectortest.Violations{TB: tb, Prefix: "zammadtest"},
+		requests:   connectortest.RequestLog[Request]{Max: maxRequests},
+		now:        time.Now,
+		secret:     randomHex(20),
+		nextID:     100,
+		users:      map[int64]*user{},
+		groups:     map[int64]*group{GroupUsers: {id: GroupUsers, name: "Users", followUp: "yes"}, GroupArchive: {id: GroupArchive, name: "Archive", followUp: "new_ticket"}},
+		tickets:    map[int64]*ticket{},
+		articles:   map[int64]*article{},
+		webhooks:   map[int64]*webhook{},
+		triggers:   map[int64]*trigger{},
 		states: []state{
 			{1, "new", "new"}, {2, "open", "open"}, {3, "pending reminder", "pending reminder"}, {4, "closed", "closed"},
 			{5, "merged", "merged"}, {6, "removed", "removed"}, {7, "pending close", "pending action"},
@@ -257,7 +246,7 @@ func New(tb testing.TB) *Fake {
 // Close stops the server; requests held by FailTimeout are released.
 func (f *Fake) Close() {
 	f.closeOnce.Do(func() {
-		close(f.closing)
+		f.failures.Close()
 		f.srv.Close()
 	})
 }
@@ -307,18 +296,10 @@ func (f *Fake) DisableSearchIndex() {
 }
 
 // Violations returns the rule violations recorded so far.
-func (f *Fake) Violations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.violations)
-}
+func (f *Fake) Violations() []string { return f.violations.All() }
 
 // Requests returns the last requests received, oldest first.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *Fake) Requests() []Request { return f.requests.All() }
 
 // Webhooks returns the webhooks, with their signature tokens.
 func (f *Fake) Webhooks() []Webhook {
@@ -402,22 +383,6 @@ func (f *Fake) SetGroup(ticketID string, groupID int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tickets[parseID(ticketID)].groupID = groupID
-}
-
-// violation records a broken rule. The caller holds no lock.
-func (f *Fake) violation(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.violationLocked(format, args...)
-}
-
-// violationLocked records a violation while f.mu is held.
-func (f *Fake) violationLocked(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.violations = append(f.violations, msg)
-	if f.tb != nil {
-		f.tb.Errorf("zammadtest: %s", msg)
-	}
 }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
@@ -725,28 +690,18 @@ func (f *Fake) WebhookSecret() []byte {
 }
 
 // FailNext implements connectortest.Fake.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, failure{kind: kind})
-	}
-}
+func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
 
 // FailNextWith makes the next API request fail with this status, headers
 // and body.
 func (f *Fake) FailNextWith(status int, header http.Header, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, failure{status: status, header: header.Clone(), body: body})
+	f.failures.FailNextWith(status, header, body)
 }
 
 // FailMatching makes the next API request with this method whose path ends
 // with suffix fail with kind; other requests are served.
 func (f *Fake) FailMatching(method, suffix string, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, failure{kind: kind, method: method, path: suffix})
+	f.failures.FailMatching(method, suffix, kind)
 }
 
 // Deliver posts d to every active webhook, as Zammad's trigger job would.
@@ -756,18 +711,8 @@ func (f *Fake) Deliver(ctx context.Context, hc *http.Client, d connectortest.Del
 		if !w.Active {
 			continue
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.Endpoint, strings.NewReader(string(d.Body)))
-		if err != nil {
-			return err
-		}
-		req.Header = d.Header.Clone()
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("zammadtest: deliver to %s: %s", w.Endpoint, resp.Status)
+		if err := connectortest.DeliverTo(ctx, hc, w.Endpoint, d); err != nil {
+			return fmt.Errorf("zammadtest: %w", err)
 		}
 	}
 	return nil

@@ -17,49 +17,37 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
-// route is one endpoint with the query parameters it documents.
-type route struct {
-	pattern string
-	query   []string
-	handle  func(http.ResponseWriter, *http.Request)
-}
-
-func (f *Fake) routes() []route {
+func (f *Fake) routes() []connectortest.Route {
 	list := []string{"page", "per_page", "expand", "full", "sort_by", "order_by"}
-	return []route{
-		{"GET /api/v1/users/me", []string{"expand"}, f.handleMe},
-		{"GET /api/v1/users/search", append([]string{"query", "limit"}, list...), f.handleSearchUsers},
-		{"POST /api/v1/users", []string{"expand"}, f.handleCreateUser},
-		{"GET /api/v1/tickets/search", append([]string{"query", "limit", "condition"}, list...), f.handleSearchTickets},
-		{"POST /api/v1/tickets", []string{"expand"}, f.handleCreateTicket},
-		{"GET /api/v1/tickets/{id}", []string{"expand", "all", "full"}, f.handleShowTicket},
-		{"PUT /api/v1/tickets/{id}", []string{"expand"}, f.handleUpdateTicket},
-		{"POST /api/v1/ticket_articles", []string{"expand"}, f.handleCreateArticle},
-		{"GET /api/v1/ticket_articles/by_ticket/{id}", list, f.handleArticlesByTicket},
-		{"GET /api/v1/ticket_attachment/{ticket}/{article}/{id}", []string{"view", "disposition"}, f.handleAttachment},
-		{"GET /api/v1/ticket_states", list, f.handleStates},
-		{"GET /api/v1/groups/{id}", []string{"expand"}, f.handleShowGroup},
-		{"GET /api/v1/webhooks", list, f.handleListWebhooks},
-		{"POST /api/v1/webhooks", nil, f.handleCreateWebhook},
-		{"PUT /api/v1/webhooks/{id}", nil, f.handleUpdateWebhook},
-		{"DELETE /api/v1/webhooks/{id}", nil, f.handleDeleteWebhook},
-		{"GET /api/v1/triggers", list, f.handleListTriggers},
-		{"POST /api/v1/triggers", nil, f.handleCreateTrigger},
-		{"PUT /api/v1/triggers/{id}", nil, f.handleUpdateTrigger},
-		{"DELETE /api/v1/triggers/{id}", nil, f.handleDeleteTrigger},
+	return []connectortest.Route{
+		{Pattern: "GET /api/v1/users/me", Query: []string{"expand"}, Handle: f.handleMe},
+		{Pattern: "GET /api/v1/users/search", Query: append([]string{"query", "limit"}, list...), Handle: f.handleSearchUsers},
+		{Pattern: "POST /api/v1/users", Query: []string{"expand"}, Handle: f.handleCreateUser},
+		{Pattern: "GET /api/v1/tickets/search", Query: append([]string{"query", "limit", "condition"}, list...), Handle: f.handleSearchTickets},
+		{Pattern: "POST /api/v1/tickets", Query: []string{"expand"}, Handle: f.handleCreateTicket},
+		{Pattern: "GET /api/v1/tickets/{id}", Query: []string{"expand", "all", "full"}, Handle: f.handleShowTicket},
+		{Pattern: "PUT /api/v1/tickets/{id}", Query: []string{"expand"}, Handle: f.handleUpdateTicket},
+		{Pattern: "POST /api/v1/ticket_articles", Query: []string{"expand"}, Handle: f.handleCreateArticle},
+		{Pattern: "GET /api/v1/ticket_articles/by_ticket/{id}", Query: list, Handle: f.handleArticlesByTicket},
+		{Pattern: "GET /api/v1/ticket_attachment/{ticket}/{article}/{id}", Query: []string{"view", "disposition"}, Handle: f.handleAttachment},
+		{Pattern: "GET /api/v1/ticket_states", Query: list, Handle: f.handleStates},
+		{Pattern: "GET /api/v1/groups/{id}", Query: []string{"expand"}, Handle: f.handleShowGroup},
+		{Pattern: "GET /api/v1/webhooks", Query: list, Handle: f.handleListWebhooks},
+		{Pattern: "POST /api/v1/webhooks", Handle: f.handleCreateWebhook},
+		{Pattern: "PUT /api/v1/webhooks/{id}", Handle: f.handleUpdateWebhook},
+		{Pattern: "DELETE /api/v1/webhooks/{id}", Handle: f.handleDeleteWebhook},
+		{Pattern: "GET /api/v1/triggers", Query: list, Handle: f.handleListTriggers},
+		{Pattern: "POST /api/v1/triggers", Handle: f.handleCreateTrigger},
+		{Pattern: "PUT /api/v1/triggers/{id}", Handle: f.handleUpdateTrigger},
+		{Pattern: "DELETE /api/v1/triggers/{id}", Handle: f.handleDeleteTrigger},
 	}
 }
 
 func (f *Fake) handler() http.Handler {
-	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	for _, rt := range f.routes() {
-		mux.HandleFunc(rt.pattern, rt.handle)
-		allowed[rt.pattern] = rt.query
-	}
+	router := connectortest.NewRouter(f.routes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.record(r)
-		if f.injectFailure(w, r) {
+		f.requests.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentLength: r.ContentLength})
+		if f.failures.Inject(w, r, failWith) {
 			return
 		}
 		if r.ContentLength > MaxBody {
@@ -69,18 +57,13 @@ func (f *Fake) handler() http.Handler {
 			_, _ = io.WriteString(w, "<html><head><title>413 Request Entity Too Large</title></head></html>")
 			return
 		}
-		_, pattern := mux.Handler(r)
-		if pattern == "" {
-			f.violation("%s %s: no such Zammad endpoint", r.Method, r.URL.Path)
+		switch status, param := router.Check(r, &f.violations, "Zammad"); status {
+		case http.StatusNotFound:
 			writeError(w, http.StatusNotFound, "No route matches ["+r.Method+"] \""+r.URL.Path+"\"")
 			return
-		}
-		for key := range r.URL.Query() {
-			if !slices.Contains(allowed[pattern], key) {
-				f.violation("%s %s: undocumented query parameter %q", r.Method, r.URL.Path, key)
-				writeError(w, http.StatusBadRequest, "unknown parameter "+key)
-				return
-			}
+		case http.StatusBadRequest:
+			writeError(w, http.StatusBadRequest, "unknown parameter "+param)
+			return
 		}
 		switch auth := r.Header.Get("Authorization"); {
 		case auth == "":
@@ -90,34 +73,14 @@ func (f *Fake) handler() http.Handler {
 			writeError(w, http.StatusUnauthorized, "Invalid token!")
 			return
 		}
-		mux.ServeHTTP(w, r)
+		router.ServeHTTP(w, r)
 	})
 }
 
-func (f *Fake) record(r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requestCount++
-	if len(f.requests) == maxRequests {
-		f.requests = slices.Delete(f.requests, 0, 1)
-	}
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentLength: r.ContentLength})
-}
-
-func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
-	f.mu.Lock()
-	i := slices.IndexFunc(f.failures, func(fl failure) bool {
-		return fl.method == "" || (fl.method == r.Method && strings.HasSuffix(r.URL.Path, fl.path))
-	})
-	if i < 0 {
-		f.mu.Unlock()
-		return false
-	}
-	fl := f.failures[i]
-	f.failures = slices.Delete(f.failures, i, i+1)
-	f.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
-	switch fl.kind {
+// failWith answers an injected failure as Zammad (or the proxy in front of
+// it) does.
+func failWith(w http.ResponseWriter, kind connectortest.Failure) {
+	switch kind {
 	case connectortest.FailRateLimited:
 		// Zammad has no API rate limit of its own; a proxy in front of it
 		// answers like this.
@@ -125,83 +88,26 @@ func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, "<html><head><title>429 Too Many Requests</title></head></html>")
-	case connectortest.FailServerError:
-		writeError(w, http.StatusInternalServerError, "Error ID Ab1x_Qz: Please contact your administrator.")
-	case connectortest.FailTimeout:
-		select {
-		case <-r.Context().Done():
-		case <-f.closing:
-		}
 	case connectortest.FailUnauthorized:
 		writeError(w, http.StatusUnauthorized, "Invalid token!")
-	default:
-		for k, v := range fl.header {
-			w.Header()[k] = v
-		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		}
-		w.WriteHeader(fl.status)
-		_, _ = io.WriteString(w, fl.body)
+	default: // FailServerError
+		writeError(w, http.StatusInternalServerError, "Error ID Ab1x_Qz: Please contact your administrator.")
 	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // writeError answers like Zammad's HandlesErrors.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg, "error_human": msg})
+	connectortest.WriteJSON(w, status, map[string]string{"error": msg, "error_human": msg})
 }
 
 // decode reads a JSON body strictly into v, writing the 400 itself.
 func (f *Fake) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		f.violation("%s %s: Content-Type must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		writeError(w, http.StatusBadRequest, "Content-Type must be application/json")
-		return false
+	raw, bad := connectortest.DecodeJSON(&f.violations, r, v, MaxBody)
+	if keys := connectortest.JSONKeys(raw); keys != nil {
+		f.requests.UpdateLast(func(req *Request) { req.Fields = keys })
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
-	}
-	if len(raw) > MaxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
-		return false
-	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(raw, &keys) == nil {
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		f.mu.Lock()
-		if n := len(f.requests); n > 0 {
-			f.requests[n-1].Fields = names
-		}
-		f.mu.Unlock()
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		f.violation("%s %s: body rejected: %v", r.Method, r.URL.Path, err)
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
-	}
-	if dec.More() {
-		f.violation("%s %s: trailing data after the JSON body", r.Method, r.URL.Path)
-		writeError(w, http.StatusBadRequest, "trailing data")
+	if bad != nil {
+		writeError(w, bad.Status, bad.Message)
 		return false
 	}
 	return true
@@ -331,7 +237,7 @@ func (f *Fake) payloadArticle(a *article) map[string]any {
 func (f *Fake) handleMe(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	writeJSON(w, http.StatusOK, f.userJSON(f.users[AgentID], expand(r)))
+	connectortest.WriteJSON(w, http.StatusOK, f.userJSON(f.users[AgentID], expand(r)))
 }
 
 // term is one field:value term of a search query.
@@ -408,12 +314,12 @@ func (f *Fake) handleSearchUsers(w http.ResponseWriter, r *http.Request) {
 		terms, and = []term{{field: "sql", value: strings.ReplaceAll(q.Get("query"), "*", "")}}, false
 	}
 	if len(terms) == 0 {
-		writeJSON(w, http.StatusOK, []userJSON{})
+		connectortest.WriteJSON(w, http.StatusOK, []userJSON{})
 		return
 	}
 	for _, t := range terms {
 		if strings.HasPrefix(t.value, "+") && !strings.HasPrefix(q.Get("query"), t.field+`:"`) && !strings.Contains(q.Get("query"), `"`+t.value+`"`) {
-			f.violation("users/search: a leading + is an operator in Elasticsearch queries; quote %q", t.value)
+			f.violations.Addf("users/search: a leading + is an operator in Elasticsearch queries; quote %q", t.value)
 		}
 	}
 	limit := 10
@@ -437,7 +343,7 @@ func (f *Fake) handleSearchUsers(w http.ResponseWriter, r *http.Request) {
 			out = append(out, f.userJSON(u, expand(r)))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (f *Fake) handleCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -486,7 +392,7 @@ func (f *Fake) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	} else if u.email != "" {
 		u.login = u.email
 	}
-	writeJSON(w, http.StatusCreated, f.userJSON(u, expand(r)))
+	connectortest.WriteJSON(w, http.StatusCreated, f.userJSON(u, expand(r)))
 }
 
 // Tickets.
@@ -538,7 +444,7 @@ func (f *Fake) handleSearchTickets(w http.ResponseWriter, r *http.Request) {
 		for _, t := range hits {
 			out = append(out, f.ticketJSON(t, true))
 		}
-		writeJSON(w, http.StatusOK, out)
+		connectortest.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	ids := []int64{}
@@ -547,7 +453,7 @@ func (f *Fake) handleSearchTickets(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, t.id)
 		assets[formatID(t.id)] = f.ticketJSON(t, false)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": ids, "tickets_count": len(ids), "assets": map[string]any{"Ticket": assets}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"tickets": ids, "tickets_count": len(ids), "assets": map[string]any{"Ticket": assets}})
 }
 
 // lookupGroup resolves a group by name or id. Callers hold f.mu.
@@ -653,7 +559,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 		for obj, types := range links {
 			for typ, ids := range types {
 				if obj != "Ticket" || !slices.Contains([]string{"normal", "parent", "child"}, typ) {
-					f.violationLocked("POST tickets: unknown link %s/%s", obj, typ)
+					f.violations.Addf("POST tickets: unknown link %s/%s", obj, typ)
 				}
 				for _, id := range ids {
 					if f.tickets[id] == nil {
@@ -678,7 +584,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Article != nil {
 		if req.Article.TicketID != nil {
-			f.violationLocked("POST tickets: article.ticket_id is not for ticket creation")
+			f.violations.Addf("POST tickets: article.ticket_id is not for ticket creation")
 		}
 		// The creation is one transaction: a bad article creates nothing.
 		if _, ok := f.createArticle(w, t, req.Article); !ok {
@@ -687,7 +593,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	f.tickets[t.id] = t
 	f.ticketOrder = append(f.ticketOrder, t.id)
-	writeJSON(w, http.StatusCreated, f.ticketJSON(t, expand(r)))
+	connectortest.WriteJSON(w, http.StatusCreated, f.ticketJSON(t, expand(r)))
 }
 
 func (f *Fake) handleShowTicket(w http.ResponseWriter, r *http.Request) {
@@ -698,7 +604,7 @@ func (f *Fake) handleShowTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Couldn't find Ticket with 'id'="+r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, f.ticketJSON(t, expand(r)))
+	connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, expand(r)))
 }
 
 func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
@@ -707,7 +613,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Links != nil {
-		f.violation("PUT tickets: links are set at creation")
+		f.violations.Addf("PUT tickets: links are set at creation")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -735,7 +641,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.updatedAt = f.now().UTC()
-	writeJSON(w, http.StatusOK, f.ticketJSON(t, expand(r)))
+	connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, expand(r)))
 }
 
 func (f *Fake) handleCreateArticle(w http.ResponseWriter, r *http.Request) {
@@ -753,7 +659,7 @@ func (f *Fake) handleCreateArticle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusCreated, f.articleJSON(a))
+	connectortest.WriteJSON(w, http.StatusCreated, f.articleJSON(a))
 }
 
 func (f *Fake) handleArticlesByTicket(w http.ResponseWriter, r *http.Request) {
@@ -768,7 +674,7 @@ func (f *Fake) handleArticlesByTicket(w http.ResponseWriter, r *http.Request) {
 	for _, aid := range t.articles {
 		out = append(out, f.articleJSON(f.articles[aid]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (f *Fake) handleAttachment(w http.ResponseWriter, r *http.Request) {
@@ -805,7 +711,7 @@ func (f *Fake) handleStates(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (f *Fake) handleShowGroup(w http.ResponseWriter, r *http.Request) {
@@ -820,7 +726,7 @@ func (f *Fake) handleShowGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Couldn't find Group with 'id'="+r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, f.groupJSON(g))
+	connectortest.WriteJSON(w, http.StatusOK, f.groupJSON(g))
 }
 
 // Webhooks and triggers.
@@ -866,7 +772,7 @@ func (f *Fake) applyWebhook(w http.ResponseWriter, wh *webhook, req webhookReque
 		wh.note = *req.Note
 	}
 	if deref(req.CustomizedPayload) {
-		f.violationLocked("webhooks: a custom payload replaces the default payload relaydesk parses")
+		f.violations.Addf("webhooks: a custom payload replaces the default payload relaydesk parses")
 	}
 	if wh.name == "" || wh.endpoint == "" {
 		writeError(w, http.StatusUnprocessableEntity, "Attribute 'name' and 'endpoint' required!")
@@ -882,7 +788,7 @@ func (f *Fake) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	for _, id := range f.webhookOrder {
 		out = append(out, f.webhookJSON(f.webhooks[id]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -898,7 +804,7 @@ func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	f.webhooks[wh.id] = wh
 	f.webhookOrder = append(f.webhookOrder, wh.id)
-	writeJSON(w, http.StatusCreated, f.webhookJSON(wh))
+	connectortest.WriteJSON(w, http.StatusCreated, f.webhookJSON(wh))
 }
 
 func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -920,7 +826,7 @@ func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 	*wh = next
 	// The last webhook written is the one whose token signs.
 	f.webhookOrder = append(slices.DeleteFunc(f.webhookOrder, func(x int64) bool { return x == wh.id }), wh.id)
-	writeJSON(w, http.StatusOK, f.webhookJSON(wh))
+	connectortest.WriteJSON(w, http.StatusOK, f.webhookJSON(wh))
 }
 
 func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -939,7 +845,7 @@ func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(f.webhooks, id)
 	f.webhookOrder = slices.DeleteFunc(f.webhookOrder, func(x int64) bool { return x == id })
-	writeJSON(w, http.StatusOK, map[string]any{})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 func (f *Fake) triggerJSON(t *trigger) triggerJSON {
@@ -967,12 +873,12 @@ func (f *Fake) applyTrigger(w http.ResponseWriter, t *trigger, req triggerReques
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&cv); err != nil || !slices.Contains(operators, cv.Operator) {
-				f.violationLocked("triggers: condition %q is not {operator, value} with a known operator: %s", field, raw)
+				f.violations.Addf("triggers: condition %q is not {operator, value} with a known operator: %s", field, raw)
 				writeError(w, http.StatusUnprocessableEntity, "Invalid condition")
 				return false
 			}
 			if !strings.HasPrefix(field, "ticket.") && !strings.HasPrefix(field, "article.") && !strings.HasPrefix(field, "customer.") {
-				f.violationLocked("triggers: unknown condition attribute %q", field)
+				f.violations.Addf("triggers: unknown condition attribute %q", field)
 			}
 		}
 		t.condition = req.Condition
@@ -1020,7 +926,7 @@ func (f *Fake) handleListTriggers(w http.ResponseWriter, r *http.Request) {
 	for _, id := range f.triggerOrder {
 		out = append(out, f.triggerJSON(f.triggers[id]))
 	}
-	writeJSON(w, http.StatusOK, out)
+	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (f *Fake) handleCreateTrigger(w http.ResponseWriter, r *http.Request) {
@@ -1036,7 +942,7 @@ func (f *Fake) handleCreateTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 	f.triggers[t.id] = t
 	f.triggerOrder = append(f.triggerOrder, t.id)
-	writeJSON(w, http.StatusCreated, f.triggerJSON(t))
+	connectortest.WriteJSON(w, http.StatusCreated, f.triggerJSON(t))
 }
 
 func (f *Fake) handleUpdateTrigger(w http.ResponseWriter, r *http.Request) {
@@ -1056,7 +962,7 @@ func (f *Fake) handleUpdateTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*t = next
-	writeJSON(w, http.StatusOK, f.triggerJSON(t))
+	connectortest.WriteJSON(w, http.StatusOK, f.triggerJSON(t))
 }
 
 func (f *Fake) handleDeleteTrigger(w http.ResponseWriter, r *http.Request) {
@@ -1069,5 +975,5 @@ func (f *Fake) handleDeleteTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(f.triggers, id)
 	f.triggerOrder = slices.DeleteFunc(f.triggerOrder, func(x int64) bool { return x == id })
-	writeJSON(w, http.StatusOK, map[string]any{})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{})
 }

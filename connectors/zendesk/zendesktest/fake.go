@@ -56,10 +56,12 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv       *httptest.Server
-	tb        testing.TB
-	closing   chan struct{}
-	closeOnce sync.Once
+	srv        *httptest.Server
+	opts       Options
+	closeOnce  sync.Once
+	failures   connectortest.Failures
+	violations connectortest.Violations
+	requests   connectortest.RequestLog[Request]
 
 	mu           sync.Mutex
 	now          func() time.Time
@@ -78,10 +80,6 @@ type Fake struct {
 	idem         map[string]*idemEntry
 	webhooks     map[string]*webhook
 	webhookOrder []string
-	failures     []connectortest.Failure
-	violations   []string
-	requests     []Request
-	requestCount int
 }
 
 // Request is a request the fake received, for assertions.
@@ -144,6 +142,8 @@ type attachment struct {
 	fileName    string
 	contentType string
 	data        []byte
+	size        int64  // len(data), or the discarded upload's size
+	sha256      string // hex, set for discarded uploads
 	attached    bool
 }
 
@@ -172,17 +172,71 @@ type webhook struct {
 // maxRequests is how many requests [Fake.Requests] remembers.
 const maxRequests = 512
 
+// Options configures a fake built with [NewServer]. The zero value behaves
+// like [New].
+type Options struct {
+	// DiscardUploads keeps only the size and SHA-256 of uploaded files, not
+	// their bytes (load tools relaying large media); [Fake.Comments] then
+	// returns attachments without Data, and downloads serve zero bytes of
+	// the recorded size.
+	DiscardUploads bool
+	// MaxUploadBytes bounds one upload; default 50 MiB, Zendesk's documented
+	// attachment limit. Larger uploads get 413.
+	MaxUploadBytes int64
+	// OnComment, when set, is called for every comment the fake records
+	// (customer comments posted through the API, agent replies and notes),
+	// with the fake's lock held: it must return quickly and must not call
+	// the Fake.
+	OnComment func(CommentEvent)
+	// Wrap, when set, wraps the fake's HTTP handler (a load tool injecting
+	// faults for periods of time).
+	Wrap func(http.Handler) http.Handler
+}
+
+// CommentEvent describes a comment as the fake records it.
+type CommentEvent struct {
+	TicketID, CommentID, AuthorID string
+	// ExternalID is the ticket's external id.
+	ExternalID  string
+	Body        string
+	Public      bool
+	Attachments []FileInfo
+	// At is when the fake recorded it (wall clock, not the fake's clock).
+	At time.Time
+}
+
+// FileInfo describes an attachment without its content.
+type FileInfo struct {
+	Filename, ContentType string
+	Size                  int64
+	SHA256                string
+}
+
 // New starts a fake Zendesk account with one admin API user. When tb is not
 // nil, violations fail the test and the fake is closed at cleanup; a load
 // tool may pass nil and read [Fake.Violations].
 func New(tb testing.TB) *Fake {
+	return newFake(tb, Options{})
+}
+
+// NewServer starts a fake configured by opts, for tools outside tests. The
+// caller must Close it.
+func NewServer(opts Options) (*Fake, error) {
+	return newFake(nil, opts), nil
+}
+
+func newFake(tb testing.TB, opts Options) *Fake {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		panic(err)
 	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = 50 << 20
+	}
 	f := &Fake{
-		tb:           tb,
-		closing:      make(chan struct{}),
+		opts:         opts,
+		violations:   connectortest.Violations{TB: tb, Prefix: "zendesktest"},
+		requests:     connectortest.RequestLog[Request]{Max: maxRequests},
 		now:          time.Now,
 		secret:       []byte(base64.RawURLEncoding.EncodeToString(secret)),
 		nextID:       360_000_000_000,
@@ -197,7 +251,11 @@ func New(tb testing.TB) *Fake {
 		webhooks:     map[string]*webhook{},
 	}
 	f.agentID = f.addUser("Relaydesk Bot", Email, "", "", "admin")
-	f.srv = httptest.NewServer(f.handler())
+	h := f.handler()
+	if opts.Wrap != nil {
+		h = opts.Wrap(h)
+	}
+	f.srv = httptest.NewServer(h)
 	f.URL = f.srv.URL
 	if tb != nil {
 		tb.Cleanup(f.Close)
@@ -208,7 +266,7 @@ func New(tb testing.TB) *Fake {
 // Close stops the server; requests held by FailTimeout are released.
 func (f *Fake) Close() {
 	f.closeOnce.Do(func() {
-		close(f.closing)
+		f.failures.Close()
 		f.srv.Close()
 	})
 }
@@ -235,25 +293,13 @@ func (f *Fake) SetNow(now func() time.Time) {
 }
 
 // Violations returns the rule violations recorded so far.
-func (f *Fake) Violations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.violations)
-}
+func (f *Fake) Violations() []string { return f.violations.All() }
 
 // Requests returns the last requests received, oldest first.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
+func (f *Fake) Requests() []Request { return f.requests.All() }
 
 // RequestCount returns how many requests the fake has received.
-func (f *Fake) RequestCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requestCount
-}
+func (f *Fake) RequestCount() int { return f.requests.Count() }
 
 // Webhooks returns the registered webhooks.
 func (f *Fake) Webhooks() []Webhook {
@@ -265,17 +311,6 @@ func (f *Fake) Webhooks() []Webhook {
 		out = append(out, Webhook{ID: w.id, Endpoint: w.endpoint, Status: w.status, Subscriptions: slices.Clone(w.subscriptions)})
 	}
 	return out
-}
-
-// violation records a broken rule. The caller holds no lock.
-func (f *Fake) violation(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	f.violations = append(f.violations, msg)
-	f.mu.Unlock()
-	if f.tb != nil {
-		f.tb.Errorf("zendesktest: %s", msg)
-	}
 }
 
 // id allocation and users. Callers hold f.mu (or own f exclusively).
@@ -462,7 +497,7 @@ func (f *Fake) agentComment(ticketID, body string, public bool, files []connecto
 }
 
 func (f *Fake) newAttachment(name, contentType string, data []byte) *attachment {
-	a := &attachment{id: f.newID(), token: randomToken(), fileName: name, contentType: contentType, data: data}
+	a := &attachment{id: f.newID(), token: randomToken(), fileName: name, contentType: contentType, data: data, size: int64(len(data))}
 	f.attachments[a.id] = a
 	f.byToken[a.token] = a
 	return a
@@ -474,6 +509,15 @@ func (f *Fake) addComment(t *ticket, authorID int64, body string, public bool, a
 	f.comments[c.id] = c
 	t.comments = append(t.comments, c.id)
 	t.updatedAt = now
+	if f.opts.OnComment != nil {
+		ev := CommentEvent{TicketID: formatID(t.id), CommentID: formatID(c.id), AuthorID: formatID(authorID),
+			ExternalID: t.externalID, Body: body, Public: public, At: time.Now()}
+		for _, aid := range atts {
+			a := f.attachments[aid]
+			ev.Attachments = append(ev.Attachments, FileInfo{Filename: a.fileName, ContentType: a.contentType, Size: a.size, SHA256: a.sha256})
+		}
+		f.opts.OnComment(ev)
+	}
 	return c
 }
 
@@ -582,36 +626,17 @@ func (f *Fake) Sign(body []byte, at time.Time) http.Header {
 func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
 
 // FailNext implements connectortest.Fake.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, kind)
-	}
-}
+func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
 
 // Deliver posts d to every active webhook registered through the API, as
 // Zendesk would. It returns the first failure.
 func (f *Fake) Deliver(ctx context.Context, hc *http.Client, d connectortest.Delivery) error {
-	var endpoints []string
 	for _, w := range f.Webhooks() {
-		if w.Status == "active" {
-			endpoints = append(endpoints, w.Endpoint)
+		if w.Status != "active" {
+			continue
 		}
-	}
-	for _, ep := range endpoints {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, strings.NewReader(string(d.Body)))
-		if err != nil {
-			return err
-		}
-		req.Header = d.Header.Clone()
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("zendesktest: deliver to %s: %s", ep, resp.Status)
+		if err := connectortest.DeliverTo(ctx, hc, w.Endpoint, d); err != nil {
+			return fmt.Errorf("zendesktest: %w", err)
 		}
 	}
 	return nil

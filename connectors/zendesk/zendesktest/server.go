@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,59 +21,42 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
-// route is one endpoint with the query parameters it documents.
-type route struct {
-	pattern string
-	query   []string
-	handle  func(http.ResponseWriter, *http.Request)
-}
-
-func (f *Fake) routes() []route {
+func (f *Fake) routes() []connectortest.Route {
 	page := []string{"page", "per_page", "page[size]", "page[after]", "page[before]", "sort_order", "sort_by", "sort", "include"}
-	return []route{
-		{"GET /api/v2/users/me", nil, f.handleMe},
-		{"GET /api/v2/users/search", append([]string{"query", "external_id"}, page...), f.handleUserSearch},
-		{"POST /api/v2/users/create_or_update", nil, f.handleCreateOrUpdateUser},
-		{"GET /api/v2/users/{id}/tickets/requested", page, f.handleRequestedTickets},
-		{"POST /api/v2/tickets", []string{"async"}, f.handleCreateTicket},
-		{"GET /api/v2/tickets/{id}", []string{"include"}, f.handleShowTicket},
-		{"PUT /api/v2/tickets/{id}", nil, f.handleUpdateTicket},
-		{"GET /api/v2/tickets/{id}/comments", append([]string{"include_inline_images"}, page...), f.handleListComments},
-		{"POST /api/v2/uploads", []string{"filename", "token"}, f.handleUpload},
-		{"GET /api/v2/webhooks", append([]string{"filter[name_contains]", "filter[status]"}, page...), f.handleListWebhooks},
-		{"POST /api/v2/webhooks", nil, f.handleCreateWebhook},
-		{"GET /api/v2/webhooks/{id}/signing_secret", nil, f.handleSigningSecret},
-		{"DELETE /api/v2/webhooks/{id}", nil, f.handleDeleteWebhook},
-		{"GET /attachments/token/{token}/", []string{"name"}, f.handleDownload},
+	return []connectortest.Route{
+		{Pattern: "GET /api/v2/users/me", Handle: f.handleMe},
+		{Pattern: "GET /api/v2/users/search", Query: append([]string{"query", "external_id"}, page...), Handle: f.handleUserSearch},
+		{Pattern: "POST /api/v2/users/create_or_update", Handle: f.handleCreateOrUpdateUser},
+		{Pattern: "GET /api/v2/users/{id}/tickets/requested", Query: page, Handle: f.handleRequestedTickets},
+		{Pattern: "POST /api/v2/tickets", Query: []string{"async"}, Handle: f.handleCreateTicket},
+		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: f.handleShowTicket},
+		{Pattern: "PUT /api/v2/tickets/{id}", Handle: f.handleUpdateTicket},
+		{Pattern: "GET /api/v2/tickets/{id}/comments", Query: append([]string{"include_inline_images"}, page...), Handle: f.handleListComments},
+		{Pattern: "POST /api/v2/uploads", Query: []string{"filename", "token"}, Handle: f.handleUpload},
+		{Pattern: "GET /api/v2/webhooks", Query: append([]string{"filter[name_contains]", "filter[status]"}, page...), Handle: f.handleListWebhooks},
+		{Pattern: "POST /api/v2/webhooks", Handle: f.handleCreateWebhook},
+		{Pattern: "GET /api/v2/webhooks/{id}/signing_secret", Handle: f.handleSigningSecret},
+		{Pattern: "DELETE /api/v2/webhooks/{id}", Handle: f.handleDeleteWebhook},
+		{Pattern: "GET /attachments/token/{token}/", Query: []string{"name"}, Handle: f.handleDownload},
 	}
 }
 
 func (f *Fake) handler() http.Handler {
-	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	for _, rt := range f.routes() {
-		mux.HandleFunc(rt.pattern, rt.handle)
-		allowed[rt.pattern] = rt.query
-	}
+	router := connectortest.NewRouter(f.routes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.record(r)
+		f.requests.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 		w.Header().Set("X-Rate-Limit", "700")
 		w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(699-f.RequestCount()%700))
-		if f.injectFailure(w, r) {
+		if f.failures.Inject(w, r, failWith) {
 			return
 		}
-		_, pattern := mux.Handler(r)
-		if pattern == "" {
-			f.violation("%s %s: no such Zendesk endpoint", r.Method, r.URL.Path)
+		switch status, param := router.Check(r, &f.violations, "Zendesk"); status {
+		case http.StatusNotFound:
 			writeError(w, http.StatusNotFound, "InvalidEndpoint", "Not found")
 			return
-		}
-		for key := range r.URL.Query() {
-			if !slices.Contains(allowed[pattern], key) {
-				f.violation("%s %s: undocumented query parameter %q", r.Method, r.URL.Path, key)
-				writeError(w, http.StatusBadRequest, "InvalidParameter", "unknown parameter "+key)
-				return
-			}
+		case http.StatusBadRequest:
+			writeError(w, http.StatusBadRequest, "InvalidParameter", "unknown parameter "+param)
+			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/api/v2/") {
 			if !f.authorized(r) {
@@ -80,35 +64,17 @@ func (f *Fake) handler() http.Handler {
 				return
 			}
 			if !strings.Contains(r.Header.Get("Accept"), "application/json") {
-				f.violation("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
+				f.violations.Addf("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
 				writeError(w, http.StatusBadRequest, "InvalidHeader", "Accept must be application/json")
 				return
 			}
 		}
-		mux.ServeHTTP(w, r)
+		router.ServeHTTP(w, r)
 	})
 }
 
-func (f *Fake) record(r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requestCount++
-	if len(f.requests) == maxRequests {
-		f.requests = slices.Delete(f.requests, 0, 1)
-	}
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, IdempotencyKey: r.Header.Get("Idempotency-Key")})
-}
-
-func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
-	f.mu.Lock()
-	if len(f.failures) == 0 {
-		f.mu.Unlock()
-		return false
-	}
-	kind := f.failures[0]
-	f.failures = f.failures[1:]
-	f.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
+// failWith answers an injected failure as Zendesk does.
+func failWith(w http.ResponseWriter, kind connectortest.Failure) {
 	switch kind {
 	case connectortest.FailRateLimited:
 		w.Header().Set("Retry-After", strconv.Itoa(int(connectortest.RateLimitRetryAfter/time.Second)))
@@ -116,17 +82,11 @@ func (f *Fake) injectFailure(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, http.StatusTooManyRequests, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded")
 	case connectortest.FailServerError:
 		writeError(w, http.StatusInternalServerError, "InternalServerError", "Something went wrong")
-	case connectortest.FailTimeout:
-		select {
-		case <-r.Context().Done():
-		case <-f.closing:
-		}
 	case connectortest.FailUnauthorized:
 		writeError(w, http.StatusUnauthorized, "Couldn't authenticate you", "")
 	default:
 		writeError(w, http.StatusInternalServerError, "InternalServerError", "unknown injected failure")
 	}
-	return true
 }
 
 func (f *Fake) authorized(r *http.Request) bool {
@@ -135,43 +95,18 @@ func (f *Fake) authorized(r *http.Request) bool {
 	return h == basic || h == "Bearer "+OAuthToken
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
 func writeError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, errorJSON{Error: code, Description: description})
+	connectortest.WriteJSON(w, status, errorJSON{Error: code, Description: description})
 }
 
 // decode reads a JSON body strictly into v, writing the 400 itself.
 func (f *Fake) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		f.violation("%s %s: Content-Type must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		writeError(w, http.StatusBadRequest, "InvalidHeader", "Content-Type must be application/json")
-		return nil, false
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidBody", err.Error())
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		f.violation("%s %s: body rejected: %v", r.Method, r.URL.Path, err)
-		writeError(w, http.StatusBadRequest, "InvalidParameter", err.Error())
-		return nil, false
-	}
-	if dec.More() {
-		f.violation("%s %s: trailing data after the JSON body", r.Method, r.URL.Path)
-		writeError(w, http.StatusBadRequest, "InvalidParameter", "trailing data")
+	raw, bad := connectortest.DecodeJSON(&f.violations, r, v, 8<<20)
+	if bad != nil {
+		code := map[connectortest.BodyProblem]string{
+			connectortest.BodyNotJSON: "InvalidHeader", connectortest.BodyUnreadable: "InvalidBody", connectortest.BodyInvalid: "InvalidParameter",
+		}[bad.Problem]
+		writeError(w, bad.Status, code, bad.Message)
 		return nil, false
 	}
 	return raw, true
@@ -225,7 +160,7 @@ func (f *Fake) attachmentJSON(a *attachment) attachmentJSON {
 	content := f.URL + "/attachments/token/" + a.token + "/?name=" + url.QueryEscape(a.fileName)
 	return attachmentJSON{
 		ID: a.id, URL: f.apiURL("attachments/" + formatID(a.id) + ".json"), FileName: a.fileName,
-		ContentURL: content, MappedContentURL: content, ContentType: a.contentType, Size: int64(len(a.data)), Thumbnails: []any{},
+		ContentURL: content, MappedContentURL: content, ContentType: a.contentType, Size: a.size, Thumbnails: []any{},
 	}
 }
 
@@ -267,7 +202,7 @@ func (f *Fake) auditJSON(t *ticket, c *comment, changes map[string]string) audit
 func (f *Fake) handleMe(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"user": f.userJSON(f.users[f.agentID])})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"user": f.userJSON(f.users[f.agentID])})
 }
 
 func digits(s string) string {
@@ -285,7 +220,7 @@ func (f *Fake) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ext, query := q.Get("external_id"), q.Get("query")
 	if (ext == "") == (query == "") {
-		f.violation("GET /api/v2/users/search: exactly one of query and external_id is needed")
+		f.violations.Addf("GET /api/v2/users/search: exactly one of query and external_id is needed")
 		writeError(w, http.StatusBadRequest, "InvalidParameter", "query or external_id required")
 		return
 	}
@@ -298,7 +233,7 @@ func (f *Fake) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 		case strings.HasPrefix(tok, "phone:"):
 			phone = strings.TrimPrefix(tok, "phone:")
 			if d := digits(phone); d != strings.TrimPrefix(phone, "*") || d == "" {
-				f.violation("GET /api/v2/users/search: phone search takes digits only, got %q", phone)
+				f.violations.Addf("GET /api/v2/users/search: phone search takes digits only, got %q", phone)
 			}
 		default:
 			terms = append(terms, strings.ToLower(tok))
@@ -330,7 +265,7 @@ func (f *Fake) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		users = append(users, f.userJSON(u))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users, "next_page": nil, "previous_page": nil, "count": len(users)})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"users": users, "next_page": nil, "previous_page": nil, "count": len(users)})
 }
 
 func (f *Fake) handleCreateOrUpdateUser(w http.ResponseWriter, r *http.Request) {
@@ -339,14 +274,14 @@ func (f *Fake) handleCreateOrUpdateUser(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if req.User == nil {
-		f.violation("create_or_update: missing user")
+		f.violations.Addf("create_or_update: missing user")
 		writeError(w, http.StatusBadRequest, "InvalidParameter", "user is required")
 		return
 	}
 	in := req.User
 	ext, email := deref(in.ExternalID), deref(in.Email)
 	if ext == "" && email == "" {
-		f.violation("create_or_update: needs external_id or email to be idempotent")
+		f.violations.Addf("create_or_update: needs external_id or email to be idempotent")
 	}
 	if in.Role != nil && !slices.Contains([]string{"end-user", "agent", "admin"}, *in.Role) {
 		writeError(w, http.StatusUnprocessableEntity, "RecordInvalid", "Role is invalid")
@@ -387,7 +322,7 @@ func (f *Fake) handleCreateOrUpdateUser(w http.ResponseWriter, r *http.Request) 
 		found.updatedAt = f.now().UTC()
 	}
 	w.Header().Set("Location", f.apiURL("users/"+formatID(found.id)+".json"))
-	writeJSON(w, status, map[string]any{"user": f.userJSON(found)})
+	connectortest.WriteJSON(w, status, map[string]any{"user": f.userJSON(found)})
 }
 
 func deref[T any](p *T) T {
@@ -426,12 +361,12 @@ func writePage[T any](f *Fake, w http.ResponseWriter, r *http.Request, key strin
 	}
 	q := r.URL.Query()
 	if q.Get("page[size]") == "" {
-		writeJSON(w, http.StatusOK, map[string]any{key: items, "next_page": nil, "previous_page": nil, "count": len(items)})
+		connectortest.WriteJSON(w, http.StatusOK, map[string]any{key: items, "next_page": nil, "previous_page": nil, "count": len(items)})
 		return
 	}
 	size, err := strconv.Atoi(q.Get("page[size]"))
 	if err != nil || size < 1 || size > 100 {
-		f.violationLocked("%s %s: page[size] must be 1..100", r.Method, r.URL.Path)
+		f.violations.Addf("%s %s: page[size] must be 1..100", r.Method, r.URL.Path)
 		writeError(w, http.StatusBadRequest, "InvalidPaginationParameter", "page[size] must be between 1 and 100")
 		return
 	}
@@ -458,7 +393,7 @@ func writePage[T any](f *Fake, w http.ResponseWriter, r *http.Request, key strin
 		nq.Set("page[after]", meta.AfterCursor)
 		links.Next = f.URL + r.URL.Path + "?" + nq.Encode()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{key: items[start:end], "meta": meta, "links": links})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{key: items[start:end], "meta": meta, "links": links})
 }
 
 func encodeCursor(n int) string {
@@ -473,15 +408,6 @@ func decodeCursor(s string) (int, error) {
 	return strconv.Atoi(string(b[2:]))
 }
 
-// violationLocked records a violation while f.mu is held.
-func (f *Fake) violationLocked(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.violations = append(f.violations, msg)
-	if f.tb != nil {
-		f.tb.Errorf("zendesktest: %s", msg)
-	}
-}
-
 // Tickets.
 
 var statuses = []string{"new", "open", "pending", "hold", "solved", "closed"}
@@ -494,7 +420,7 @@ func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		f.violation("POST /api/v2/tickets without Idempotency-Key: a retry would duplicate the ticket")
+		f.violations.Addf("POST /api/v2/tickets without Idempotency-Key: a retry would duplicate the ticket")
 	}
 	if len(key) > 255 {
 		writeError(w, http.StatusBadRequest, "InvalidIdempotencyKey", "Idempotency-Key is longer than 255 characters")
@@ -534,7 +460,7 @@ func (f *Fake) createTicket(in *ticketFields) (int, any) {
 			Details: map[string]any{field: []map[string]string{{"description": msg}}}}
 	}
 	if in == nil {
-		f.violationLocked("POST /api/v2/tickets: missing ticket")
+		f.violations.Addf("POST /api/v2/tickets: missing ticket")
 		return http.StatusBadRequest, errorJSON{Error: "InvalidParameter", Description: "ticket is required"}
 	}
 	if in.Comment == nil || (deref(in.Comment.Body) == "" && deref(in.Comment.HTMLBody) == "") {
@@ -626,7 +552,7 @@ func (f *Fake) takeUploads(tokens []string) ([]int64, any) {
 	for _, tok := range tokens {
 		u := f.uploads[tok]
 		if u == nil || u.used || f.now().After(u.expiresAt) {
-			f.violationLocked("comment.uploads: unknown, expired or already used token %q", tok)
+			f.violations.Addf("comment.uploads: unknown, expired or already used token %q", tok)
 			return nil, errorJSON{Error: "RecordInvalid", Description: "Record validation errors",
 				Details: map[string]any{"uploads": []map[string]string{{"description": "Uploads: token is invalid"}}}}
 		}
@@ -650,7 +576,7 @@ func (f *Fake) handleShowTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "RecordNotFound", "Not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": f.ticketJSON(t)})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"ticket": f.ticketJSON(t)})
 }
 
 func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
@@ -660,12 +586,12 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	in := req.Ticket
 	if in == nil {
-		f.violation("PUT /api/v2/tickets/{id}: missing ticket")
+		f.violations.Addf("PUT /api/v2/tickets/{id}: missing ticket")
 		writeError(w, http.StatusBadRequest, "InvalidParameter", "ticket is required")
 		return
 	}
 	if in.RequesterID != nil || in.ViaFollowupSourceID != nil {
-		f.violation("PUT /api/v2/tickets/{id}: requester_id/via_followup_source_id are not for updates")
+		f.violations.Addf("PUT /api/v2/tickets/{id}: requester_id/via_followup_source_id are not for updates")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -675,7 +601,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := func(field, msg string) {
-		writeJSON(w, http.StatusUnprocessableEntity, errorJSON{Error: "RecordInvalid", Description: "Record validation errors",
+		connectortest.WriteJSON(w, http.StatusUnprocessableEntity, errorJSON{Error: "RecordInvalid", Description: "Record validation errors",
 			Details: map[string]any{field: []map[string]string{{"description": msg}}}})
 	}
 	if t.status == "closed" {
@@ -704,7 +630,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 		atts, errResp := f.takeUploads(in.Comment.Uploads)
 		if errResp != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, errResp)
+			connectortest.WriteJSON(w, http.StatusUnprocessableEntity, errResp)
 			return
 		}
 		c = f.addComment(t, authorID, body, in.Comment.Public == nil || *in.Comment.Public, atts)
@@ -722,7 +648,7 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.updatedAt = f.now().UTC()
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": f.ticketJSON(t), "audit": f.auditJSON(t, c, changes)})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"ticket": f.ticketJSON(t), "audit": f.auditJSON(t, c, changes)})
 }
 
 func (f *Fake) handleListComments(w http.ResponseWriter, r *http.Request) {
@@ -742,7 +668,7 @@ func (f *Fake) handleListComments(w http.ResponseWriter, r *http.Request) {
 	case "desc":
 		slices.Reverse(list)
 	default:
-		f.violationLocked("comments: sort_order must be asc or desc")
+		f.violations.Addf("comments: sort_order must be asc or desc")
 	}
 	writePage(f, w, r, "comments", list)
 }
@@ -752,31 +678,47 @@ func (f *Fake) handleListComments(w http.ResponseWriter, r *http.Request) {
 func (f *Fake) handleUpload(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("filename")
 	if name == "" {
-		f.violation("POST /api/v2/uploads: the filename query parameter is required")
+		f.violations.Addf("POST /api/v2/uploads: the filename query parameter is required")
 		writeError(w, http.StatusBadRequest, "InvalidParameter", "filename is required")
 		return
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt == "application/json" {
-		f.violation("POST /api/v2/uploads: Content-Type must be the file's MIME type, got %q", ct)
+		f.violations.Addf("POST /api/v2/uploads: Content-Type must be the file's MIME type, got %q", ct)
 		writeError(w, http.StatusBadRequest, "InvalidHeader", "Content-Type must describe the file")
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, 50<<20+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidBody", err.Error())
+	limit := f.opts.MaxUploadBytes
+	var data []byte
+	var size int64
+	var sum string
+	if f.opts.DiscardUploads {
+		h := sha256.New()
+		n, err := io.Copy(h, io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "InvalidBody", err.Error())
+			return
+		}
+		size, sum = n, hex.EncodeToString(h.Sum(nil))
+	} else {
+		var err error
+		if data, err = io.ReadAll(io.LimitReader(r.Body, limit+1)); err != nil {
+			writeError(w, http.StatusBadRequest, "InvalidBody", err.Error())
+			return
+		}
+		size = int64(len(data))
+	}
+	if size > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "AttachmentTooLarge", fmt.Sprintf("Attachments can be up to %d MB", limit>>20))
 		return
 	}
-	if len(data) > 50<<20 {
-		writeError(w, http.StatusRequestEntityTooLarge, "AttachmentTooLarge", "Attachments can be up to 50 MB")
-		return
-	}
-	if r.ContentLength >= 0 && r.ContentLength != int64(len(data)) {
-		f.violation("POST /api/v2/uploads: Content-Length %d but %d bytes", r.ContentLength, len(data))
+	if r.ContentLength >= 0 && r.ContentLength != size {
+		f.violations.Addf("POST /api/v2/uploads: Content-Length %d but %d bytes", r.ContentLength, size)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.newAttachment(name, ct, data)
+	a.size, a.sha256 = size, sum
 	tok := r.URL.Query().Get("token")
 	u := f.uploads[tok]
 	if tok != "" && u == nil {
@@ -792,7 +734,7 @@ func (f *Fake) handleUpload(w http.ResponseWriter, r *http.Request) {
 	for _, aid := range u.attachments {
 		list = append(list, f.attachmentJSON(f.attachments[aid]))
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"upload": map[string]any{
+	connectortest.WriteJSON(w, http.StatusCreated, map[string]any{"upload": map[string]any{
 		"token": u.token, "expires_at": u.expiresAt.UTC().Format(time.RFC3339), "attachment": f.attachmentJSON(a), "attachments": list,
 	}})
 }
@@ -806,8 +748,9 @@ func (f *Fake) handleDownload(w http.ResponseWriter, r *http.Request) {
 	a := f.byToken[r.PathValue("token")]
 	var data []byte
 	var ct, name string
+	var size int64
 	if a != nil {
-		data, ct, name = a.data, a.contentType, a.fileName
+		data, ct, name, size = a.data, a.contentType, a.fileName, a.size
 	}
 	f.mu.Unlock()
 	if a == nil {
@@ -815,9 +758,20 @@ func (f *Fake) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	if data == nil && size > 0 { // a discarded upload: zeros of its size
+		_, _ = io.CopyN(w, zeros{}, size)
+		return
+	}
 	_, _ = w.Write(data)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // Webhooks.
@@ -836,7 +790,7 @@ func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	in := req.Webhook
 	if in == nil {
-		f.violation("POST /api/v2/webhooks: missing webhook")
+		f.violations.Addf("POST /api/v2/webhooks: missing webhook")
 		writeError(w, http.StatusBadRequest, "InvalidParameter", "webhook is required")
 		return
 	}
@@ -866,8 +820,8 @@ func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		problems = append(problems, "event subscriptions need http_method POST and request_format json")
 	}
 	if len(problems) > 0 {
-		f.violation("POST /api/v2/webhooks: %s", strings.Join(problems, "; "))
-		writeJSON(w, http.StatusBadRequest, errorJSON{Error: "InvalidParameter", Description: strings.Join(problems, "; ")})
+		f.violations.Addf("POST /api/v2/webhooks: %s", strings.Join(problems, "; "))
+		connectortest.WriteJSON(w, http.StatusBadRequest, errorJSON{Error: "InvalidParameter", Description: strings.Join(problems, "; ")})
 		return
 	}
 	f.mu.Lock()
@@ -876,7 +830,7 @@ func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		subscriptions: slices.Clone(in.Subscriptions), createdAt: f.now().UTC()}
 	f.webhooks[wh.id] = wh
 	f.webhookOrder = append(f.webhookOrder, wh.id)
-	writeJSON(w, http.StatusCreated, map[string]any{"webhook": f.webhookJSON(wh)})
+	connectortest.WriteJSON(w, http.StatusCreated, map[string]any{"webhook": f.webhookJSON(wh)})
 }
 
 func (f *Fake) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -909,7 +863,7 @@ func (f *Fake) handleSigningSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "RecordNotFound", "Not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"signing_secret": map[string]string{"algorithm": "sha256", "secret": string(f.secret)}})
+	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"signing_secret": map[string]string{"algorithm": "sha256", "secret": string(f.secret)}})
 }
 
 func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
