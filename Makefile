@@ -3,7 +3,7 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test vet fmt generate clean
+.PHONY: run build test vet fmt generate clean bench soak demo
 
 ## run: build and serve, with a PostgreSQL found or started for you
 run: build
@@ -28,6 +28,22 @@ fmt:
 ## generate: nothing is generated yet; SQL is hand-written in internal/store
 generate:
 	$(GO) generate ./...
+
+## bench: measure relaydesk under load against pgbench and River (a few minutes; report in .data/bench.json)
+bench:
+	@command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || \
+		{ echo "pgbench is missing: sudo apt-get install -y postgresql-client"; exit 1; }
+	@mkdir -p .data
+	$(GO) run ./cmd/relaydesk-load bench -json .data/bench.json $(BENCH_FLAGS)
+
+## soak: kill -9 relaydesk, restart PostgreSQL (a private cluster) and break the peers under load, then verify (about 6 minutes)
+soak:
+	@mkdir -p .data
+	$(GO) run ./cmd/relaydesk-load soak -json .data/soak.json $(SOAK_FLAGS)
+
+## demo: relaydesk with a fake WhatsApp and a fake helpdesk you can look at, until Ctrl-C
+demo:
+	$(GO) run ./cmd/relaydesk-load demo -database-url "$$(scripts/dev-db postgres)" $(DEMO_FLAGS)
 
 clean:
 	rm -rf bin
