@@ -49,7 +49,7 @@ func TestShortSoak(t *testing.T) {
 			databaseURL: testdb.ServerURL(), dbName: fmt.Sprintf("relaydesk_short_soak_%d", os.Getpid()),
 			relaydeskBin: "self", workers: 20, dbConns: 10, conversations: 40, faults: true,
 		},
-		duration: 20 * time.Second, rate: 40, concurrency: 10, kills: 1, drainTimeout: 150 * time.Second,
+		duration: 15 * time.Second, rate: 40, concurrency: 10, kills: 1, drainTimeout: 150 * time.Second,
 	}
 	rep, err := runSoak(context.Background(), o, &logs)
 	require.NoError(t, err, logs.String())

@@ -20,9 +20,9 @@ import (
 const (
 	// lease is how long a claimed conversation stays claimed without a
 	// heartbeat; after a crash, the conversation is free again this soon.
-	lease = time.Minute
+	lease = 20 * time.Second
 	// heartbeat renews the lease while a worker runs.
-	heartbeat = 20 * time.Second
+	heartbeat = 5 * time.Second
 	// busySnooze is how long a job waits when another worker holds the
 	// conversation.
 	busySnooze = 2 * time.Second
