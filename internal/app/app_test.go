@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,14 @@ func TestServeMigratesAndAnswers(t *testing.T) {
 		`relaydesk_river_jobs{state="available"}`, "go_goroutines"} {
 		require.Contains(t, body, m)
 	}
+
+	t.Run("worked jobs are measured", func(t *testing.T) {
+		// The retention cleanup runs at start on the leader.
+		require.Eventually(t, func() bool {
+			_, body := get(t, base+"/metrics")
+			return strings.Contains(body, `relaydesk_river_job_duration_seconds_count{kind="cleanup_webhook_events",outcome="ok"} 1`)
+		}, 30*time.Second, 100*time.Millisecond)
+	})
 
 	t.Run("readyz reports a schema that is not current", func(t *testing.T) {
 		ctx := context.Background()

@@ -56,8 +56,8 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
 		}, opts.Periodic...),
-		WorkerMiddleware: []rivertype.WorkerMiddleware{newJobMetrics(opts.Registry)},
-		JobTimeout:       5 * time.Minute,
+		Middleware: []rivertype.Middleware{newJobMetrics(opts.Registry)},
+		JobTimeout: 5 * time.Minute,
 		// A job whose process died is retried after this long. It must exceed
 		// the longest worker timeout (media delivery: 15 minutes).
 		RescueStuckJobsAfter: 16 * time.Minute,

@@ -227,7 +227,7 @@ func TestAdminRegistersApplications(t *testing.T) {
 	require.Contains(t, string(body), "allow at least one scope")
 	require.Contains(t, string(body), "redirect URI")
 
-	resp, body = b.admin(http.MethodPost, "/admin/apps", url.Values{"_csrf": {"forged"}, "name": {"Bot"}})
+	resp, _ = b.admin(http.MethodPost, "/admin/apps", url.Values{"_csrf": {"forged"}, "name": {"Bot"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "CSRF token checked")
 
 	resp, body = b.admin(http.MethodPost, "/admin/apps", url.Values{"_csrf": {b.csrf()}, "name": {"Helpful Bot"}, "rate_limit": {"120"},
