@@ -77,7 +77,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		Connectors: ConnectorFactory(st, cfg.BaseURL.String()), APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/")})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	client, err := jobs.NewClient(jobs.Opts{
-		Store: st, Logger: log.With("component", "river"), Registry: reg,
+		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
 		RegisterWorkers: func(ws *river.Workers) {
 			jobs.AddBridgeWorkers(br)(ws)
@@ -182,4 +182,31 @@ func ready(ctx context.Context, pool *pgxpool.Pool) error {
 		return err
 	}
 	return nil
+}
+
+// riverLogger quiets River's routine info lines (producer counts every few
+// seconds) unless debug logging is on.
+func riverLogger(log *slog.Logger, level slog.Level) *slog.Logger {
+	min := slog.LevelWarn
+	if level <= slog.LevelDebug {
+		min = level
+	}
+	return slog.New(minLevel{log.Handler(), min}).With("component", "river")
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
