@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,13 +91,26 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		}
 		secrets = append(secrets, []byte(sec.AppSecret))
 	}
-	if _, err := whatsapp.VerifySignatureAny(secrets, body, signature); err != nil {
+	matched, err := whatsapp.VerifySignatureAny(secrets, body, signature)
+	if err != nil {
 		reason := RejectSignature
 		if errors.Is(err, whatsapp.ErrSignatureMissing) {
 			reason = RejectUnsigned
 		}
 		return res, &RejectError{reason, err}
 	}
+	// A delivery is signed by one Meta app: only the numbers configured with
+	// that app's secret are vouched for. Changes naming other numbers (of
+	// another app, whose secret the sender need not know) are dropped like
+	// those of unknown numbers, so one app's secret cannot inject messages
+	// or account events for another's numbers.
+	signed := accounts[:0:0]
+	for i, a := range accounts {
+		if hmac.Equal(secrets[i], secrets[matched]) {
+			signed = append(signed, a)
+		}
+	}
+	accounts = signed
 
 	batch, err := whatsapp.ParseDelivery(body)
 	if err != nil {

@@ -308,3 +308,42 @@ func TestWhatsAppDisabledNumberIsAcknowledgedAndDropped(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Equal(t, empty, b.rows(t))
 }
+
+// A delivery is signed by one Meta app. Knowing one number's app secret must
+// not let a sender inject messages for a number of another app by batching
+// a change for it into a delivery signed with its own secret.
+func TestWhatsAppSignatureVouchesOnlyForItsOwnNumbers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const otherPhoneID, otherSecret = "209876543210987", "another-apps-secret"
+	_, err := b.store.ApplyFile(context.Background(), &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
+		Name: "support-us", PhoneNumberID: phoneID, WABAID: "102290129340398", AccessToken: "tok",
+		AppSecret: appSecret, VerifyToken: verifyToken, GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
+	}, {
+		Name: "support-eu", PhoneNumberID: otherPhoneID, WABAID: "102290129340399", AccessToken: "tok2",
+		AppSecret: otherSecret, VerifyToken: "other-verify-token", GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
+	}}})
+	require.NoError(t, err)
+	inNumber := func(pnid string) int {
+		return b.count(t, `SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			JOIN whatsapp_accounts a ON a.id = c.account_id WHERE a.phone_number_id = $1`, pnid)
+	}
+
+	d := whatsapptest.NewDelivery(phoneID).Text(customer, "mine").ForNumber(otherPhoneID).Text("4915112345678", "forged")
+	rec := b.postSigned(t, d.Bytes()) // signed with the first number's secret only
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, 1, inNumber(phoneID), "the signing app's own number is stored")
+	require.Equal(t, 0, inNumber(otherPhoneID), "a number of another app is not vouched for by this signature")
+
+	t.Run("a change for the other app alone, signed with the wrong secret, is refused", func(t *testing.T) {
+		d := whatsapptest.NewDelivery(otherPhoneID).Text("4915112345678", "forged")
+		require.Equal(t, http.StatusUnauthorized, b.postSigned(t, d.Bytes()).Code)
+		require.Equal(t, 0, inNumber(otherPhoneID))
+	})
+	t.Run("the other app's own signature is accepted", func(t *testing.T) {
+		d := whatsapptest.NewDelivery(otherPhoneID).Text("4915112345678", "genuine")
+		rec := b.post(t, d.Bytes(), whatsapptest.SignBody([]byte(otherSecret), d.Bytes()))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, 1, inNumber(otherPhoneID))
+	})
+}
