@@ -221,9 +221,6 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 	if err := b.pace(ctx, cc.account, to); err != nil {
 		return err
 	}
-	if err := b.store.MarkAttempt(ctx, m.ID); err != nil {
-		return err
-	}
 	sctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	var wamid string

@@ -70,10 +70,24 @@ func (b *Bridge) claim(ctx context.Context, convID int64, dir store.Direction) (
 
 // convCtx is what working on one conversation needs.
 type convCtx struct {
-	conv    store.Conversation
-	account store.Account
-	graph   *whatsapp.Client
-	conns   map[int64]*connection // built once per drain, not once per message
+	conv       store.Conversation
+	account    store.Account
+	graph      *whatsapp.Client
+	conns      map[int64]*connection // built once per drain, not once per message
+	routes     []store.Route         // the number's routes, read once per drain
+	haveRoutes bool
+}
+
+// routesOf returns the number's routes, read once per drain.
+func (b *Bridge) routesOf(ctx context.Context, cc *convCtx) ([]store.Route, error) {
+	if !cc.haveRoutes {
+		routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), cc.account.ID)
+		if err != nil {
+			return nil, err
+		}
+		cc.routes, cc.haveRoutes = routes, true
+	}
+	return cc.routes, nil
 }
 
 // connFor returns a helpdesk connection's connector, built once per drain.
@@ -118,7 +132,7 @@ func (b *Bridge) drain(ctx context.Context, convID int64, dir store.Direction, w
 		direction = "out"
 	}
 	for {
-		m, err := b.store.NextPending(ctx, convID, direction)
+		m, err := b.store.NextPendingAttempt(ctx, convID, direction)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -240,9 +254,6 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 			}
 		}
 	}
-	if err := b.store.MarkAttempt(ctx, m.ID); err != nil {
-		return err
-	}
 	pctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
 	commentID, err := conn.c.AddMessage(pctx, ticket.RemoteID, ticket.RequesterID, msg)
 	cancel()
@@ -312,9 +323,6 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		nt.PreviousTicketID = prev.RemoteID
 		prevID = &prev.ID
 	}
-	if err := b.store.MarkAttempt(ctx, m.ID); err != nil {
-		return err
-	}
 	cctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
 	t, firstComment, err := conn.c.CreateTicket(cctx, nt)
 	cancel()
@@ -368,7 +376,7 @@ func (b *Bridge) adoptParked(ctx context.Context, tx pgx.Tx, row store.Connectio
 
 // chooseRoute picks the first matching route of the number.
 func (b *Bridge) chooseRoute(ctx context.Context, ic *convCtx, firstBody string) (*store.Route, error) {
-	routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), ic.account.ID)
+	routes, err := b.routesOf(ctx, ic)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +404,7 @@ func (b *Bridge) routeFor(ctx context.Context, ic *convCtx, id *int64) (*store.R
 	if id == nil {
 		return nil, nil
 	}
-	routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), ic.account.ID)
+	routes, err := b.routesOf(ctx, ic)
 	if err != nil {
 		return nil, err
 	}

@@ -219,9 +219,10 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 			return err
 		}
 	}
-	// Thin webhooks (no attachments) are completed from the helpdesk first.
+	// Thin webhooks (no attachments) are completed from the helpdesk first;
+	// until attachments are known, every attempt asks again.
 	attachments := remoteAttachments(m.Media)
-	if conn != nil && m.RemoteID != "" && m.Attempts == 0 {
+	if conn != nil && m.RemoteID != "" && len(m.Media) == 0 {
 		if hy, ok := conn.c.(connectors.EventHydrator); ok && m.TicketID != nil {
 			t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID)
 			if err != nil {
@@ -244,9 +245,6 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 			}
 			m.Body = coalesce(e.Body, m.Body)
 		}
-	}
-	if err := b.store.MarkAttempt(ctx, m.ID); err != nil {
-		return err
 	}
 
 	// Each attachment is one WhatsApp media message, then the text; parts
@@ -324,7 +322,7 @@ func (b *Bridge) outsideWindow(ctx context.Context, cc *convCtx, m store.Message
 	var tpl *store.Template
 	if m.TicketID != nil {
 		if t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID); err == nil && t.RouteID != nil {
-			routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), conv.AccountID)
+			routes, err := b.routesOf(ctx, cc)
 			if err != nil {
 				return err
 			}
@@ -437,19 +435,10 @@ func (b *Bridge) sendAttachment(ctx context.Context, graph *whatsapp.Client, con
 			return "", err
 		}
 	} else {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
-		if err != nil {
+		var err error
+		if rc, err = b.openAttachmentURL(ctx, conn, a.URL); err != nil {
 			return "", err
 		}
-		resp, err := b.http.Do(req)
-		if err != nil {
-			return "", err
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return "", fmt.Errorf("download attachment: HTTP %d", resp.StatusCode)
-		}
-		rc = resp.Body
 	}
 	defer rc.Close()
 	if ctype == "" {

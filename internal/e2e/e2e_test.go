@@ -411,3 +411,40 @@ func TestAgentReplyBeforeTheTicketIsRecordedIsNotLost(t *testing.T) {
 	require.Len(t, h.zd.Tickets(), 1, "the job's create returned the same ticket")
 	require.Equal(t, 0, h.count(`SELECT count(*) FROM parked_events`))
 }
+
+func TestAgentReplyWithAttachmentReachesWhatsApp(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "can you send the invoice?"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	tk := h.zd.Tickets()[0].ID
+
+	// The text part fails once after the file was accepted: the retry must
+	// not send the file again.
+	h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpSendMessage, Times: 1, HTTPStatus: 500, Code: 131000,
+		Match: func(_ *http.Request, body []byte) bool { return bytes.Contains(body, []byte(`"type":"text"`)) }})
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("invoice line\n"), 500)...)
+	id := h.zd.AgentReply(tk, "Here it is.", connectortest.File{Filename: "invoice.pdf", ContentType: "application/pdf", Data: pdf})
+	require.Equal(t, http.StatusOK, h.postHelpdesk(h.zd.CommentDelivery(tk, id)))
+
+	h.eventually(func() bool { return len(h.graph.Sent()) == 2 }, "the file and the text")
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show up
+	sent := h.graph.Sent()
+	require.Len(t, sent, 2, "the file is sent once although the text needed a retry")
+	faults := 0
+	for _, r := range h.graph.Requests() {
+		if r.Fault {
+			faults++
+		}
+	}
+	require.Equal(t, 1, faults, "the text's first send failed")
+	require.Equal(t, "document", sent[0].Type, "the attachment goes first, as a document")
+	require.Equal(t, "text", sent[1].Type)
+	require.Equal(t, "Here it is.", sent[1].Text)
+	ups := h.graph.Uploads()
+	require.Len(t, ups, 1)
+	require.Equal(t, "invoice.pdf", ups[0].Filename)
+	require.Equal(t, pdf, ups[0].Data, "the file's bytes reach Graph unchanged")
+	require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'done' AND wamid = $1`, sent[1].ID))
+	h.noViolations()
+}

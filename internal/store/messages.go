@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -56,17 +57,23 @@ func (s *Store) NextPending(ctx context.Context, conversationID int64, direction
 	return m, notFound(err)
 }
 
+// NextPendingAttempt takes a conversation's first pending message in one
+// direction and counts an attempt on it, in one statement. The returned
+// Attempts is the count before this attempt: above zero, an earlier attempt
+// may have reached the other side, so the caller looks before writing again.
+func (s *Store) NextPendingAttempt(ctx context.Context, conversationID int64, direction string) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET attempts = attempts + 1, updated_at = now()
+		WHERE id = (SELECT id FROM messages WHERE conversation_id = $1 AND direction = $2 AND state = 'pending'
+			ORDER BY seq LIMIT 1)
+		RETURNING `+messageColumns, conversationID, direction))
+	m.Attempts--
+	return m, notFound(err)
+}
+
 // MessageByID loads a message.
 func (s *Store) MessageByID(ctx context.Context, db DBTX, id int64) (Message, error) {
 	m, err := scanMessage(db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
 	return m, notFound(err)
-}
-
-// MarkAttempt counts an attempt before a remote write whose outcome may be
-// uncertain; a later attempt that sees Attempts > 0 looks before writing again.
-func (s *Store) MarkAttempt(ctx context.Context, id int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE messages SET attempts = attempts + 1, updated_at = now() WHERE id = $1`, id)
-	return err
 }
 
 // MarkPosted records that an inbound message is in the helpdesk.
@@ -148,7 +155,7 @@ func (s *Store) InsertOutbound(ctx context.Context, db DBTX, o Outbound) (int64,
 func (s *Store) RecordPart(ctx context.Context, id int64, i int, wamid string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE messages SET payload = jsonb_set(coalesce(payload, '{}'), '{parts}',
 		coalesce(payload->'parts', '{}') || jsonb_build_object($2::text, $3::text)), updated_at = now() WHERE id = $1`,
-		id, i, wamid)
+		id, strconv.Itoa(i), wamid)
 	return err
 }
 
