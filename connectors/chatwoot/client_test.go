@@ -507,30 +507,16 @@ func TestTestChecksTheInbox(t *testing.T) {
 
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		cfg      connectors.Config
-		problems []string
-	}{
-		{"nothing", connectors.Config{}, []string{"settings.base_url: is required", "settings.account_id: is required", "settings.inbox_id: is required", "credentials.api_access_token: is required"}},
-		{"bad values", connectors.Config{
+	connectortest.RequireConfigProblems(t, chatwoot.New, []connectortest.ConfigProblems{
+		{Name: "nothing", Config: connectors.Config{}, Problems: []string{"settings.base_url: is required", "settings.account_id: is required", "settings.inbox_id: is required", "credentials.api_access_token: is required"}},
+		{Name: "bad values", Config: connectors.Config{
 			Settings:    map[string]any{"base_url": "app.chatwoot.com", "account_id": "one", "inbox_id": 1.5},
 			Credentials: map[string]string{"api_access_token": "t"},
-		}, []string{"settings.base_url: must be an absolute http(s) URL", "settings.account_id: must be a whole number", "settings.inbox_id: must be a whole number"}},
-		{"negative ids", connectors.Config{
+		}, Problems: []string{"settings.base_url: must be an absolute http(s) URL", "settings.account_id: must be a whole number", "settings.inbox_id: must be a whole number"}},
+		{Name: "negative ids", Config: connectors.Config{
 			Settings: map[string]any{"base_url": "https://chat.example", "account_id": -1, "inbox_id": 2}, Credentials: map[string]string{"api_access_token": "t"},
-		}, []string{"ids must be positive"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := chatwoot.New(tt.cfg)
-			require.Error(t, err)
-			for _, p := range tt.problems {
-				require.Contains(t, err.Error(), p)
-			}
-		})
-	}
+		}, Problems: []string{"ids must be positive"}},
+	})
 }
 
 func TestRegistered(t *testing.T) {

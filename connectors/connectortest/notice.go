@@ -42,11 +42,7 @@ const MaxNoticeAge = 5 * time.Minute
 
 // NoticeDelivery returns n as a delivery signed with secret at time at.
 func NoticeDelivery(secret []byte, n Notice, at time.Time) Delivery {
-	body, err := json.Marshal(n)
-	if err != nil {
-		panic(err)
-	}
-	return Delivery{Header: SignNotice(secret, body, at), Body: body, At: at}
+	return SignedDelivery(n, at, func(body []byte, at time.Time) http.Header { return SignNotice(secret, body, at) })
 }
 
 // RedeliverNotice returns d signed again 30 seconds later, as a retried

@@ -539,27 +539,13 @@ func TestNewValidatesConfig(t *testing.T) {
 		return s
 	}
 	creds := map[string]string{"api_token": "t"}
-	tests := []struct {
-		name     string
-		cfg      connectors.Config
-		problems []string
-	}{
-		{"nothing", connectors.Config{}, []string{"settings.base_url: is required", "settings.group: is required", "credentials.api_token: is required"}},
-		{"upload limit not a number", connectors.Config{Settings: base(map[string]any{"max_upload_mb": "lots"}), Credentials: creds}, []string{"settings.max_upload_mb: must be a whole number"}},
-		{"upload limit out of range", connectors.Config{Settings: base(map[string]any{"max_upload_mb": 0}), Credentials: creds}, []string{"max_upload_mb must be between 1 and 2048"}},
-		{"URL with a fragment", connectors.Config{Settings: base(map[string]any{"base_url": "https://z.example/#ticket/zoom/1"}), Credentials: creds}, []string{"without query, fragment or credentials"}},
-		{"OAuth2 is not offered", connectors.Config{Settings: base(map[string]any{"auth_method": "oauth2"}), Credentials: creds}, []string{`unsupported auth method "oauth2"`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := zammad.New(tt.cfg)
-			require.Error(t, err)
-			for _, p := range tt.problems {
-				require.Contains(t, err.Error(), p)
-			}
-		})
-	}
+	connectortest.RequireConfigProblems(t, zammad.New, []connectortest.ConfigProblems{
+		{Name: "nothing", Config: connectors.Config{}, Problems: []string{"settings.base_url: is required", "settings.group: is required", "credentials.api_token: is required"}},
+		{Name: "upload limit not a number", Config: connectors.Config{Settings: base(map[string]any{"max_upload_mb": "lots"}), Credentials: creds}, Problems: []string{"settings.max_upload_mb: must be a whole number"}},
+		{Name: "upload limit out of range", Config: connectors.Config{Settings: base(map[string]any{"max_upload_mb": 0}), Credentials: creds}, Problems: []string{"max_upload_mb must be between 1 and 2048"}},
+		{Name: "URL with a fragment", Config: connectors.Config{Settings: base(map[string]any{"base_url": "https://z.example/#ticket/zoom/1"}), Credentials: creds}, Problems: []string{"without query, fragment or credentials"}},
+		{Name: "OAuth2 is not offered", Config: connectors.Config{Settings: base(map[string]any{"auth_method": "oauth2"}), Credentials: creds}, Problems: []string{`unsupported auth method "oauth2"`}},
+	})
 }
 
 func TestRegistered(t *testing.T) {

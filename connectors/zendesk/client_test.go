@@ -405,35 +405,21 @@ func TestOAuth2(t *testing.T) {
 
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		cfg      connectors.Config
-		problems []string
-	}{
-		{"nothing", connectors.Config{}, []string{"settings.subdomain: is required", "credentials.email: is required", "credentials.api_token: is required"}},
-		{"bad subdomain and email", connectors.Config{
+	connectortest.RequireConfigProblems(t, zendesk.New, []connectortest.ConfigProblems{
+		{Name: "nothing", Config: connectors.Config{}, Problems: []string{"settings.subdomain: is required", "credentials.email: is required", "credentials.api_token: is required"}},
+		{Name: "bad subdomain and email", Config: connectors.Config{
 			Settings: map[string]any{"subdomain": "acme.zendesk.com"}, Credentials: map[string]string{"email": "nope", "api_token": "t"},
-		}, []string{"settings.subdomain: has an invalid format", "credentials.email: must be an email address"}},
-		{"oauth2 needs the client", connectors.Config{
+		}, Problems: []string{"settings.subdomain: has an invalid format", "credentials.email: must be an email address"}},
+		{Name: "oauth2 needs the client", Config: connectors.Config{
 			Settings: map[string]any{"subdomain": "acme", "auth_method": "oauth2"},
-		}, []string{"settings.client_id: is required", "credentials.client_secret: is required"}},
-		{"unknown keys and method", connectors.Config{
+		}, Problems: []string{"settings.client_id: is required", "credentials.client_secret: is required"}},
+		{Name: "unknown keys and method", Config: connectors.Config{
 			Settings: map[string]any{"subdomain": "acme", "auth_method": "password", "colour": "red"}, Credentials: map[string]string{"pin": "1"},
-		}, []string{`settings.auth_method: unsupported auth method "password"`, "settings.auth_method: must be one of", "settings.colour: unknown setting", "credentials.pin: unknown credential"}},
-		{"base URL with credentials", connectors.Config{
+		}, Problems: []string{`settings.auth_method: unsupported auth method "password"`, "settings.auth_method: must be one of", "settings.colour: unknown setting", "credentials.pin: unknown credential"}},
+		{Name: "base URL with credentials", Config: connectors.Config{
 			BaseURL: "https://user:pass@acme.zendesk.com", Settings: map[string]any{"subdomain": "acme"}, Credentials: map[string]string{"email": "a@b.co", "api_token": "t"},
-		}, []string{"base URL must be an absolute http(s) URL"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := zendesk.New(tt.cfg)
-			require.Error(t, err)
-			for _, p := range tt.problems {
-				require.Contains(t, err.Error(), p)
-			}
-		})
-	}
+		}, Problems: []string{"base URL must be an absolute http(s) URL"}},
+	})
 }
 
 func TestRegistered(t *testing.T) {

@@ -26,14 +26,11 @@ package chatwoottest
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -64,8 +61,7 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv        *httptest.Server
-	closeOnce  sync.Once
+	stop       func() // closes the fake: connectortest.Serve
 	failures   connectortest.Failures
 	violations connectortest.Violations
 	requests   connectortest.RequestLog[Request]
@@ -192,21 +188,13 @@ func New(tb testing.TB) *Fake {
 		webhooks:      map[int64]*webhook{},
 	}
 	f.agents[AgentID+1] = &agent{id: AgentID + 1, name: "Grace Agent", email: "grace@example.com"}
-	f.srv = httptest.NewServer(f.handler())
-	f.URL = f.srv.URL
-	if tb != nil {
-		tb.Cleanup(f.Close)
-	}
+	srv, stop := connectortest.Serve(tb, f.handler(), &f.failures)
+	f.URL, f.stop = srv.URL, stop
 	return f
 }
 
 // Close stops the server; requests held by FailTimeout are released.
-func (f *Fake) Close() {
-	f.closeOnce.Do(func() {
-		f.failures.Close()
-		f.srv.Close()
-	})
-}
+func (f *Fake) Close() { f.stop() }
 
 // Config returns a connector configuration for the fake account. HTTPClient
 // is left nil.
@@ -305,30 +293,16 @@ func (f *Fake) SourceIDs(conversationID string) []string {
 	return out
 }
 
-func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+// Ids and values as every fake writes them.
+var (
+	formatID = connectortest.FormatID
+	parseID  = connectortest.ParseID
+)
 
-func parseID(s string) int64 {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
+func deref[T any](p *T) T { return connectortest.Deref(p) }
 
 func randomString(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(connectortest.RandomBytes(n))
 }
 
 // State changes. Callers hold f.mu.
@@ -480,16 +454,12 @@ func (f *Fake) Comments(ticketID string) []connectortest.Comment {
 // [connectors.StatusClosed] resolves the conversation, the nearest Chatwoot
 // state.
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
-	raw := map[connectors.Status]string{
+	return f.SetRawStatus(ticketID, connectortest.RawStatus("chatwoottest", map[connectors.Status]string{
 		connectors.StatusOpen:    "open",
 		connectors.StatusPending: "pending",
 		connectors.StatusSolved:  "resolved",
 		connectors.StatusClosed:  "resolved",
-	}[s]
-	if raw == "" {
-		panic("chatwoottest: unknown status " + string(s))
-	}
-	return f.SetRawStatus(ticketID, raw)
+	}, s))
 }
 
 // SetRawStatus sets a Chatwoot status (open, pending, snoozed, resolved) as
@@ -591,11 +561,7 @@ func (f *Fake) messageCreated(cv *conversation, m *message) messageCreatedJSON {
 }
 
 func (f *Fake) delivery(payload any, at time.Time) connectortest.Delivery {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
-	return connectortest.Delivery{Header: f.Sign(body, at), Body: body, At: at}
+	return connectortest.SignedDelivery(payload, at, f.Sign)
 }
 
 // Redeliver implements connectortest.Fake: the same body and delivery id,
@@ -684,10 +650,7 @@ func (f *Fake) Deliver(ctx context.Context, hc *http.Client, d connectortest.Del
 }
 
 func uuid() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
+	b := connectortest.RandomBytes(16)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)

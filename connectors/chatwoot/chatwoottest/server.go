@@ -114,6 +114,26 @@ func (f *Fake) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// conversationAt returns the conversation the request's path names, or
+// answers 404 and returns nil. Callers hold f.mu.
+func (f *Fake) conversationAt(w http.ResponseWriter, r *http.Request) *conversation {
+	return found(w, f.conversations[parseID(r.PathValue("id"))])
+}
+
+// contactAt returns the contact the request's path names, or answers 404
+// and returns nil. Callers hold f.mu.
+func (f *Fake) contactAt(w http.ResponseWriter, r *http.Request) *contact {
+	return found(w, f.contacts[parseID(r.PathValue("id"))])
+}
+
+// found returns v, answering Chatwoot's 404 when it is nil.
+func found[T any](w http.ResponseWriter, v *T) *T {
+	if v == nil {
+		writeError(w, http.StatusNotFound, "Resource could not be found")
+	}
+	return v
+}
+
 var (
 	e164        = regexp.MustCompile(`\+[1-9]\d{1,14}\z`)
 	accountPath = regexp.MustCompile(`^/api/v1/accounts/([^/]+)/`)
@@ -242,13 +262,7 @@ func (f *Fake) webhookConversation(cv *conversation) webhookConversationJSON {
 	}
 }
 
-func cloneMap(m map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
+var cloneMap = connectortest.CloneObject
 
 func nonNil(s []string) []string {
 	if s == nil {
@@ -345,9 +359,8 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 func (f *Fake) handleShowContact(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ct := f.contacts[parseID(r.PathValue("id"))]
+	ct := f.contactAt(w, r)
 	if ct == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": f.contactJSON(ct, r.URL.Query().Get("include_contact_inboxes") != "false")})
@@ -384,9 +397,8 @@ func (f *Fake) handleCreateContactInbox(w http.ResponseWriter, r *http.Request) 
 func (f *Fake) handleContactConversations(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ct := f.contacts[parseID(r.PathValue("id"))]
+	ct := f.contactAt(w, r)
 	if ct == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	var list []*conversation
@@ -461,9 +473,8 @@ func (f *Fake) handleCreateConversation(w http.ResponseWriter, r *http.Request) 
 func (f *Fake) handleShowConversation(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cv := f.conversations[parseID(r.PathValue("id"))]
+	cv := f.conversationAt(w, r)
 	if cv == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	connectortest.WriteJSON(w, http.StatusOK, f.conversationJSON(cv))
@@ -475,9 +486,8 @@ func (f *Fake) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cv := f.conversations[parseID(r.PathValue("id"))]
+	cv := f.conversationAt(w, r)
 	if cv == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	ids := slices.Clone(cv.messages)
@@ -547,9 +557,8 @@ func (f *Fake) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cv := f.conversations[parseID(r.PathValue("id"))]
+	cv := f.conversationAt(w, r)
 	if cv == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	senderType, senderID := "user", int64(AgentID)
@@ -646,9 +655,8 @@ func (f *Fake) handleLabels(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cv := f.conversations[parseID(r.PathValue("id"))]
+	cv := f.conversationAt(w, r)
 	if cv == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	cv.labels = nil
@@ -741,9 +749,8 @@ func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	wh := f.webhooks[parseID(r.PathValue("id"))]
+	wh := found(w, f.webhooks[parseID(r.PathValue("id"))])
 	if wh == nil {
-		writeError(w, http.StatusNotFound, "Resource could not be found")
 		return
 	}
 	if req.URL != nil {

@@ -22,14 +22,11 @@
 package freshdesktest
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,8 +54,7 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv        *httptest.Server
-	closeOnce  sync.Once
+	stop       func() // closes the fake: connectortest.Serve
 	failures   connectortest.Failures
 	violations connectortest.Violations
 	requests   connectortest.RequestLog[Request]
@@ -137,10 +133,7 @@ type file struct {
 // When tb is not nil, violations fail the test and the fake is closed at
 // cleanup; a load tool may pass nil and read [Fake.Violations].
 func New(tb testing.TB) *Fake {
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		panic(err)
-	}
+	secret := connectortest.RandomBytes(24)
 	f := &Fake{
 		violations: connectortest.Violations{TB: tb, Prefix: "freshdesktest"},
 		now:        time.Now,
@@ -156,21 +149,13 @@ func New(tb testing.TB) *Fake {
 	f.agentID = f.newID()
 	f.contacts[f.agentID] = &contact{id: f.agentID, name: "Relaydesk Bot", email: "bot@relaydesk.invalid", agent: true, createdAt: now}
 	f.order = append(f.order, f.agentID)
-	f.srv = httptest.NewServer(f.handler())
-	f.URL = f.srv.URL
-	if tb != nil {
-		tb.Cleanup(f.Close)
-	}
+	srv, stop := connectortest.Serve(tb, f.handler(), &f.failures)
+	f.URL, f.stop = srv.URL, stop
 	return f
 }
 
 // Close stops the server; requests held by FailTimeout are released.
-func (f *Fake) Close() {
-	f.closeOnce.Do(func() {
-		f.failures.Close()
-		f.srv.Close()
-	})
-}
+func (f *Fake) Close() { f.stop() }
 
 // Config returns a connector configuration against the fake, storing the
 // chat id in [ExternalIDField]. HTTPClient is left nil.
@@ -221,15 +206,11 @@ func (f *Fake) newID() int64 {
 	return f.nextID
 }
 
-func formatID(id int64) string { return strconv.FormatInt(id, 10) }
-
-func parseID(s string) int64 {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
+// Ids and values as every fake writes them.
+var (
+	formatID = connectortest.FormatID
+	parseID  = connectortest.ParseID
+)
 
 // Users implements connectortest.Fake: the agent and every contact. Phone
 // is the contact's phone, or its mobile when it has no phone.
@@ -339,11 +320,8 @@ func (f *Fake) filesOf(tokens []string) []connectortest.File {
 // SetStatus implements connectortest.Fake: the agent changes the status;
 // the delivery is a notice for [connectortest.PollDelivery].
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
-	raw := map[connectors.Status]int{connectors.StatusOpen: 2, connectors.StatusPending: 3, connectors.StatusSolved: 4, connectors.StatusClosed: 5}[s]
-	if raw == 0 {
-		panic("freshdesktest: unknown status " + string(s))
-	}
-	f.SetRawStatus(ticketID, raw)
+	names := map[connectors.Status]int{connectors.StatusOpen: 2, connectors.StatusPending: 3, connectors.StatusSolved: 4, connectors.StatusClosed: 5}
+	f.SetRawStatus(ticketID, connectortest.RawStatus("freshdesktest", names, s))
 	return f.notice(connectortest.Notice{TicketID: ticketID, Status: string(s)})
 }
 
@@ -442,13 +420,7 @@ func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
 // FailNext implements connectortest.Fake.
 func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
 
-func randomToken() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
+func randomToken() string { return hex.EncodeToString(connectortest.RandomBytes(12)) }
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;", "\n", "<br>").Replace(s)

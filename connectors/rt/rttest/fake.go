@@ -2,7 +2,6 @@ package rttest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -71,10 +70,7 @@ func New(t testing.TB) *Fake {
 	if sweepErr != nil {
 		t.Fatalf("rttest: retiring earlier test users: %v", sweepErr)
 	}
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		panic(err)
-	}
+	secret := connectortest.RandomBytes(24)
 	f.secret = []byte(base64.RawURLEncoding.EncodeToString(secret))
 	f.Queue = fmt.Sprintf("rdtest-%d-%d", time.Now().UnixNano(), queueSeq.Add(1))
 	if err := f.root.do(f.ctx, http.MethodPost, "queue", nil, map[string]any{"Name": f.Queue, "Description": "relaydesk connector test"}, nil); err != nil {

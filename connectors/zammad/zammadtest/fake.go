@@ -23,14 +23,12 @@ package zammadtest
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,8 +61,7 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv        *httptest.Server
-	closeOnce  sync.Once
+	stop       func() // closes the fake: connectortest.Serve
 	failures   connectortest.Failures
 	violations connectortest.Violations
 	requests   connectortest.RequestLog[Request]
@@ -235,21 +232,13 @@ func New(tb testing.TB) *Fake {
 	f.users[AgentID] = &user{id: AgentID, login: "relaydesk@example.com", firstname: "Relay", lastname: "Desk", email: "relaydesk@example.com", roles: []string{"Admin", "Agent"}, createdAt: now, updatedAt: now}
 	f.users[OtherAgentID] = &user{id: OtherAgentID, login: "emma@example.com", firstname: "Emma", lastname: "Taylor", email: "emma@example.com", roles: []string{"Agent"}, createdAt: now, updatedAt: now}
 	f.userOrder = []int64{AgentID, OtherAgentID}
-	f.srv = httptest.NewServer(f.handler())
-	f.URL = f.srv.URL
-	if tb != nil {
-		tb.Cleanup(f.Close)
-	}
+	srv, stop := connectortest.Serve(tb, f.handler(), &f.failures)
+	f.URL, f.stop = srv.URL, stop
 	return f
 }
 
 // Close stops the server; requests held by FailTimeout are released.
-func (f *Fake) Close() {
-	f.closeOnce.Do(func() {
-		f.failures.Close()
-		f.srv.Close()
-	})
-}
+func (f *Fake) Close() { f.stop() }
 
 // Config returns a connector configuration for the fake. HTTPClient is left
 // nil.
@@ -385,31 +374,15 @@ func (f *Fake) SetGroup(ticketID string, groupID int64) {
 	f.tickets[parseID(ticketID)].groupID = groupID
 }
 
-func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+// Ids and values as every fake writes them.
+var (
+	formatID = connectortest.FormatID
+	parseID  = connectortest.ParseID
+)
 
-func parseID(s string) int64 {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
+func deref[T any](p *T) T { return connectortest.Deref(p) }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
+func randomHex(n int) string { return hex.EncodeToString(connectortest.RandomBytes(n)) }
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
@@ -574,16 +547,12 @@ func (f *Fake) Comments(ticketID string) []connectortest.Comment {
 // SetStatus implements connectortest.Fake: open, "pending reminder",
 // closed (in a group that takes follow-ups: solved) and merged (final).
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
-	raw := map[connectors.Status]string{
+	return f.SetState(ticketID, connectortest.RawStatus("zammadtest", map[connectors.Status]string{
 		connectors.StatusOpen:    "open",
 		connectors.StatusPending: "pending reminder",
 		connectors.StatusSolved:  "closed",
 		connectors.StatusClosed:  "merged",
-	}[s]
-	if raw == "" {
-		panic("zammadtest: unknown status " + string(s))
-	}
-	return f.SetState(ticketID, raw)
+	}, s))
 }
 
 // SetState sets a ticket's state by name as an agent would and returns the
@@ -645,13 +614,9 @@ func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Deliver
 }
 
 func (f *Fake) delivery(payload payloadJSON, at time.Time, trigger string) connectortest.Delivery {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
-	h := f.Sign(body, at)
-	h.Set("X-Zammad-Trigger", trigger)
-	return connectortest.Delivery{Header: h, Body: body, At: at}
+	d := connectortest.SignedDelivery(payload, at, f.Sign)
+	d.Header.Set("X-Zammad-Trigger", trigger)
+	return d
 }
 
 // Redeliver implements connectortest.Fake: Zammad's job retries with the

@@ -19,7 +19,7 @@ import (
 
 func (f *Fake) routes() []connectortest.Route {
 	list := []string{"page", "per_page", "expand", "full", "sort_by", "order_by"}
-	return []connectortest.Route{
+	routes := []connectortest.Route{
 		{Pattern: "GET /api/v1/users/me", Query: []string{"expand"}, Handle: f.handleMe},
 		{Pattern: "GET /api/v1/users/search", Query: append([]string{"query", "limit"}, list...), Handle: f.handleSearchUsers},
 		{Pattern: "POST /api/v1/users", Query: []string{"expand"}, Handle: f.handleCreateUser},
@@ -32,15 +32,9 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET /api/v1/ticket_attachment/{ticket}/{article}/{id}", Query: []string{"view", "disposition"}, Handle: f.handleAttachment},
 		{Pattern: "GET /api/v1/ticket_states", Query: list, Handle: f.handleStates},
 		{Pattern: "GET /api/v1/groups/{id}", Query: []string{"expand"}, Handle: f.handleShowGroup},
-		{Pattern: "GET /api/v1/webhooks", Query: list, Handle: f.handleListWebhooks},
-		{Pattern: "POST /api/v1/webhooks", Handle: f.handleCreateWebhook},
-		{Pattern: "PUT /api/v1/webhooks/{id}", Handle: f.handleUpdateWebhook},
-		{Pattern: "DELETE /api/v1/webhooks/{id}", Handle: f.handleDeleteWebhook},
-		{Pattern: "GET /api/v1/triggers", Query: list, Handle: f.handleListTriggers},
-		{Pattern: "POST /api/v1/triggers", Handle: f.handleCreateTrigger},
-		{Pattern: "PUT /api/v1/triggers/{id}", Handle: f.handleUpdateTrigger},
-		{Pattern: "DELETE /api/v1/triggers/{id}", Handle: f.handleDeleteTrigger},
 	}
+	routes = append(routes, webhookAPI.routes(f, list)...)
+	return append(routes, triggerAPI.routes(f, list)...)
 }
 
 func (f *Fake) handler() http.Handler {
@@ -158,13 +152,7 @@ func (f *Fake) ticketJSON(t *ticket, expanded bool) ticketJSON {
 	return j
 }
 
-func cloneMap(m map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
+var cloneMap = connectortest.CloneObject
 
 var typeIDs = map[string]int64{"email": 1, "sms": 2, "chat": 3, "fax": 4, "phone": 5, "note": 10, "web": 11}
 var senderIDs = map[string]int64{"Agent": 1, "Customer": 2, "System": 3}
@@ -781,73 +769,6 @@ func (f *Fake) applyWebhook(w http.ResponseWriter, wh *webhook, req webhookReque
 	return true
 }
 
-func (f *Fake) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := []webhookJSON{}
-	for _, id := range f.webhookOrder {
-		out = append(out, f.webhookJSON(f.webhooks[id]))
-	}
-	connectortest.WriteJSON(w, http.StatusOK, out)
-}
-
-func (f *Fake) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
-	var req webhookRequest
-	if !f.decode(w, r, &req) {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	wh := &webhook{id: f.newID(), active: true, created: f.now().UTC()}
-	if !f.applyWebhook(w, wh, req) {
-		return
-	}
-	f.webhooks[wh.id] = wh
-	f.webhookOrder = append(f.webhookOrder, wh.id)
-	connectortest.WriteJSON(w, http.StatusCreated, f.webhookJSON(wh))
-}
-
-func (f *Fake) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
-	var req webhookRequest
-	if !f.decode(w, r, &req) {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	wh := f.webhooks[parseID(r.PathValue("id"))]
-	if wh == nil {
-		writeError(w, http.StatusNotFound, "Couldn't find Webhook with 'id'="+r.PathValue("id"))
-		return
-	}
-	next := *wh
-	if !f.applyWebhook(w, &next, req) {
-		return
-	}
-	*wh = next
-	// The last webhook written is the one whose token signs.
-	f.webhookOrder = append(slices.DeleteFunc(f.webhookOrder, func(x int64) bool { return x == wh.id }), wh.id)
-	connectortest.WriteJSON(w, http.StatusOK, f.webhookJSON(wh))
-}
-
-func (f *Fake) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	id := parseID(r.PathValue("id"))
-	if f.webhooks[id] == nil {
-		writeError(w, http.StatusNotFound, "Couldn't find Webhook with 'id'="+r.PathValue("id"))
-		return
-	}
-	for _, t := range f.triggers {
-		if webhookOf(t) == id {
-			writeError(w, http.StatusUnprocessableEntity, "This object is referenced by other object(s) and thus cannot be deleted: Trigger / "+t.name)
-			return
-		}
-	}
-	delete(f.webhooks, id)
-	f.webhookOrder = slices.DeleteFunc(f.webhookOrder, func(x int64) bool { return x == id })
-	connectortest.WriteJSON(w, http.StatusOK, map[string]any{})
-}
-
 func (f *Fake) triggerJSON(t *trigger) triggerJSON {
 	return triggerJSON{
 		ID: t.id, Name: t.name, Condition: t.condition, Perform: t.perform, Note: t.note, Activator: t.activator,
@@ -919,61 +840,138 @@ func (f *Fake) applyTrigger(w http.ResponseWriter, t *trigger, req triggerReques
 	return true
 }
 
-func (f *Fake) handleListTriggers(w http.ResponseWriter, r *http.Request) {
+// collection is an API resource (webhooks, triggers) the fake lists,
+// creates, updates and deletes by id in the same way; what differs is in
+// its functions, which run with f.mu held. T is the record, Req the request
+// body and J the JSON answer.
+type collection[T, Req, J any] struct {
+	// name is the model in errors: "Couldn't find <name> with 'id'=…".
+	name string
+	// path is the collection's path: "/api/v1/webhooks".
+	path  string
+	store func(f *Fake) (map[int64]*T, *[]int64)
+	// create returns a new record with its defaults.
+	create func(f *Fake) (int64, *T)
+	// apply validates and applies a request, answering when it refuses it.
+	apply  func(f *Fake, w http.ResponseWriter, rec *T, req Req) bool
+	render func(f *Fake, rec *T) J
+	// updated, when set, runs after an update.
+	updated func(f *Fake, id int64)
+	// refuseDelete, when set, answers and reports true when a record
+	// cannot be deleted.
+	refuseDelete func(f *Fake, w http.ResponseWriter, id int64) bool
+}
+
+var webhookAPI = collection[webhook, webhookRequest, webhookJSON]{
+	name: "Webhook", path: "/api/v1/webhooks",
+	store: func(f *Fake) (map[int64]*webhook, *[]int64) { return f.webhooks, &f.webhookOrder },
+	create: func(f *Fake) (int64, *webhook) {
+		wh := &webhook{id: f.newID(), active: true, created: f.now().UTC()}
+		return wh.id, wh
+	},
+	apply:  (*Fake).applyWebhook,
+	render: (*Fake).webhookJSON,
+	updated: func(f *Fake, id int64) {
+		// The last webhook written is the one whose token signs.
+		f.webhookOrder = append(slices.DeleteFunc(f.webhookOrder, func(x int64) bool { return x == id }), id)
+	},
+	refuseDelete: func(f *Fake, w http.ResponseWriter, id int64) bool {
+		for _, t := range f.triggers {
+			if webhookOf(t) == id {
+				writeError(w, http.StatusUnprocessableEntity, "This object is referenced by other object(s) and thus cannot be deleted: Trigger / "+t.name)
+				return true
+			}
+		}
+		return false
+	},
+}
+
+var triggerAPI = collection[trigger, triggerRequest, triggerJSON]{
+	name: "Trigger", path: "/api/v1/triggers",
+	store: func(f *Fake) (map[int64]*trigger, *[]int64) { return f.triggers, &f.triggerOrder },
+	create: func(f *Fake) (int64, *trigger) {
+		t := &trigger{id: f.newID(), activator: "action", mode: "selective", active: true, created: f.now().UTC()}
+		return t.id, t
+	},
+	apply:  (*Fake).applyTrigger,
+	render: (*Fake).triggerJSON,
+}
+
+func (c collection[T, Req, J]) routes(f *Fake, list []string) []connectortest.Route {
+	return []connectortest.Route{
+		{Pattern: "GET " + c.path, Query: list, Handle: func(w http.ResponseWriter, r *http.Request) { c.handleList(f, w) }},
+		{Pattern: "POST " + c.path, Handle: func(w http.ResponseWriter, r *http.Request) { c.handleCreate(f, w, r) }},
+		{Pattern: "PUT " + c.path + "/{id}", Handle: func(w http.ResponseWriter, r *http.Request) { c.handleUpdate(f, w, r) }},
+		{Pattern: "DELETE " + c.path + "/{id}", Handle: func(w http.ResponseWriter, r *http.Request) { c.handleDelete(f, w, r) }},
+	}
+}
+
+func (c collection[T, Req, J]) handleList(f *Fake, w http.ResponseWriter) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := []triggerJSON{}
-	for _, id := range f.triggerOrder {
-		out = append(out, f.triggerJSON(f.triggers[id]))
+	byID, order := c.store(f)
+	out := []J{}
+	for _, id := range *order {
+		out = append(out, c.render(f, byID[id]))
 	}
 	connectortest.WriteJSON(w, http.StatusOK, out)
 }
 
-func (f *Fake) handleCreateTrigger(w http.ResponseWriter, r *http.Request) {
-	var req triggerRequest
+func (c collection[T, Req, J]) handleCreate(f *Fake, w http.ResponseWriter, r *http.Request) {
+	var req Req
 	if !f.decode(w, r, &req) {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &trigger{id: f.newID(), activator: "action", mode: "selective", active: true, created: f.now().UTC()}
-	if !f.applyTrigger(w, t, req) {
+	id, rec := c.create(f)
+	if !c.apply(f, w, rec, req) {
 		return
 	}
-	f.triggers[t.id] = t
-	f.triggerOrder = append(f.triggerOrder, t.id)
-	connectortest.WriteJSON(w, http.StatusCreated, f.triggerJSON(t))
+	byID, order := c.store(f)
+	byID[id] = rec
+	*order = append(*order, id)
+	connectortest.WriteJSON(w, http.StatusCreated, c.render(f, rec))
 }
 
-func (f *Fake) handleUpdateTrigger(w http.ResponseWriter, r *http.Request) {
-	var req triggerRequest
+func (c collection[T, Req, J]) handleUpdate(f *Fake, w http.ResponseWriter, r *http.Request) {
+	var req Req
 	if !f.decode(w, r, &req) {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := f.triggers[parseID(r.PathValue("id"))]
-	if t == nil {
-		writeError(w, http.StatusNotFound, "Couldn't find Trigger with 'id'="+r.PathValue("id"))
-		return
-	}
-	next := *t
-	if !f.applyTrigger(w, &next, req) {
-		return
-	}
-	*t = next
-	connectortest.WriteJSON(w, http.StatusOK, f.triggerJSON(t))
-}
-
-func (f *Fake) handleDeleteTrigger(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	byID, _ := c.store(f)
 	id := parseID(r.PathValue("id"))
-	if f.triggers[id] == nil {
-		writeError(w, http.StatusNotFound, "Couldn't find Trigger with 'id'="+r.PathValue("id"))
+	rec := byID[id]
+	if rec == nil {
+		writeError(w, http.StatusNotFound, "Couldn't find "+c.name+" with 'id'="+r.PathValue("id"))
 		return
 	}
-	delete(f.triggers, id)
-	f.triggerOrder = slices.DeleteFunc(f.triggerOrder, func(x int64) bool { return x == id })
+	next := *rec
+	if !c.apply(f, w, &next, req) {
+		return
+	}
+	*rec = next
+	if c.updated != nil {
+		c.updated(f, id)
+	}
+	connectortest.WriteJSON(w, http.StatusOK, c.render(f, rec))
+}
+
+func (c collection[T, Req, J]) handleDelete(f *Fake, w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	byID, order := c.store(f)
+	id := parseID(r.PathValue("id"))
+	if byID[id] == nil {
+		writeError(w, http.StatusNotFound, "Couldn't find "+c.name+" with 'id'="+r.PathValue("id"))
+		return
+	}
+	if c.refuseDelete != nil && c.refuseDelete(f, w, id) {
+		return
+	}
+	delete(byID, id)
+	*order = slices.DeleteFunc(*order, func(x int64) bool { return x == id })
 	connectortest.WriteJSON(w, http.StatusOK, map[string]any{})
 }

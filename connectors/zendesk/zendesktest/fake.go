@@ -18,14 +18,11 @@ package zendesktest
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,9 +53,8 @@ type Fake struct {
 	// URL is the base URL of the fake (scheme and host).
 	URL string
 
-	srv        *httptest.Server
+	stop       func() // closes the fake: connectortest.Serve
 	opts       Options
-	closeOnce  sync.Once
 	failures   connectortest.Failures
 	violations connectortest.Violations
 	requests   connectortest.RequestLog[Request]
@@ -226,10 +222,7 @@ func NewServer(opts Options) (*Fake, error) {
 }
 
 func newFake(tb testing.TB, opts Options) *Fake {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		panic(err)
-	}
+	secret := connectortest.RandomBytes(32)
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = 50 << 20
 	}
@@ -255,21 +248,13 @@ func newFake(tb testing.TB, opts Options) *Fake {
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}
-	f.srv = httptest.NewServer(h)
-	f.URL = f.srv.URL
-	if tb != nil {
-		tb.Cleanup(f.Close)
-	}
+	srv, stop := connectortest.Serve(tb, h, &f.failures)
+	f.URL, f.stop = srv.URL, stop
 	return f
 }
 
 // Close stops the server; requests held by FailTimeout are released.
-func (f *Fake) Close() {
-	f.closeOnce.Do(func() {
-		f.failures.Close()
-		f.srv.Close()
-	})
-}
+func (f *Fake) Close() { f.stop() }
 
 // Config returns a connector configuration for API token authentication
 // against the fake. HTTPClient is left nil.
@@ -328,15 +313,11 @@ func (f *Fake) addUser(name, email, phone, externalID, role string) int64 {
 	return u.id
 }
 
-func formatID(id int64) string { return strconv.FormatInt(id, 10) }
-
-func parseID(s string) int64 {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
+// Ids and values as every fake writes them.
+var (
+	formatID = connectortest.FormatID
+	parseID  = connectortest.ParseID
+)
 
 // Users implements connectortest.Fake.
 func (f *Fake) Users() []connectortest.User {
@@ -429,16 +410,12 @@ func (f *Fake) Comments(ticketID string) []connectortest.Comment {
 
 // SetStatus implements connectortest.Fake.
 func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Delivery {
-	raw := map[connectors.Status]string{
+	return f.SetRawStatus(ticketID, connectortest.RawStatus("zendesktest", map[connectors.Status]string{
 		connectors.StatusOpen:    "open",
 		connectors.StatusPending: "pending",
 		connectors.StatusSolved:  "solved",
 		connectors.StatusClosed:  "closed",
-	}[s]
-	if raw == "" {
-		panic("zendesktest: unknown status " + string(s))
-	}
-	return f.SetRawStatus(ticketID, raw)
+	}, s))
 }
 
 // SetRawStatus sets a Zendesk status (new, open, pending, hold, solved,
@@ -590,11 +567,7 @@ func eventID(kind string, a, b int64) string {
 }
 
 func (f *Fake) delivery(payload any, at time.Time) connectortest.Delivery {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
-	return connectortest.Delivery{Header: f.Sign(body, at), Body: body, At: at}
+	return connectortest.SignedDelivery(payload, at, f.Sign)
 }
 
 // Redeliver implements connectortest.Fake: the same body, signed 30 seconds
@@ -643,11 +616,7 @@ func (f *Fake) Deliver(ctx context.Context, hc *http.Client, d connectortest.Del
 }
 
 func randomToken() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
+	return strings.ToLower(base64.RawURLEncoding.EncodeToString(connectortest.RandomBytes(12)))
 }
 
 var _ connectortest.Fake = (*Fake)(nil)

@@ -325,13 +325,7 @@ func (f *Fake) handleCreateOrUpdateUser(w http.ResponseWriter, r *http.Request) 
 	connectortest.WriteJSON(w, status, map[string]any{"user": f.userJSON(found)})
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
+func deref[T any](p *T) T { return connectortest.Deref(p) }
 
 func (f *Fake) handleRequestedTickets(w http.ResponseWriter, r *http.Request) {
 	uid := parseID(r.PathValue("id"))
