@@ -162,6 +162,14 @@ func TestEventDeliveries(t *testing.T) {
 		require.Equal(t, "outbound", e.Data.Message.Direction)
 	})
 
+	t.Run("revoking the app's grants stops its events", func(t *testing.T) {
+		before := b.count(`SELECT count(*) FROM api_deliveries`)
+		require.NoError(t, b.store.RevokeAllAPIGrants(context.Background(), app.ID, store.Actor{Name: "test"}))
+		b.postWhatsApp(whatsapptest.NewDelivery(apiPhoneID).Text(apiCustomer, "after the revocation"))
+		b.eventually(func() bool { return b.count(`SELECT count(*) FROM messages WHERE body = 'after the revocation'`) == 1 }, "stored")
+		require.Equal(t, before, b.count(`SELECT count(*) FROM api_deliveries`), "no delivery for an app without a live grant")
+	})
+
 	t.Run("the admin page shows the subscription and its deliveries", func(t *testing.T) {
 		resp, body := b.admin(http.MethodGet, fmt.Sprintf("/admin/apps/%d", app.ID), nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))

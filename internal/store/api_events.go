@@ -121,9 +121,13 @@ func (s *Store) SetSubscriptionEnabled(ctx context.Context, id int64, enabled bo
 // typ about a number: one indexed query, which finds nothing at all when no
 // application subscribed.
 func (s *Store) EventSubscribers(ctx context.Context, db DBTX, typ string, accountID int64) ([]int64, error) {
+	// Events flow while the app still holds a live grant allowing them: an
+	// admin revoking the app's grants stops its event deliveries too.
 	rows, err := db.Query(ctx, `SELECT s.id FROM api_subscriptions s JOIN api_clients c ON c.id = s.client_id
 		WHERE s.enabled AND c.enabled AND $1 = ANY(s.events)
-			AND (cardinality(c.account_ids) = 0 OR $2 = ANY(c.account_ids))`, typ, accountID)
+			AND (cardinality(c.account_ids) = 0 OR $2 = ANY(c.account_ids))
+			AND EXISTS (SELECT 1 FROM api_grants g WHERE g.client_id = c.id AND g.revoked_at IS NULL
+				AND 'webhooks:manage' = ANY(g.scopes))`, typ, accountID)
 	if err != nil {
 		return nil, err
 	}
