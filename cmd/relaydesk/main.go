@@ -36,6 +36,7 @@ commands:
   check-config           validate the environment and RELAYDESK_CONFIG, then exit
   admin create --email E     add an admin of the admin page (password from stdin, or generated and printed)
   admin password --email E   set an admin's password (from stdin, or generated) and end their sessions
+  secrets reseal             re-encrypt stored secrets under RELAYDESK_SECRET_KEY after a key rotation
   version                print the version
 
 Configuration comes from environment variables; see README.md.
@@ -69,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = checkConfig(rest, stdout, stderr)
 	case "admin":
 		err = adminCmd(ctx, rest, os.Stdin, stdout, stderr)
+	case "secrets":
+		err = secretsCmd(ctx, rest, stdout, stderr)
 	case "version":
 		if err = noFlags("version", rest, stderr); err == nil {
 			fmt.Fprintln(stdout, "relaydesk", versionString())

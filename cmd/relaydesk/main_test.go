@@ -141,3 +141,45 @@ func TestProcess(t *testing.T) {
 		}
 	})
 }
+
+func TestSecretsReseal(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	oldKey, newKey := secret.GenerateKey(), secret.GenerateKey()
+	env := map[string]string{
+		"DATABASE_URL":         testdb.URLFor(testdb.Name(pool)),
+		"RELAYDESK_BASE_URL":   "http://localhost:8080",
+		"RELAYDESK_SECRET_KEY": oldKey,
+	}
+	getenv := func(k string) string { return env[k] }
+
+	var out, errb bytes.Buffer
+	require.ErrorIs(t, runSecrets(t.Context(), getenv, []string{"rotate"}, &out, &errb), errUsage)
+	require.Contains(t, errb.String(), "want reseal")
+
+	// A secret sealed under the old key, then the rotation.
+	raw, err := secret.ParseKey(oldKey)
+	require.NoError(t, err)
+	kr, err := secret.NewKeyring(raw, nil)
+	require.NoError(t, err)
+	_, err = pool.Exec(t.Context(), `INSERT INTO whatsapp_accounts (name, phone_number_id, waba_id, access_token, app_secret, verify_token)
+		VALUES ('a', '1', '2', $1, $2, $3)`, kr.SealString("tok", "whatsapp_accounts.access_token"),
+		kr.SealString("app", "whatsapp_accounts.app_secret"), kr.SealString("ver", "whatsapp_accounts.verify_token"))
+	require.NoError(t, err)
+	env["RELAYDESK_SECRET_KEY"], env["RELAYDESK_SECRET_KEY_OLD"] = newKey, oldKey
+
+	out.Reset()
+	require.NoError(t, runSecrets(t.Context(), getenv, []string{"reseal"}, &out, &errb))
+	require.Contains(t, out.String(), "re-sealed 3 secrets")
+	require.Contains(t, out.String(), "RELAYDESK_SECRET_KEY_OLD can now be removed")
+
+	var sealed []byte
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT access_token FROM whatsapp_accounts`).Scan(&sealed))
+	rawNew, err := secret.ParseKey(newKey)
+	require.NoError(t, err)
+	only, err := secret.NewKeyring(rawNew, nil)
+	require.NoError(t, err)
+	got, err := only.OpenString(sealed, "whatsapp_accounts.access_token")
+	require.NoError(t, err)
+	require.Equal(t, "tok", got)
+}
