@@ -59,6 +59,7 @@ type Bridge struct {
 	now        func() time.Time
 	timeout    time.Duration
 	snoozeCap  time.Duration
+	cache      accountCache
 	apiBase    string
 }
 

@@ -65,31 +65,36 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 	if err != nil {
 		return res, &RejectError{RejectMalformed, err}
 	}
-	accounts, err := b.store.AccountsByPhoneNumberIDs(ctx, named.PhoneNumberIDs)
+	accounts, secrets, err := b.accounts(ctx, named.PhoneNumberIDs)
 	if err != nil {
 		return res, err
 	}
 	if len(named.PhoneNumberIDs) == 0 && len(named.WABAIDs) > 0 {
-		// Account-level events name only the business account.
+		// Account-level events name only the business account (rare: read
+		// from the database each time).
 		if accounts, err = b.store.AccountsByWABAIDs(ctx, named.WABAIDs); err != nil {
 			return res, err
+		}
+		secrets = secrets[:0]
+		for _, a := range accounts {
+			sec, err := b.store.Secrets(a)
+			if err != nil {
+				return res, err
+			}
+			secrets = append(secrets, []byte(sec.AppSecret))
 		}
 	}
 	// A disabled number is treated like an unknown one: acknowledged so
 	// Meta stops retrying, and dropped (the admin chose to stop relaying it).
-	accounts = slices.DeleteFunc(accounts, func(a store.Account) bool { return !a.Enabled })
+	for i := len(accounts) - 1; i >= 0; i-- {
+		if !accounts[i].Enabled {
+			accounts = slices.Delete(accounts, i, i+1)
+			secrets = slices.Delete(secrets, i, i+1)
+		}
+	}
 	if len(accounts) == 0 {
 		res.Outcome, res.Unknown = OutcomeUnknownNumber, named.PhoneNumberIDs
 		return res, nil
-	}
-
-	secrets := make([][]byte, 0, len(accounts))
-	for _, a := range accounts {
-		sec, err := b.store.Secrets(a)
-		if err != nil {
-			return res, err
-		}
-		secrets = append(secrets, []byte(sec.AppSecret))
 	}
 	matched, err := whatsapp.VerifySignatureAny(secrets, body, signature)
 	if err != nil {

@@ -347,3 +347,29 @@ func TestWhatsAppSignatureVouchesOnlyForItsOwnNumbers(t *testing.T) {
 		require.Equal(t, 1, inNumber(otherPhoneID))
 	})
 }
+
+func TestWhatsAppAccountChangesApplyAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	require.Equal(t, http.StatusOK, b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "one").Bytes()).Code)
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM messages"))
+
+	// Intake keeps numbers in memory for a moment; a change made in this
+	// process applies to the very next delivery.
+	_, err := b.pool.Exec(ctx, `UPDATE whatsapp_accounts SET managed_by_file = false`) // editable, as if added in the page
+	require.NoError(t, err)
+	acc, err := b.store.AccountByPhoneNumberID(ctx, b.pool, phoneID)
+	require.NoError(t, err)
+	require.NoError(t, b.store.SetAccountEnabled(ctx, acc.ID, false, store.Actor{Name: "test"}))
+	require.Equal(t, http.StatusOK, b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "two").Bytes()).Code)
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM messages"), "a disabled number's message is dropped at once")
+
+	require.NoError(t, b.store.SetAccountEnabled(ctx, acc.ID, true, store.Actor{Name: "test"}))
+	require.NoError(t, b.store.UpdateAccount(ctx, acc.ID, store.NewAccount{Name: acc.Name, PhoneNumberID: phoneID, WABAID: acc.WABAID,
+		GraphURL: acc.GraphURL, GraphVersion: acc.GraphVersion, SendRate: acc.SendRate, AppSecret: "rotated-secret"}, store.Actor{Name: "test"}))
+	body := whatsapptest.NewDelivery(phoneID).Text(customer, "three").Bytes()
+	require.Equal(t, http.StatusUnauthorized, b.postSigned(t, body).Code, "the old app secret no longer signs")
+	require.Equal(t, http.StatusOK, b.post(t, body, whatsapptest.SignBody([]byte("rotated-secret"), body)).Code)
+	require.Equal(t, 2, b.count(t, "SELECT count(*) FROM messages"))
+}
