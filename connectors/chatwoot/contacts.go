@@ -2,7 +2,6 @@ package chatwoot
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +24,7 @@ const maxPages = 5
 // when another replica created the contact first the creation is refused and
 // the search that follows finds it.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := e164(r.Phone)
+	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
 	}
@@ -79,7 +78,7 @@ func (c *Client) findContact(ctx context.Context, phone string) (string, bool, e
 		}
 		for i := range out.Payload {
 			ct := out.Payload[i]
-			if onlyDigits(ct.PhoneNumber) != digits && ct.Identifier != identifier(phone) {
+			if connectors.Digits(ct.PhoneNumber) != digits && ct.Identifier != identifier(phone) {
 				continue
 			}
 			if best == nil || ct.ID < best.ID {
@@ -120,22 +119,4 @@ func (c *Client) sourceID(ctx context.Context, contactID int64) (string, error) 
 		return "", connectors.RetryError("chatwoot: created contact inbox has no source_id", nil)
 	}
 	return created.SourceID, nil
-}
-
-// e164 checks a "+<digits>" number.
-func e164(phone string) (string, error) {
-	p := strings.TrimSpace(phone)
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' || p[1] == '0' || onlyDigits(p) != p[1:] {
-		return "", connectors.PermanentError(fmt.Sprintf("chatwoot: phone %q is not E.164", phone), nil)
-	}
-	return p, nil
-}
-
-func onlyDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }

@@ -41,12 +41,12 @@ const (
 	SettingSource          = "ticket_source"
 	SettingPriority        = "ticket_priority"
 	SettingExternalIDField = "external_id_field"
-	SettingPollInterval    = "poll_interval_seconds"
+	SettingPollInterval    = connectors.SettingPollInterval
 	CredentialAPIKey       = "api_key"
 )
 
 // DefaultPollInterval is the poll interval when the setting is empty.
-const DefaultPollInterval = 60 * time.Second
+const DefaultPollInterval = connectors.DefaultPollInterval
 
 // WebhookSecretHeader is the custom header the automation rule sends the
 // shared secret in.
@@ -100,15 +100,9 @@ func init() {
 	connectors.Register(Description, func(cfg connectors.Config) (connectors.Connector, error) { return New(cfg) })
 }
 
-// PollInterval returns the poll interval the settings ask for, or
-// [DefaultPollInterval]; values below 15 seconds are raised to 15.
-func PollInterval(settings map[string]any) time.Duration {
-	n, ok := connectors.AsInt(settings[SettingPollInterval])
-	if !ok || n <= 0 {
-		return DefaultPollInterval
-	}
-	return max(time.Duration(n)*time.Second, 15*time.Second)
-}
+// PollInterval returns the poll interval the settings ask for (see
+// [connectors.PollInterval]).
+func PollInterval(settings map[string]any) time.Duration { return connectors.PollInterval(settings) }
 
 // Client is a Freshdesk connector. It is safe for concurrent use.
 type Client struct {

@@ -30,7 +30,7 @@ func DescriptionCommentID(ticketID string) string { return "desc-" + ticketID }
 // with the number as phone otherwise. Calls for one number are serialised
 // within the process.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := e164(r.Phone)
+	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
 	}
@@ -75,7 +75,7 @@ func (c *Client) findContact(ctx context.Context, phone string) (int64, error) {
 			if field == "mobile" {
 				v = ct.Mobile
 			}
-			if onlyDigits(v) == phone[1:] && (match == 0 || ct.ID < match) {
+			if connectors.Digits(v) == phone[1:] && (match == 0 || ct.ID < match) {
 				match = ct.ID
 			}
 		}
@@ -84,24 +84,6 @@ func (c *Client) findContact(ctx context.Context, phone string) (int64, error) {
 		}
 	}
 	return 0, nil
-}
-
-// e164 checks a "+<digits>" number.
-func e164(phone string) (string, error) {
-	p := strings.TrimSpace(phone)
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' || onlyDigits(p) != p[1:] {
-		return "", connectors.PermanentError(fmt.Sprintf("freshdesk: phone %q is not E.164", phone), nil)
-	}
-	return p, nil
-}
-
-func onlyDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // CreateTicket implements connectors.Connector. The first message becomes

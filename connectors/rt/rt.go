@@ -51,14 +51,14 @@ const (
 	SettingMailGatewayURL  = "mail_gateway_url"
 	SettingExternalIDField = "external_id_field"
 	SettingTagsField       = "tags_field"
-	SettingPollInterval    = "poll_interval_seconds"
+	SettingPollInterval    = connectors.SettingPollInterval
 	CredentialToken        = "token"
 	CredentialUsername     = "username"
 	CredentialPassword     = "password"
 )
 
 // DefaultPollInterval is the poll interval when the setting is empty.
-const DefaultPollInterval = 60 * time.Second
+const DefaultPollInterval = connectors.DefaultPollInterval
 
 // CustomerDomain is the email domain of the addresses relaydesk gives
 // customers: .invalid never resolves, so RT's notifications to them go
@@ -122,15 +122,9 @@ func init() {
 	connectors.Register(Description, func(cfg connectors.Config) (connectors.Connector, error) { return New(cfg) })
 }
 
-// PollInterval returns the poll interval the settings ask for, or
-// [DefaultPollInterval]; values below 15 seconds are raised to 15.
-func PollInterval(settings map[string]any) time.Duration {
-	n, ok := connectors.AsInt(settings[SettingPollInterval])
-	if !ok || n <= 0 {
-		return DefaultPollInterval
-	}
-	return max(time.Duration(n)*time.Second, 15*time.Second)
-}
+// PollInterval returns the poll interval the settings ask for (see
+// [connectors.PollInterval]).
+func PollInterval(settings map[string]any) time.Duration { return connectors.PollInterval(settings) }
 
 // Client is a Request Tracker connector. It is safe for concurrent use.
 type Client struct {

@@ -47,7 +47,7 @@ func (c *Client) user(ctx context.Context, idOrName string) (userInfo, error) {
 // are serialised within the process; RT's unique user names make
 // concurrent creation elsewhere converge too.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := e164(r.Phone)
+	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
 	}
@@ -103,15 +103,6 @@ func (c *Client) userByName(ctx context.Context, name string) (string, bool, err
 		return "", false, err
 	}
 	return info.id, true, nil
-}
-
-// e164 checks a "+<digits>" number.
-func e164(phone string) (string, error) {
-	p := strings.TrimSpace(phone)
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' || strings.Trim(p[1:], "0123456789") != "" {
-		return "", connectors.PermanentError(fmt.Sprintf("rt: phone %q is not E.164", phone), nil)
-	}
-	return p, nil
 }
 
 // sender is the From address of the requester's messages.

@@ -19,7 +19,7 @@ import (
 // remembered for a while because the search index only sees it after a
 // moment.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := e164(r.Phone)
+	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
 	}
@@ -39,7 +39,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		}
 		var match int64
 		for _, u := range found {
-			if (onlyDigits(u.Mobile) == digits || onlyDigits(u.Phone) == digits) && (match == 0 || u.ID < match) {
+			if (connectors.Digits(u.Mobile) == digits || connectors.Digits(u.Phone) == digits) && (match == 0 || u.ID < match) {
 				match = u.ID
 			}
 		}
@@ -81,22 +81,4 @@ func splitName(name string) (string, string) {
 		return fields[0], ""
 	}
 	return strings.Join(fields[:len(fields)-1], " "), fields[len(fields)-1]
-}
-
-// e164 checks a "+<digits>" number.
-func e164(phone string) (string, error) {
-	p := strings.TrimSpace(phone)
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' || p[1] == '0' || onlyDigits(p) != p[1:] {
-		return "", connectors.PermanentError(fmt.Sprintf("zammad: phone %q is not E.164", phone), nil)
-	}
-	return p, nil
-}
-
-func onlyDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }

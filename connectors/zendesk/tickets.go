@@ -22,7 +22,7 @@ import (
 // otherwise creates the user with create_or_update keyed on the external id,
 // so concurrent calls converge on one user.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := e164(r.Phone)
+	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +45,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	var match int64
 	for _, u := range found.Users {
 		// Search matches loosely; keep exact numbers only, the oldest user first.
-		if onlyDigits(u.Phone) == digits && (match == 0 || u.ID < match) {
+		if connectors.Digits(u.Phone) == digits && (match == 0 || u.ID < match) {
 			match = u.ID
 		}
 	}
@@ -67,24 +67,6 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		return "", connectors.RetryError("zendesk: create_or_update returned no user id", nil)
 	}
 	return formatID(created.User.ID), nil
-}
-
-// e164 checks a "+<digits>" number.
-func e164(phone string) (string, error) {
-	p := strings.TrimSpace(phone)
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' || onlyDigits(p) != p[1:] {
-		return "", connectors.PermanentError(fmt.Sprintf("zendesk: phone %q is not E.164", phone), nil)
-	}
-	return p, nil
-}
-
-func onlyDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // CreateTicket implements connectors.Connector. The request carries an

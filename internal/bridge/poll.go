@@ -2,16 +2,12 @@ package bridge
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/connectors"
 )
-
-// DefaultPollInterval applies when a polling connection sets none.
-const DefaultPollInterval = time.Minute
 
 // PollArgs asks for one helpdesk connection without webhooks to be polled.
 type PollArgs struct {
@@ -27,14 +23,6 @@ type SchedulePollsArgs struct{}
 
 // Kind is the job kind.
 func (SchedulePollsArgs) Kind() string { return "schedule_polls" }
-
-// PollInterval reads a connection's poll_interval_seconds setting.
-func PollInterval(settings map[string]any) time.Duration {
-	if n, ok := connectors.AsInt(settings["poll_interval_seconds"]); ok && n >= 5 {
-		return time.Duration(n) * time.Second
-	}
-	return DefaultPollInterval
-}
 
 // SchedulePolls enqueues a poll for each enabled connection whose connector
 // polls. River's uniqueness by period keeps it to one poll per interval
@@ -62,7 +50,7 @@ func (b *Bridge) SchedulePolls(ctx context.Context) (int, error) {
 			continue
 		}
 		jobs = append(jobs, river.InsertManyParams{Args: PollArgs{ConnectionID: row.ID}, InsertOpts: &river.InsertOpts{
-			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: PollInterval(row.Settings)},
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: connectors.PollInterval(row.Settings)},
 		}})
 	}
 	if len(jobs) == 0 {

@@ -1,12 +1,13 @@
 package freshdesktest
 
 import (
-	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
 // Wire types, in Freshdesk's field names.
