@@ -3,7 +3,6 @@ package connectors
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // E164 checks that phone is an E.164 number ("+" and 7 to 15 digits, the
@@ -26,26 +25,4 @@ func Digits(s string) string {
 		}
 		return -1
 	}, s)
-}
-
-// SettingPollInterval is the settings key of a polling connector's interval
-// in seconds.
-const SettingPollInterval = "poll_interval_seconds"
-
-// DefaultPollInterval is the poll interval when the setting is empty.
-const DefaultPollInterval = 60 * time.Second
-
-// MinPollInterval is the shortest poll interval honoured, to stay well
-// inside helpdesks' per-minute rate limits.
-const MinPollInterval = 15 * time.Second
-
-// PollInterval returns the interval a polling connector's settings ask for
-// (SettingPollInterval), DefaultPollInterval when unset, and never less than
-// MinPollInterval.
-func PollInterval(settings map[string]any) time.Duration {
-	n, ok := AsInt(settings[SettingPollInterval])
-	if !ok || n <= 0 {
-		return DefaultPollInterval
-	}
-	return max(time.Duration(n)*time.Second, MinPollInterval)
 }

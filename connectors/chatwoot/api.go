@@ -33,7 +33,7 @@ type call struct {
 // do runs k with [httpapi.Client.Do]: error messages carry the method, the
 // path (ids only) and Chatwoot's own error text, never the token.
 func (c *Client) do(ctx context.Context, k call) error {
-	_, err := c.api.Do(ctx, httpapi.Request{Method: k.method, URL: c.base.String() + k.path, Path: k.path, Query: k.query, JSON: k.in, Stream: k.body, Out: k.out})
+	_, err := c.site.API.Do(ctx, httpapi.Request{Method: k.method, URL: c.site.Base.String() + k.path, Path: k.path, Query: k.query, JSON: k.in, Stream: k.body, Out: k.out})
 	return err
 }
 

@@ -66,9 +66,7 @@ package chatwoot
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -131,8 +129,7 @@ func init() {
 // Client is a Chatwoot connector. It is safe for concurrent use.
 type Client struct {
 	name      string
-	base      *url.URL // scheme://host[/prefix], no trailing slash
-	api       httpapi.Client
+	site      httpapi.Site // the account's address and API client
 	accountID int64
 	inboxID   int64
 	locks     keylock.Map
@@ -150,16 +147,10 @@ var (
 // [Description]. It does no network I/O. cfg.BaseURL, when set, overrides
 // the base_url setting.
 func New(cfg connectors.Config) (*Client, error) {
-	if err := Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
-		return nil, fmt.Errorf("chatwoot: %w", err)
-	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = connectors.AsString(cfg.Settings[SettingBaseURL])
-	}
-	base, ok := httpapi.ParseBaseURL(raw)
-	if !ok {
-		return nil, errors.New("chatwoot: base URL must be an absolute http(s) URL without query or credentials")
+	base, err := httpapi.BaseURL(Description, cfg, connectors.AsString(cfg.Settings[SettingBaseURL]),
+		"base URL must be an absolute http(s) URL without query or credentials")
+	if err != nil {
+		return nil, err
 	}
 	account, _ := connectors.AsInt(cfg.Settings[SettingAccountID])
 	inbox, _ := connectors.AsInt(cfg.Settings[SettingInboxID])
@@ -167,12 +158,11 @@ func New(cfg connectors.Config) (*Client, error) {
 		return nil, errors.New("chatwoot: account and inbox ids must be positive")
 	}
 	// The token only ever goes to the Chatwoot host.
-	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+	site := httpapi.NewSite(base, httpapi.Client{Name: Kind, Error: apiError}, cfg.HTTPClient, 30*time.Second, "", func(next http.RoundTripper) http.RoundTripper {
 		return httpapi.SetHeader(next, "api_access_token", cfg.Credentials[CredentialAPIToken])
 	})
 	return &Client{
-		name: cfg.Name, base: base, accountID: account, inboxID: inbox,
-		api: httpapi.Client{Name: Kind, HTTP: hc, Error: apiError},
+		name: cfg.Name, site: site, accountID: account, inboxID: inbox,
 	}, nil
 }
 
@@ -186,5 +176,5 @@ func (c *Client) accountPath(rest string) string {
 
 // conversationURL is the agent-facing link to a conversation.
 func (c *Client) conversationURL(id string) string {
-	return c.base.String() + "/app/accounts/" + strconv.FormatInt(c.accountID, 10) + "/conversations/" + id
+	return c.site.Base.String() + "/app/accounts/" + strconv.FormatInt(c.accountID, 10) + "/conversations/" + id
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // contactsPerPage is the contacts search page size (RESULTS_PER_PAGE in
@@ -53,10 +54,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	if out.Payload.Contact.ID == 0 {
-		return "", connectors.RetryError("chatwoot: created contact has no id", nil)
-	}
-	return formatID(out.Payload.Contact.ID), nil
+	return httpapi.CreatedID(Kind, "contact", out.Payload.Contact.ID)
 }
 
 // identifier is the external identifier of the contacts relaydesk creates.

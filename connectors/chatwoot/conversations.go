@@ -209,31 +209,22 @@ func (c *Client) postIncoming(ctx context.Context, convID int64, m connectors.Me
 			return "", err
 		}
 	}
-	if out.ID == 0 {
-		return "", connectors.RetryError("chatwoot: created message has no id", nil)
-	}
-	return formatID(out.ID), nil
+	return httpapi.CreatedID(Kind, "message", out.ID)
 }
 
 // AddNote implements connectors.Connector: a private note, shown to agents
 // only and never sent to the contact.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n connectors.Note) (string, error) {
-	id, err := parseID("conversation", ticketID)
+	id, err := httpapi.NoteTarget(Kind, "conversation", ticketID, n)
 	if err != nil {
 		return "", err
-	}
-	if strings.TrimSpace(n.Body) == "" {
-		return "", connectors.PermanentError("chatwoot: empty note", nil)
 	}
 	in := map[string]any{"content": n.Body, "message_type": "outgoing", "private": true}
 	var out message
 	if err := c.do(ctx, call{method: http.MethodPost, path: c.accountPath("conversations/" + formatID(id) + "/messages"), in: in, out: &out}); err != nil {
 		return "", err
 	}
-	if out.ID == 0 {
-		return "", connectors.RetryError("chatwoot: created note has no id", nil)
-	}
-	return formatID(out.ID), nil
+	return httpapi.CreatedID(Kind, "note", out.ID)
 }
 
 // GetTicket implements connectors.Connector.

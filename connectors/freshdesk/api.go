@@ -2,7 +2,6 @@ package freshdesk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -46,12 +45,12 @@ type rate struct {
 // returns what the response said of the rate limit, and its headers (nil
 // when no response arrived).
 func (c *Client) do(ctx context.Context, k call) (rate, http.Header, error) {
-	r := httpapi.Request{Method: k.method, URL: c.base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out}
+	r := httpapi.Request{Method: k.method, URL: c.site.Base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out}
 	if k.in == nil && k.form != nil {
 		r.Body, r.ContentType = httpapi.MultipartPipe(func(mw *multipart.Writer) error { return writeForm(ctx, mw, k.form) })
 		r.ContentLength = -1 // streamed, sent chunked
 	}
-	h, err := c.api.Do(ctx, r)
+	h, err := c.site.API.Do(ctx, r)
 	if h == nil {
 		return rate{remaining: -1}, nil, err
 	}
@@ -108,18 +107,7 @@ func writeForm(ctx context.Context, mw *multipart.Writer, f *form) error {
 // {"description": "Validation failed", "errors": [{"field", "message",
 // "code"}]} or {"code": "...", "message": "..."}.
 func apiError(resp *http.Response, data []byte) error {
-	var body struct {
-		Description string `json:"description"`
-		Code        string `json:"code"`
-		Message     string `json:"message"`
-		Errors      []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"errors"`
-	}
-	msg := http.StatusText(resp.StatusCode)
-	if json.Unmarshal(data, &body) == nil {
+	return httpapi.StatusError(resp, httpapi.ErrorText(resp, data, func(body errorBody) string {
 		var parts []string
 		for _, s := range []string{body.Code, body.Description, body.Message} {
 			if s != "" {
@@ -129,11 +117,20 @@ func apiError(resp *http.Response, data []byte) error {
 		for _, e := range body.Errors {
 			parts = append(parts, strings.Trim(e.Field+" "+e.Code+" "+e.Message, " "))
 		}
-		if len(parts) > 0 {
-			msg = strings.Join(parts, ": ")
-		}
-	}
-	return httpapi.StatusError(resp, msg)
+		return strings.Join(parts, ": ")
+	}))
+}
+
+// errorBody is Freshdesk's error answer.
+type errorBody struct {
+	Description string `json:"description"`
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	Errors      []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	} `json:"errors"`
 }
 
 // parseID parses a Freshdesk id given as a string.

@@ -22,9 +22,7 @@ package freshdesk
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -82,11 +80,7 @@ var Description = connectors.Description{
 			Placeholder: "cf_whatsapp_id", Pattern: `cf_[a-z0-9_]+`,
 			Help: "Optional: API name of a single-line text ticket field (Admin > Ticket fields) where relaydesk stores the chat's id.",
 		},
-		{
-			Key: SettingPollInterval, Label: "Poll interval (seconds)", Type: connectors.FieldInt, Group: connectors.GroupSettings,
-			Placeholder: "60",
-			Help:        "How often relaydesk looks for agent replies. Default 60. Each poll costs at least one API call per updated ticket.",
-		},
+		connectors.PollIntervalField("How often relaydesk looks for agent replies. Default 60. Each poll costs at least one API call per updated ticket."),
 	},
 	WebhookHelp: "Agent replies reach WhatsApp by polling: nothing to set up. Optionally, to learn of status changes at once, " +
 		"create an automation rule in Freshdesk (Admin > Workflows > Automations > Ticket updates): event \"Status is changed\", " +
@@ -107,8 +101,7 @@ func PollInterval(settings map[string]any) time.Duration { return connectors.Pol
 // Client is a Freshdesk connector. It is safe for concurrent use.
 type Client struct {
 	name       string
-	base       *url.URL // scheme://host[/prefix], no trailing slash
-	api        httpapi.Client
+	site       httpapi.Site // the account's address and API client
 	source     int64
 	priority   int64
 	externalCF string
@@ -134,20 +127,13 @@ var (
 // New builds a Freshdesk connector from cfg after validating it against
 // [Description]. It does no network I/O.
 func New(cfg connectors.Config) (*Client, error) {
-	if err := Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
-		return nil, fmt.Errorf("freshdesk: %w", err)
-	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = "https://" + connectors.AsString(cfg.Settings[SettingDomain]) + ".freshdesk.com"
-	}
-	base, ok := httpapi.ParseBaseURL(raw)
-	if !ok {
-		return nil, errors.New("freshdesk: base URL must be an absolute http(s) URL without query or credentials")
+	base, err := httpapi.BaseURL(Description, cfg, "https://"+connectors.AsString(cfg.Settings[SettingDomain])+".freshdesk.com",
+		"base URL must be an absolute http(s) URL without query or credentials")
+	if err != nil {
+		return nil, err
 	}
 	c := &Client{
 		name:        cfg.Name,
-		base:        base,
 		source:      intSetting(cfg.Settings, SettingSource, 7),
 		priority:    intSetting(cfg.Settings, SettingPriority, 1),
 		externalCF:  connectors.AsString(cfg.Settings[SettingExternalIDField]),
@@ -158,12 +144,11 @@ func New(cfg connectors.Config) (*Client, error) {
 	}
 	// The API key only ever goes to the account's own host: attachment
 	// URLs point at a file store elsewhere.
-	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+	c.site = httpapi.NewSite(base, httpapi.Client{Name: Kind, Error: apiError}, cfg.HTTPClient, 30*time.Second, "", func(next http.RoundTripper) http.RoundTripper {
 		// Freshdesk's API key authentication: HTTP Basic with the key as
 		// user name and "X" as password.
 		return httpapi.BasicAuth(next, cfg.Credentials[CredentialAPIKey], "X")
 	})
-	c.api = httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}
 	return c, nil
 }
 
@@ -178,4 +163,4 @@ func intSetting(settings map[string]any, key string, def int64) int64 {
 func (c *Client) Kind() string { return Kind }
 
 // ticketURL is the agent-facing link to a ticket.
-func (c *Client) ticketURL(id string) string { return c.base.String() + "/a/tickets/" + id }
+func (c *Client) ticketURL(id string) string { return c.site.Base.String() + "/a/tickets/" + id }

@@ -55,10 +55,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err != nil {
 		return "", err
 	}
-	if created.ID == 0 {
-		return "", connectors.RetryError("freshdesk: created contact has no id", nil)
-	}
-	return formatID(created.ID), nil
+	return httpapi.CreatedID(Kind, "contact", created.ID)
 }
 
 // findContact returns the oldest contact with exactly this phone or mobile
@@ -147,10 +144,10 @@ func (c *Client) CreateTicket(ctx context.Context, t connectors.NewTicket) (conn
 	if _, _, err := c.do(ctx, k); err != nil {
 		return connectors.Ticket{}, "", err
 	}
-	if out.ID == 0 {
-		return connectors.Ticket{}, "", connectors.RetryError("freshdesk: created ticket has no id", nil)
+	id, err := httpapi.CreatedID(Kind, "ticket", out.ID)
+	if err != nil {
+		return connectors.Ticket{}, "", err
 	}
-	id := formatID(out.ID)
 	if t.PreviousTicketID != "" {
 		if prev, err := parseID("ticket", t.PreviousTicketID); err == nil {
 			note := fmt.Sprintf("%s%d (%s)", FollowUpNotePrefix, prev, c.ticketURL(formatID(prev)))
@@ -183,7 +180,7 @@ func (c *Client) findCreated(ctx context.Context, rid int64, m connectors.Messag
 	}
 	want, _ := commentText(m)
 	for _, tk := range list {
-		if tk.RequesterID != rid || tk.CreatedAt.Before(notBefore) || norm(tk.DescriptionText) != norm(want) {
+		if tk.RequesterID != rid || tk.CreatedAt.Before(notBefore) || httpapi.NormText(tk.DescriptionText) != httpapi.NormText(want) {
 			continue
 		}
 		if sameFiles(tk.Attachments, m.Attachments) {
@@ -231,20 +228,14 @@ func (c *Client) AddMessage(ctx context.Context, ticketID, requesterID string, m
 	if _, _, err := c.do(ctx, k); err != nil {
 		return "", err
 	}
-	if out.ID == 0 {
-		return "", connectors.RetryError("freshdesk: created note has no id", nil)
-	}
-	return formatID(out.ID), nil
+	return httpapi.CreatedID(Kind, "note", out.ID)
 }
 
 // AddNote implements connectors.Connector: a private note by the API user.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n connectors.Note) (string, error) {
-	id, err := parseID("ticket", ticketID)
+	id, err := httpapi.NoteTarget(Kind, "ticket", ticketID, n)
 	if err != nil {
 		return "", err
-	}
-	if strings.TrimSpace(n.Body) == "" {
-		return "", connectors.PermanentError("freshdesk: empty note", nil)
 	}
 	return c.addNote(ctx, id, n.Body)
 }
@@ -255,10 +246,7 @@ func (c *Client) addNote(ctx context.Context, ticketID int64, text string) (stri
 	if _, _, err := c.do(ctx, call{method: http.MethodPost, path: "tickets/" + formatID(ticketID) + "/notes", in: in, out: &out}); err != nil {
 		return "", err
 	}
-	if out.ID == 0 {
-		return "", connectors.RetryError("freshdesk: created note has no id", nil)
-	}
-	return formatID(out.ID), nil
+	return httpapi.CreatedID(Kind, "note", out.ID)
 }
 
 // toHTML renders plain text as the HTML Freshdesk bodies are.
@@ -286,26 +274,8 @@ func commentText(m connectors.Message) (string, error) {
 	return "[" + strings.Join(names, ", ") + "]", nil
 }
 
-func norm(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r\n", "\n")), " ")
-}
-
 func sameFiles(have []attachmentJSON, want []connectors.Attachment) bool {
-	if len(have) != len(want) {
-		return false
-	}
-	got := make([]string, len(have))
-	for i, a := range have {
-		got[i] = a.Name
-	}
-	for _, a := range want {
-		i := slices.Index(got, httpapi.FileName(a))
-		if i < 0 {
-			return false
-		}
-		got = slices.Delete(got, i, i+1)
-	}
-	return true
+	return httpapi.SameFiles(have, func(a attachmentJSON) string { return a.Name }, want, httpapi.FileName)
 }
 
 // GetTicket implements connectors.Connector.
@@ -377,7 +347,7 @@ func (c *Client) FindMessage(ctx context.Context, ticketID, requesterID string, 
 		return "", false, err
 	}
 	for _, cv := range slices.Backward(convs) {
-		if cv.UserID == rid && cv.Incoming && !cv.Private && norm(cv.BodyText) == norm(want) && sameFiles(cv.Attachments, m.Attachments) {
+		if cv.UserID == rid && cv.Incoming && !cv.Private && httpapi.NormText(cv.BodyText) == httpapi.NormText(want) && sameFiles(cv.Attachments, m.Attachments) {
 			return formatID(cv.ID), true, nil
 		}
 	}
@@ -388,19 +358,11 @@ func (c *Client) FindMessage(ctx context.Context, ticketID, requesterID string, 
 // attachment URLs are signed links to its file store, fetched without the
 // API key (which only ever goes to the account's own host).
 func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachment) (io.ReadCloser, string, error) {
-	u, err := url.Parse(a.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, "", connectors.PermanentError("freshdesk: attachment URL is not an absolute http(s) URL", nil)
+	body, ct, err := c.site.API.OpenRemote(ctx, a)
+	if err == nil && strings.HasPrefix(ct, "binary/octet-stream") {
+		ct = a.ContentType // the file store's own name for "unknown"
 	}
-	resp, err := c.api.Download(ctx, u.String())
-	if err != nil {
-		return nil, "", err
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") || strings.HasPrefix(ct, "binary/octet-stream") {
-		ct = a.ContentType
-	}
-	return resp.Body, ct, nil
+	return body, ct, err
 }
 
 // Test implements connectors.Tester with GET /api/v2/agents/me: only an

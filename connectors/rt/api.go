@@ -30,20 +30,17 @@ type call struct {
 // do runs k with [httpapi.Client.Do]: error messages carry the method, the
 // path (ids only) and RT's own error text, never credentials.
 func (c *Client) do(ctx context.Context, k call) error {
-	_, err := c.api.Do(ctx, httpapi.Request{Method: k.method, URL: c.base.String() + "/REST/2.0/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out})
+	_, err := c.site.API.Do(ctx, httpapi.Request{Method: k.method, URL: c.site.Base.String() + "/REST/2.0/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Out: k.out})
 	return err
 }
 
 // apiError classifies an error response; REST2 answers {"message": "..."}.
 func apiError(resp *http.Response, data []byte) error {
-	var body struct {
+	return httpapi.StatusError(resp, httpapi.ErrorText(resp, data, func(body struct {
 		Message string `json:"message"`
-	}
-	msg := http.StatusText(resp.StatusCode)
-	if json.Unmarshal(data, &body) == nil && body.Message != "" {
-		msg = body.Message
-	}
-	return httpapi.StatusError(resp, msg)
+	}) string {
+		return body.Message
+	}))
 }
 
 // parseID parses an RT id given as a string.
@@ -56,19 +53,11 @@ type flexString string
 
 // UnmarshalJSON accepts a string, a number or null.
 func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		*f = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	default:
-		*f = flexString(b)
+	s, err := httpapi.Scalar(b)
+	if err != nil {
+		return err
 	}
+	*f = flexString(s)
 	return nil
 }
 

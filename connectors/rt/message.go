@@ -82,7 +82,7 @@ func (c *Client) gatewayPost(ctx context.Context, ticketID string, from mail.Add
 	}
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", ctype)
-	resp, err := c.api.HTTP.Do(req)
+	resp, err := c.site.API.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("rt: mail gateway: %w", connectors.Classify(httpapi.UnwrapURL(err)))
 	}

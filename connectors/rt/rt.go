@@ -30,9 +30,7 @@ package rt
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -108,11 +106,7 @@ var Description = connectors.Description{
 			Placeholder: "WhatsApp Tags",
 			Help:        "Optional: name of a multi-value ticket custom field for the route's tags (RT has no tags of its own).",
 		},
-		{
-			Key: SettingPollInterval, Label: "Poll interval (seconds)", Type: connectors.FieldInt, Group: connectors.GroupSettings,
-			Placeholder: "60",
-			Help:        "How often relaydesk looks for agent replies and status changes. Default 60.",
-		},
+		connectors.PollIntervalField("How often relaydesk looks for agent replies and status changes. Default 60."),
 	},
 	WebhookHelp: "Request Tracker sends no webhooks: relaydesk polls it for agent replies and status changes every " +
 		"poll interval, with nothing to set up in RT. Requests to the webhook URL are refused.",
@@ -129,12 +123,11 @@ func PollInterval(settings map[string]any) time.Duration { return connectors.Pol
 // Client is a Request Tracker connector. It is safe for concurrent use.
 type Client struct {
 	name       string
-	base       *url.URL // RT's web address, no trailing slash
-	gateway    string   // mail gateway URL
+	site       httpapi.Site // the account's address and API client
+	gateway    string       // mail gateway URL
 	queue      string
 	externalCF string
 	tagsCF     string
-	api        httpapi.Client
 
 	phoneLocks keylock.Map
 	users      sync.Map // user name -> userInfo
@@ -152,16 +145,10 @@ var (
 // New builds a Request Tracker connector from cfg after validating it
 // against [Description]. It does no network I/O.
 func New(cfg connectors.Config) (*Client, error) {
-	if err := Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
-		return nil, fmt.Errorf("rt: %w", err)
-	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = connectors.AsString(cfg.Settings[SettingURL])
-	}
-	base, ok := httpapi.ParseBaseURL(raw)
-	if !ok {
-		return nil, errors.New("rt: URL must be an absolute http(s) URL without query or credentials")
+	base, err := httpapi.BaseURL(Description, cfg, connectors.AsString(cfg.Settings[SettingURL]),
+		"URL must be an absolute http(s) URL without query or credentials")
+	if err != nil {
+		return nil, err
 	}
 	token := cfg.Credentials[CredentialToken]
 	user, pass := cfg.Credentials[CredentialUsername], cfg.Credentials[CredentialPassword]
@@ -170,7 +157,6 @@ func New(cfg connectors.Config) (*Client, error) {
 	}
 	c := &Client{
 		name:       cfg.Name,
-		base:       base,
 		gateway:    connectors.AsString(cfg.Settings[SettingMailGatewayURL]),
 		queue:      connectors.AsString(cfg.Settings[SettingQueue]),
 		externalCF: connectors.AsString(cfg.Settings[SettingExternalIDField]),
@@ -181,14 +167,13 @@ func New(cfg connectors.Config) (*Client, error) {
 	}
 	// Credentials only ever go to RT's REST2 API on its own host; the mail
 	// gateway takes none.
-	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, base.Path+"/REST/2.0/", func(next http.RoundTripper) http.RoundTripper {
+	c.site = httpapi.NewSite(base, httpapi.Client{Name: Kind, MaxResponse: maxResponse, Error: apiError}, cfg.HTTPClient, 30*time.Second, base.Path+"/REST/2.0/", func(next http.RoundTripper) http.RoundTripper {
 		// RT's token authentication ("Authorization: token ..."), or Basic.
 		if token != "" {
 			return httpapi.SetHeader(next, "Authorization", "token "+token)
 		}
 		return httpapi.BasicAuth(next, user, pass)
 	})
-	c.api = httpapi.Client{Name: Kind, HTTP: hc, MaxResponse: maxResponse, Error: apiError}
 	return c, nil
 }
 
@@ -197,5 +182,5 @@ func (c *Client) Kind() string { return Kind }
 
 // ticketURL is the agent-facing link to a ticket.
 func (c *Client) ticketURL(id string) string {
-	return c.base.String() + "/Ticket/Display.html?id=" + id
+	return c.site.Base.String() + "/Ticket/Display.html?id=" + id
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // userInfo is what the connector remembers of an RT user.
@@ -237,11 +238,8 @@ func (c *Client) AddMessage(ctx context.Context, ticketID, requesterID string, m
 // REST2 answers with messages only, so the note's transaction is then found
 // among the ticket's newest comments by its text.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n connectors.Note) (string, error) {
-	if _, err := parseID("ticket", ticketID); err != nil {
+	if _, err := httpapi.NoteTarget(Kind, "ticket", ticketID, n); err != nil {
 		return "", err
-	}
-	if strings.TrimSpace(n.Body) == "" {
-		return "", connectors.PermanentError("rt: empty note", nil)
 	}
 	in := map[string]any{"Content": n.Body, "ContentType": "text/plain"}
 	if err := c.do(ctx, call{method: http.MethodPost, path: "ticket/" + ticketID + "/comment", in: in}); err != nil {
@@ -321,7 +319,7 @@ func (c *Client) transactionContent(ctx context.Context, txn string) (string, []
 			size := int64(-1)
 			fmt.Sscan(string(a.ContentLength), &size)
 			files = append(files, connectors.RemoteAttachment{
-				URL: c.base.String() + "/REST/2.0/attachment/" + string(a.ID), Filename: a.Filename, ContentType: a.ContentType, Size: size,
+				URL: c.site.Base.String() + "/REST/2.0/attachment/" + string(a.ID), Filename: a.Filename, ContentType: a.ContentType, Size: size,
 			})
 		case ct == "text/plain" && textID == "":
 			textID = string(a.ID)
@@ -363,7 +361,7 @@ func (c *Client) attachment(ctx context.Context, id string) ([]byte, string, err
 // OpenAttachment implements connectors.AttachmentFetcher for the REST2
 // attachment URLs Poll reports.
 func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachment) (io.ReadCloser, string, error) {
-	prefix := c.base.String() + "/REST/2.0/attachment/"
+	prefix := c.site.Base.String() + "/REST/2.0/attachment/"
 	id, ok := strings.CutPrefix(a.URL, prefix)
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return nil, "", connectors.PermanentError("rt: not an attachment URL of this RT", nil)

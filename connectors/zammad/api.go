@@ -1,7 +1,7 @@
 package zammad
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +26,7 @@ type call struct {
 // do runs k with [httpapi.Client.Do]: error messages carry the method, the
 // path (ids only) and Zammad's own error text, never the token.
 func (c *Client) do(ctx context.Context, k call) error {
-	_, err := c.api.Do(ctx, httpapi.Request{Method: k.method, URL: c.base.String() + "/api/v1/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Stream: k.body, Out: k.out})
+	_, err := c.site.API.Do(ctx, httpapi.Request{Method: k.method, URL: c.site.Base.String() + "/api/v1/" + k.path, Path: k.path, Query: k.query, JSON: k.in, Stream: k.body, Out: k.out})
 	return err
 }
 
@@ -34,20 +34,12 @@ func (c *Client) do(ctx context.Context, k call) error {
 // "error_human": "..."}; a reverse proxy may answer HTML (413 for a body
 // over its limit).
 func apiError(resp *http.Response, data []byte) error {
-	var body struct {
+	msg := httpapi.ErrorText(resp, data, func(body struct {
 		Error      string `json:"error"`
 		ErrorHuman string `json:"error_human"`
-	}
-	msg := ""
-	if json.Unmarshal(data, &body) == nil {
-		msg = body.ErrorHuman
-		if msg == "" {
-			msg = body.Error
-		}
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
+	}) string {
+		return cmp.Or(body.ErrorHuman, body.Error)
+	})
 	if resp.StatusCode == http.StatusRequestEntityTooLarge {
 		msg += ": the request is over the web server's body size limit (client_max_body_size); lower max_upload_mb or raise the limit"
 	}
@@ -65,20 +57,10 @@ type flexInt int64
 
 // UnmarshalJSON accepts a JSON number, a numeric string, or null.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	s, err := httpapi.Scalar(b)
+	if err != nil || s == "" {
 		*f = 0
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	}
-	if s == "" {
-		*f = 0
-		return nil
+		return err
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {

@@ -274,21 +274,15 @@ func (c *Client) postArticle(ctx context.Context, art map[string]any, pending *p
 	if err != nil {
 		return "", err
 	}
-	if out.ID == 0 {
-		return "", connectors.RetryError("zammad: created article has no id", nil)
-	}
-	return formatID(out.ID), nil
+	return httpapi.CreatedID(Kind, "article", out.ID)
 }
 
 // AddNote implements connectors.Connector: an internal note by the API
 // user.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n connectors.Note) (string, error) {
-	id, err := parseID("ticket", ticketID)
+	id, err := httpapi.NoteTarget(Kind, "ticket", ticketID, n)
 	if err != nil {
 		return "", err
-	}
-	if strings.TrimSpace(n.Body) == "" {
-		return "", connectors.PermanentError("zammad: empty note", nil)
 	}
 	return c.postArticle(ctx, map[string]any{
 		"ticket_id": id, "body": n.Body, "content_type": "text/plain", "type": noteArticleType, "sender": "Agent", "internal": true,
@@ -336,10 +330,10 @@ func (c *Client) FindMessage(ctx context.Context, ticketID, requesterID string, 
 	if err := c.do(ctx, call{method: http.MethodGet, path: "ticket_articles/by_ticket/" + formatID(tid), out: &arts}); err != nil {
 		return "", false, err
 	}
-	want := norm(articleText(m))
+	want := httpapi.NormText(articleText(m))
 	for i := len(arts) - 1; i >= 0; i-- {
 		a := arts[i]
-		if a.author() != cid || a.Internal || a.Sender != "Customer" || norm(plainText(a.Body, a.ContentType)) != want {
+		if a.author() != cid || a.Internal || a.Sender != "Customer" || httpapi.NormText(plainText(a.Body, a.ContentType)) != want {
 			continue
 		}
 		if sameFiles(a.Attachments, m.Attachments) {
@@ -350,25 +344,7 @@ func (c *Client) FindMessage(ctx context.Context, ticketID, requesterID string, 
 }
 
 func sameFiles(got []articleAttachment, want []connectors.Attachment) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	names := make([]string, len(got))
-	for i, a := range got {
-		names[i] = a.Filename
-	}
-	for _, a := range want {
-		i := slices.Index(names, httpapi.FileName(a))
-		if i < 0 {
-			return false
-		}
-		names = slices.Delete(names, i, i+1)
-	}
-	return true
-}
-
-func norm(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r\n", "\n")), " ")
+	return httpapi.SameFiles(got, func(a articleAttachment) string { return a.Filename }, want, httpapi.FileName)
 }
 
 // attachmentPath matches Zammad's attachment download path.
@@ -388,15 +364,7 @@ func (c *Client) OpenAttachment(ctx context.Context, a connectors.RemoteAttachme
 		return nil, "", connectors.PermanentError("zammad: not a Zammad attachment URL", nil)
 	}
 	p := "/api/v1/ticket_attachment/" + m[1] + "/" + m[2] + "/" + m[3]
-	resp, err := c.api.Download(ctx, c.base.String()+p)
-	if err != nil {
-		return nil, "", err
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") {
-		ct = a.ContentType
-	}
-	return resp.Body, ct, nil
+	return c.site.API.Fetch(ctx, c.site.Base.String()+p, a.ContentType)
 }
 
 // Test implements connectors.Tester with GET /api/v1/users/me.

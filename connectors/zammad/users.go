@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // EnsureRequester implements connectors.Connector. It searches users whose
@@ -59,10 +60,10 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	if err := c.do(ctx, call{method: http.MethodPost, path: "users", in: in, out: &created}); err != nil {
 		return "", err
 	}
-	if created.ID == 0 {
-		return "", connectors.RetryError("zammad: created user has no id", nil)
+	id, err := httpapi.CreatedID(Kind, "user", created.ID)
+	if err != nil {
+		return "", err
 	}
-	id := formatID(created.ID)
 	c.remember("user:"+phone, id)
 	return id, nil
 }

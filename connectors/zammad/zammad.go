@@ -94,7 +94,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -166,8 +165,7 @@ func init() {
 // Client is a Zammad connector. It is safe for concurrent use.
 type Client struct {
 	name    string
-	base    *url.URL // scheme://host[/prefix], no trailing slash
-	api     httpapi.Client
+	site    httpapi.Site // the account's address and API client
 	token   string
 	group   string
 	maxBody int64
@@ -199,16 +197,13 @@ var (
 // [Description]. It does no network I/O. cfg.BaseURL, when set, overrides
 // the base_url setting.
 func New(cfg connectors.Config) (*Client, error) {
-	if err := Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
-		return nil, fmt.Errorf("zammad: %w", err)
+	const badURL = "base URL must be an absolute http(s) URL without query, fragment or credentials"
+	base, err := httpapi.BaseURL(Description, cfg, connectors.AsString(cfg.Settings[SettingBaseURL]), badURL)
+	if err != nil {
+		return nil, err
 	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = connectors.AsString(cfg.Settings[SettingBaseURL])
-	}
-	base, ok := httpapi.ParseBaseURL(raw)
-	if !ok || base.Fragment != "" {
-		return nil, errors.New("zammad: base URL must be an absolute http(s) URL without query, fragment or credentials")
+	if base.Fragment != "" {
+		return nil, errors.New("zammad: " + badURL)
 	}
 	maxMB := int64(defaultMaxUploadMB)
 	if n, ok := connectors.AsInt(cfg.Settings[SettingMaxUploadMB]); ok {
@@ -219,11 +214,11 @@ func New(cfg connectors.Config) (*Client, error) {
 	}
 	token := cfg.Credentials[CredentialAPIToken]
 	// The token only ever goes to the Zammad host.
-	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 60*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+	site := httpapi.NewSite(base, httpapi.Client{Name: Kind, Error: apiError}, cfg.HTTPClient, 60*time.Second, "", func(next http.RoundTripper) http.RoundTripper {
 		return httpapi.SetHeader(next, "Authorization", "Token token="+token)
 	})
 	return &Client{
-		name: cfg.Name, base: base, api: httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}, token: token, group: connectors.AsString(cfg.Settings[SettingGroup]),
+		name: cfg.Name, site: site, token: token, group: connectors.AsString(cfg.Settings[SettingGroup]),
 		maxBody: maxMB << 20, now: time.Now, recent: map[string]recentEntry{}, groups: map[int64]groupPolicy{},
 	}, nil
 }
@@ -232,7 +227,7 @@ func New(cfg connectors.Config) (*Client, error) {
 func (c *Client) Kind() string { return Kind }
 
 // ticketURL is the agent-facing link to a ticket.
-func (c *Client) ticketURL(id string) string { return c.base.String() + "/#ticket/zoom/" + id }
+func (c *Client) ticketURL(id string) string { return c.site.Base.String() + "/#ticket/zoom/" + id }
 
 // remember keeps key -> value for a while.
 func (c *Client) remember(key, value string) {

@@ -30,8 +30,8 @@ type call struct {
 // do runs k with [httpapi.Client.Do]: error messages carry the method, the
 // path (ids only) and Zendesk's own error text, never credentials.
 func (c *Client) do(ctx context.Context, k call) error {
-	_, err := c.api.Do(ctx, httpapi.Request{
-		Method: k.method, URL: c.base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, Header: k.header,
+	_, err := c.site.API.Do(ctx, httpapi.Request{
+		Method: k.method, URL: c.site.Base.String() + "/api/v2/" + k.path, Path: k.path, Query: k.query, Header: k.header,
 		JSON: k.in, Body: k.body, ContentType: k.ctype, ContentLength: k.length, Out: k.out,
 	})
 	return err

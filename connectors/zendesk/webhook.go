@@ -1,7 +1,6 @@
 package zendesk
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/internal/httpapi"
 )
 
 // Webhook event types the connector subscribes to and parses.
@@ -101,22 +101,10 @@ type flexID string
 
 // UnmarshalJSON accepts a JSON string or integer, or null.
 func (f *flexID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	s, err := httpapi.Scalar(b)
+	if err != nil || s == "" {
 		*f = ""
-		return nil
-	}
-	var s string
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	} else {
-		s = string(b)
-	}
-	if s == "" {
-		*f = ""
-		return nil
+		return err
 	}
 	if _, err := strconv.ParseInt(s, 10, 64); err != nil {
 		return fmt.Errorf("id %q is not an integer", s)

@@ -24,10 +24,7 @@
 package zendesk
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -101,8 +98,7 @@ func init() {
 // Client is a Zendesk connector. It is safe for concurrent use.
 type Client struct {
 	name         string
-	base         *url.URL // scheme://host[/prefix], no trailing slash
-	api          httpapi.Client
+	site         httpapi.Site // the account's address and API client
 	method       connectors.AuthMethod
 	clientID     string
 	clientSecret string
@@ -122,27 +118,20 @@ var (
 // New builds a Zendesk connector from cfg after validating it against
 // [Description]. It does no network I/O.
 func New(cfg connectors.Config) (*Client, error) {
-	if err := Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
-		return nil, fmt.Errorf("zendesk: %w", err)
-	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = "https://" + connectors.AsString(cfg.Settings[SettingSubdomain]) + ".zendesk.com"
-	}
-	base, ok := httpapi.ParseBaseURL(raw)
-	if !ok {
-		return nil, errors.New("zendesk: base URL must be an absolute http(s) URL without query or credentials")
+	base, err := httpapi.BaseURL(Description, cfg, "https://"+connectors.AsString(cfg.Settings[SettingSubdomain])+".zendesk.com",
+		"base URL must be an absolute http(s) URL without query or credentials")
+	if err != nil {
+		return nil, err
 	}
 	c := &Client{
 		name:         cfg.Name,
-		base:         base,
 		method:       Description.AuthMethod(cfg.Settings),
 		clientID:     connectors.AsString(cfg.Settings[SettingClientID]),
 		clientSecret: cfg.Credentials[CredentialClientSecret],
 	}
 	// Credentials only ever go to the account's own host: attachment URLs and
 	// redirects may point elsewhere.
-	hc := httpapi.NewHTTPClient(cfg.HTTPClient, 30*time.Second, base, "", func(next http.RoundTripper) http.RoundTripper {
+	c.site = httpapi.NewSite(base, httpapi.Client{Name: Kind, Error: apiError}, cfg.HTTPClient, 30*time.Second, "", func(next http.RoundTripper) http.RoundTripper {
 		if c.method != connectors.AuthOAuth2 {
 			return httpapi.BasicAuth(next, cfg.Credentials[CredentialEmail]+"/token", cfg.Credentials[CredentialAPIToken])
 		}
@@ -151,7 +140,6 @@ func New(cfg connectors.Config) (*Client, error) {
 		}
 		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cfg.TokenSource), Base: next}
 	})
-	c.api = httpapi.Client{Name: Kind, HTTP: hc, Error: apiError}
 	return c, nil
 }
 
@@ -167,8 +155,8 @@ func (c *Client) OAuth2Config(redirectURL string) *oauth2.Config {
 		RedirectURL:  redirectURL,
 		Scopes:       []string{"read", "write"},
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   c.base.String() + "/oauth/authorizations/new",
-			TokenURL:  c.base.String() + "/oauth/tokens",
+			AuthURL:   c.site.Base.String() + "/oauth/authorizations/new",
+			TokenURL:  c.site.Base.String() + "/oauth/tokens",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 	}
@@ -179,7 +167,7 @@ func (c *Client) OAuth2Config(redirectURL string) *oauth2.Config {
 func (c *Client) PKCE() bool { return true }
 
 // ticketURL is the agent-facing link to a ticket.
-func (c *Client) ticketURL(id string) string { return c.base.String() + "/agent/tickets/" + id }
+func (c *Client) ticketURL(id string) string { return c.site.Base.String() + "/agent/tickets/" + id }
 
 // failingTransport fails every request with err.
 type failingTransport struct{ err error }

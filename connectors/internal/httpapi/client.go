@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -158,6 +157,31 @@ func (c *Client) Download(ctx context.Context, rawURL string) (*http.Response, e
 	return resp, nil
 }
 
+// Fetch downloads a file and returns its body, which the caller closes,
+// and its content type: the response's, or fallback when the response names
+// none or only application/octet-stream.
+func (c *Client) Fetch(ctx context.Context, rawURL, fallback string) (io.ReadCloser, string, error) {
+	resp, err := c.Download(ctx, rawURL)
+	if err != nil {
+		return nil, "", err
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") {
+		ct = fallback
+	}
+	return resp.Body, ct, nil
+}
+
+// OpenRemote opens a helpdesk attachment whose URL must be an absolute
+// http(s) URL (see [Client.Fetch]).
+func (c *Client) OpenRemote(ctx context.Context, a connectors.RemoteAttachment) (io.ReadCloser, string, error) {
+	u, err := url.Parse(a.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", connectors.PermanentError(c.Name+": attachment URL is not an absolute http(s) URL", nil)
+	}
+	return c.Fetch(ctx, u.String(), a.ContentType)
+}
+
 // UnwrapURL drops *url.Error's wrapper: its message repeats the full URL,
 // which for downloads may carry a signed token.
 func UnwrapURL(err error) error {
@@ -168,6 +192,19 @@ func UnwrapURL(err error) error {
 	return err
 }
 
+// ErrorText is the message of a helpdesk's error answer: what text picks
+// from the JSON body decoded into T, or the status text when the body is not
+// such JSON or text picks nothing.
+func ErrorText[T any](resp *http.Response, data []byte, text func(body T) string) string {
+	var body T
+	if json.Unmarshal(data, &body) == nil {
+		if msg := text(body); msg != "" {
+			return msg
+		}
+	}
+	return http.StatusText(resp.StatusCode)
+}
+
 // StatusError classifies a non-2xx answer with [connectors.HTTPError],
 // msg (the helpdesk's error text) cut to 400 bytes.
 func StatusError(resp *http.Response, msg string) *connectors.Error {
@@ -175,14 +212,4 @@ func StatusError(resp *http.Response, msg string) *connectors.Error {
 		msg = msg[:400] + "..."
 	}
 	return connectors.HTTPError(resp.StatusCode, resp.Header, msg)
-}
-
-// ParseID parses a helpdesk's positive numeric id given as a string; kind
-// names it in the error ("ticket"), which starts with helpdesk.
-func ParseID(helpdesk, kind, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, connectors.PermanentError(fmt.Sprintf("%s: invalid %s id %q", helpdesk, kind, s), nil)
-	}
-	return id, nil
 }

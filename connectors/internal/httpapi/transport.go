@@ -76,3 +76,20 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 // RoundTrip implements http.RoundTripper.
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// Site is one helpdesk account as a connector reaches it: its base URL and
+// the client sending its API requests.
+type Site struct {
+	// Base is the account's address, without a trailing slash.
+	Base *url.URL
+	// API sends the requests, with credentials only for the account's own
+	// host (see [NewHTTPClient]).
+	API Client
+}
+
+// NewSite returns the site at base. api's HTTP client is built by
+// [NewHTTPClient] from given, timeout, pathPrefix and auth.
+func NewSite(base *url.URL, api Client, given *http.Client, timeout time.Duration, pathPrefix string, auth func(next http.RoundTripper) http.RoundTripper) Site {
+	api.HTTP = NewHTTPClient(given, timeout, base, pathPrefix, auth)
+	return Site{Base: base, API: api}
+}
