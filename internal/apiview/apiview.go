@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // Number is a business WhatsApp number.
@@ -107,12 +108,6 @@ type Message struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// inboundMedia is whatsapp.Media as stored by the intake (no JSON tags).
-type inboundMedia struct {
-	ID, MimeType, SHA256, Caption, Filename string
-	Voice                                   bool
-}
-
 // APIPayload is the "api" member of an API send's stored payload.
 type APIPayload struct {
 	Type     string          `json:"type"`
@@ -160,7 +155,7 @@ func NewMessage(m store.APIMessage, baseURL string) Message {
 		return out
 	}
 	if len(m.Media) > 0 {
-		var im inboundMedia
+		var im whatsapp.Media
 		if json.Unmarshal(m.Media, &im) == nil && im.ID != "" {
 			out.Media = &Media{MimeType: im.MimeType, SHA256: im.SHA256, Filename: im.Filename, Caption: im.Caption,
 				Voice: im.Voice, DownloadURL: fmt.Sprintf("%s/api/v1/messages/%d/media", baseURL, m.ID)}
@@ -174,7 +169,7 @@ func MediaID(m store.APIMessage) string {
 	if m.Direction != "in" || len(m.Media) == 0 {
 		return ""
 	}
-	var im inboundMedia
+	var im whatsapp.Media
 	_ = json.Unmarshal(m.Media, &im)
 	return im.ID
 }

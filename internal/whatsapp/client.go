@@ -175,16 +175,41 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// newRequest builds a request with the auth, user agent and accept headers.
-func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body io.Reader, tok string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+// request is one Graph call for Client.do.
+type request struct {
+	// op names the call in errors, e.g. "upload media".
+	op     string
+	method string
+	url    *url.URL
+	body   io.Reader
+	// contentType is the body's type; "" sends no Content-Type.
+	contentType string
+	// rawAccept leaves Accept unset (file downloads); JSON calls send
+	// Accept: application/json.
+	rawAccept bool
+}
+
+// do sends r with the token, user agent and accept headers. Transport
+// errors are wrapped with r.op and have the token redacted. The caller
+// closes the response body.
+func (c *Client) do(ctx context.Context, tok string, r request) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), r.body)
 	if err != nil {
 		return nil, fmt.Errorf("whatsapp: build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
-	return req, nil
+	if !r.rawAccept {
+		req.Header.Set("Accept", "application/json")
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, redactErr(fmt.Errorf("whatsapp: %s: %w", r.op, err), tok)
+	}
+	return resp, nil
 }
 
 // doJSON performs a JSON call under the per-call timeout. in (if non-nil) is
@@ -200,28 +225,39 @@ func (c *Client) doJSON(ctx context.Context, method string, u *url.URL, in, out 
 	if err != nil {
 		return err
 	}
-	var body io.Reader
+	r := request{op: method + " " + u.Path, method: method, url: u}
 	if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("whatsapp: encode request: %w", err)
 		}
-		body = bytes.NewReader(data)
-	}
-	req, err := c.newRequest(ctx, method, u, body, tok)
-	if err != nil {
-		return err
+		r.body = bytes.NewReader(data)
 	}
 	if in != nil || method == http.MethodDelete {
 		// The Graph description requires Content-Type on sends and deletes.
-		req.Header.Set("Content-Type", "application/json")
+		r.contentType = "application/json"
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(ctx, tok, r)
 	if err != nil {
-		return redactErr(fmt.Errorf("whatsapp: %s %s: %w", method, u.Path, err), tok)
+		return err
 	}
 	defer resp.Body.Close()
 	return c.readJSON(resp, out, tok)
+}
+
+// doSuccess performs a JSON call whose response is {"success": true}; what
+// names the call in the error for any other answer.
+func (c *Client) doSuccess(ctx context.Context, method string, u *url.URL, in any, what string) error {
+	var out struct {
+		Success bool `json:"success"`
+	}
+	if err := c.doJSON(ctx, method, u, in, &out); err != nil {
+		return err
+	}
+	if !out.Success {
+		return fmt.Errorf("whatsapp: %s: response without success", what)
+	}
+	return nil
 }
 
 // readJSON reads a (size-capped) response and decodes it or turns it into an

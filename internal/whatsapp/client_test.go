@@ -63,9 +63,15 @@ func TestSendWireFormat(t *testing.T) {
 	t.Parallel()
 
 	const to = "16505551234"
+	type sendFunc = func(ctx context.Context, c *whatsapp.Client) (string, error)
+	sendMedia := func(kind string, ref whatsapp.MediaRef, replyTo string) sendFunc {
+		return func(ctx context.Context, c *whatsapp.Client) (string, error) {
+			return c.SendMedia(ctx, to, kind, ref, replyTo)
+		}
+	}
 	tests := []struct {
 		name string
-		send func(ctx context.Context, c *whatsapp.Client) (string, error)
+		send sendFunc
 		want string
 	}{
 		{
@@ -84,37 +90,27 @@ func TestSendWireFormat(t *testing.T) {
 		},
 		{
 			name: "image by id with caption",
-			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
-				return c.SendMedia(ctx, to, whatsapp.TypeImage, whatsapp.MediaRef{ID: "1234", Caption: "receipt"}, "")
-			},
+			send: sendMedia(whatsapp.TypeImage, whatsapp.MediaRef{ID: "1234", Caption: "receipt"}, ""),
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"image","image":{"id":"1234","caption":"receipt"}}`,
 		},
 		{
 			name: "document by link with filename, as a reply",
-			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
-				return c.SendMedia(ctx, to, whatsapp.TypeDocument, whatsapp.MediaRef{Link: "https://example.com/a.pdf", Filename: "a.pdf", Caption: "invoice"}, "wamid.IN2")
-			},
+			send: sendMedia(whatsapp.TypeDocument, whatsapp.MediaRef{Link: "https://example.com/a.pdf", Filename: "a.pdf", Caption: "invoice"}, "wamid.IN2"),
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"document","context":{"message_id":"wamid.IN2"},"document":{"link":"https://example.com/a.pdf","caption":"invoice","filename":"a.pdf"}}`,
 		},
 		{
 			name: "audio",
-			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
-				return c.SendMedia(ctx, to, whatsapp.TypeAudio, whatsapp.MediaRef{ID: "55"}, "")
-			},
+			send: sendMedia(whatsapp.TypeAudio, whatsapp.MediaRef{ID: "55"}, ""),
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"audio","audio":{"id":"55"}}`,
 		},
 		{
 			name: "video",
-			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
-				return c.SendMedia(ctx, to, whatsapp.TypeVideo, whatsapp.MediaRef{ID: "56", Caption: "clip"}, "")
-			},
+			send: sendMedia(whatsapp.TypeVideo, whatsapp.MediaRef{ID: "56", Caption: "clip"}, ""),
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"video","video":{"id":"56","caption":"clip"}}`,
 		},
 		{
 			name: "sticker",
-			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
-				return c.SendMedia(ctx, to, whatsapp.TypeSticker, whatsapp.MediaRef{ID: "57"}, "")
-			},
+			send: sendMedia(whatsapp.TypeSticker, whatsapp.MediaRef{ID: "57"}, ""),
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"sticker","sticker":{"id":"57"}}`,
 		},
 		{

@@ -21,7 +21,8 @@
 //     entry[].changes[] item of field "messages" (inbound [Message] values,
 //     outbound [Status] updates, value-level [Error] values), and one
 //     [AccountEvent] for every other field (template status, quality updates,
-//     unknown future fields).
+//     unknown future fields). [Batch.PhoneNumberIDs] and [Batch.WABAIDs]
+//     name the same accounts as PeekAccounts.
 //
 // Parsing is deliberately lenient about what Meta may add: unknown JSON
 // fields, unknown message types, unknown status values and account-level
@@ -33,8 +34,8 @@
 //
 // Meta does not guarantee ordering and retries deliveries for up to seven
 // days, so callers deduplicate on Message.ID (wamid) and on
-// (Status.ID, Status.Status), and use [ShouldAdvance] to move an outbound
-// message's status forward only.
+// (Status.ID, Status.Status), and move an outbound message's status forward
+// only (the store ranks statuses in SQL; see [Status]).
 //
 // # Graph API client
 //

@@ -3,6 +3,7 @@ package whatsapp_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -47,21 +48,42 @@ func FuzzParseDelivery(f *testing.F) {
 				t.Fatalf("phone number %q parsed but not peeked (%v)", id, peek.PhoneNumberIDs)
 			}
 		}
+		for _, id := range b.WABAIDs() {
+			if !slices.Contains(peek.WABAIDs, id) {
+				t.Fatalf("WABA %q parsed but not peeked (%v)", id, peek.WABAIDs)
+			}
+		}
 		for _, c := range b.Changes {
 			for _, m := range c.Messages {
 				if m.Raw == nil {
 					t.Fatalf("message without Raw")
 				}
 				_ = m.IsMedia()
+				requireStoredRoundTrip(t, m)
 			}
 			for _, s := range c.Statuses {
 				if s.Raw == nil {
 					t.Fatalf("status without Raw")
 				}
-				_ = whatsapp.ShouldAdvance(whatsapp.StatusSent, s.Status)
 			}
 		}
 	})
+}
+
+// requireStoredRoundTrip checks that m survives its stored JSON shape.
+func requireStoredRoundTrip(t *testing.T, m whatsapp.Message) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("message cannot be stored: %v", err)
+	}
+	var back whatsapp.Message
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("stored message cannot be read back: %v", err)
+	}
+	m.Raw = nil
+	if !reflect.DeepEqual(m, back) {
+		t.Fatalf("stored shape loses data:\n%#v\n%#v", m, back)
+	}
 }
 
 func isTyped(err error) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,16 +27,16 @@ func (t *unixTime) UnmarshalJSON(data []byte) error {
 		*t = unixTime{}
 		return nil
 	}
-	secs, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		// Tolerate a fractional representation ("1749416383.0").
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil {
-			return fmt.Errorf("timestamp %q: not a unix time", s)
-		}
-		secs = int64(f)
+	secs, ok := parseInteger(s)
+	if !ok {
+		return fmt.Errorf("timestamp %q: not a unix time", s)
 	}
-	*t = unixTime(time.Unix(secs, 0).UTC())
+	v := time.Unix(secs, 0).UTC()
+	if v.Year() < 0 || v.Year() > 9999 {
+		// Outside what RFC 3339 (and so a stored Message) can express.
+		return fmt.Errorf("timestamp %q: out of range", s)
+	}
+	*t = unixTime(v)
 	return nil
 }
 
@@ -49,20 +50,28 @@ func (n *flexInt) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if s == "" {
-		*n = 0
-		return nil
+	v, ok := int64(0), true
+	if s != "" {
+		v, ok = parseInteger(s)
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil {
-			return fmt.Errorf("%q is not an integer", s)
-		}
-		v = int64(f)
+	if !ok {
+		return fmt.Errorf("%q is not an integer", s)
 	}
 	*n = flexInt(v)
 	return nil
+}
+
+// parseInteger parses a decimal integer, tolerating a fractional
+// representation ("1749416383.0"), which is truncated.
+func parseInteger(s string) (int64, bool) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 // flexFloat is a decimal number sent as a number or a numeric string.
@@ -78,7 +87,8 @@ func (f *flexFloat) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		// JSON has no NaN or infinity, so a stored Message could not hold one.
 		return fmt.Errorf("%q is not a number", s)
 	}
 	*f = flexFloat(v)

@@ -148,16 +148,12 @@ func (c *Client) UploadMedia(ctx context.Context, filename, mimeType string, siz
 		writeDone <- err
 	}()
 
-	req, err := c.newRequest(ctx, http.MethodPost, c.endpoint(c.phoneNumberID, "media"), pr, tok)
-	if err != nil {
-		pr.CloseWithError(err)
-		<-writeDone
-		return "", err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.http.Do(req)
-	// Unblock the writer if the transport stopped reading early, then wait
-	// for it so r is no longer used when we return.
+	resp, err := c.do(ctx, tok, request{
+		op: "upload media", method: http.MethodPost, url: c.endpoint(c.phoneNumberID, "media"),
+		body: pr, contentType: mw.FormDataContentType(),
+	})
+	// Unblock the writer if the transport stopped reading early (or never
+	// started), then wait for it so r is no longer used when we return.
 	pr.CloseWithError(io.ErrClosedPipe)
 	werr := <-writeDone
 	if werr != nil && werr != io.ErrClosedPipe {
@@ -167,7 +163,7 @@ func (c *Client) UploadMedia(ctx context.Context, filename, mimeType string, siz
 		return "", redactErr(fmt.Errorf("whatsapp: upload media: %w", werr), tok)
 	}
 	if err != nil {
-		return "", redactErr(fmt.Errorf("whatsapp: upload media: %w", err), tok)
+		return "", err
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -248,10 +244,8 @@ func (c *Client) MediaInfo(ctx context.Context, mediaID string) (MediaInfo, erro
 	if err := checkNotEmpty("media id", mediaID); err != nil {
 		return MediaInfo{}, err
 	}
-	u := c.endpoint(mediaID)
-	u.RawQuery = url.Values{"phone_number_id": {c.phoneNumberID}}.Encode()
 	var w wireMediaInfo
-	if err := c.doJSON(ctx, http.MethodGet, u, nil, &w); err != nil {
+	if err := c.doJSON(ctx, http.MethodGet, c.mediaEndpoint(mediaID), nil, &w); err != nil {
 		return MediaInfo{}, err
 	}
 	if w.URL == "" {
@@ -283,14 +277,9 @@ func (c *Client) DownloadMedia(ctx context.Context, mediaID string) (io.ReadClos
 	if err != nil {
 		return nil, info, err
 	}
-	req, err := c.newRequest(ctx, http.MethodGet, u, nil, tok)
+	resp, err := c.do(ctx, tok, request{op: "download media " + mediaID, method: http.MethodGet, url: u, rawAccept: true})
 	if err != nil {
 		return nil, info, err
-	}
-	req.Header.Del("Accept")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, info, redactErr(fmt.Errorf("whatsapp: download media %s: %w", mediaID, err), tok)
 	}
 	if !isSuccess(resp.StatusCode) {
 		defer resp.Body.Close()
@@ -304,16 +293,13 @@ func (c *Client) DeleteMedia(ctx context.Context, mediaID string) error {
 	if err := checkNotEmpty("media id", mediaID); err != nil {
 		return err
 	}
+	return c.doSuccess(ctx, http.MethodDelete, c.mediaEndpoint(mediaID), nil, "delete media "+mediaID)
+}
+
+// mediaEndpoint is /{media-id}?phone_number_id=..., which makes Graph check
+// that the media belongs to this client's number.
+func (c *Client) mediaEndpoint(mediaID string) *url.URL {
 	u := c.endpoint(mediaID)
 	u.RawQuery = url.Values{"phone_number_id": {c.phoneNumberID}}.Encode()
-	var out struct {
-		Success bool `json:"success"`
-	}
-	if err := c.doJSON(ctx, http.MethodDelete, u, nil, &out); err != nil {
-		return err
-	}
-	if !out.Success {
-		return fmt.Errorf("whatsapp: delete media %s: response without success", mediaID)
-	}
-	return nil
+	return u
 }

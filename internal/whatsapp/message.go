@@ -47,52 +47,58 @@ const (
 
 // Message is one inbound message (value.messages[]). Exactly the payload
 // field matching Type is set; Raw always holds the original JSON.
+//
+// The JSON tags of Message and of every type it holds define relaydesk's
+// stored shape of a decoded message (snake_case, not the webhook wire
+// format): json.Marshal followed by json.Unmarshal gives back an equal
+// Message, except Raw, which is never encoded. Errors keep the webhook's
+// own error shape (see Error.MarshalJSON).
 type Message struct {
 	// ID is the message's wamid; deduplicate on it.
-	ID string
+	ID string `json:"id"`
 	// From is the sender's phone number (digits). It may differ from the
 	// Contact's WaID; use the wa_id as the customer key.
-	From string
+	From string `json:"from"`
 	// Timestamp is when WhatsApp received the message (second precision, UTC).
-	Timestamp time.Time
+	Timestamp time.Time `json:"timestamp"`
 	// Type is the message type; compare with the Type* constants.
-	Type string
+	Type string `json:"type"`
 
 	// Text is the body of a text message.
-	Text string
+	Text string `json:"text,omitzero"`
 	// Media is set for image, audio, video, document and sticker messages.
-	Media *Media
+	Media *Media `json:"media,omitzero"`
 	// Location is set for location messages.
-	Location *Location
+	Location *Location `json:"location,omitzero"`
 	// Contacts holds the cards of a contacts message.
-	Contacts []SharedContact
+	Contacts []SharedContact `json:"contacts,omitzero"`
 	// Interactive is set for replies to interactive messages (reply buttons,
 	// list rows, flows).
-	Interactive *InteractiveReply
+	Interactive *InteractiveReply `json:"interactive,omitzero"`
 	// Button is set for template quick-reply button taps.
-	Button *ButtonReply
+	Button *ButtonReply `json:"button,omitzero"`
 	// Reaction is set for reaction messages (including removals).
-	Reaction *Reaction
+	Reaction *Reaction `json:"reaction,omitzero"`
 	// Order is set for catalog orders.
-	Order *Order
+	Order *Order `json:"order,omitzero"`
 	// System is set for system messages (e.g. the user changed number).
-	System *System
+	System *System `json:"system,omitzero"`
 
 	// Context is set when the message replies to, forwards or refers to
 	// another message or a product.
-	Context *Context
+	Context *Context `json:"context,omitzero"`
 	// Referral is set when the user came from a Click-to-WhatsApp ad or post.
-	Referral *Referral
+	Referral *Referral `json:"referral,omitzero"`
 	// Errors holds the errors of unsupported messages (code 131051) and of
 	// media the platform could not fetch (131052).
-	Errors []Error
+	Errors []Error `json:"errors,omitzero"`
 
 	// Raw is the message's original JSON, always kept.
-	Raw json.RawMessage
+	Raw json.RawMessage `json:"-"`
 	// DecodeError is non-empty when part of the message had an unexpected
 	// shape and could not be decoded; that part is missing from the model
 	// but still present in Raw.
-	DecodeError string
+	DecodeError string `json:"decode_error,omitzero"`
 }
 
 // IsMedia reports whether the message carries a downloadable media file
@@ -114,523 +120,213 @@ func IsMediaType(t string) bool {
 // Client.DownloadMedia(ID); the webhook never carries a URL.
 type Media struct {
 	// ID is the media id (numeric string).
-	ID string
+	ID string `json:"id"`
 	// MimeType is the file's MIME type, e.g. "audio/ogg; codecs=opus".
-	MimeType string
+	MimeType string `json:"mime_type"`
 	// SHA256 is the file hash as sent by Meta (base64 in webhooks).
-	SHA256 string
+	SHA256 string `json:"sha256"`
 	// Caption is the image, video or document caption.
-	Caption string
+	Caption string `json:"caption"`
 	// Filename is the document's file name.
-	Filename string
+	Filename string `json:"filename"`
 	// Voice is true for audio recorded as a voice note.
-	Voice bool
+	Voice bool `json:"voice"`
 	// Animated is true for animated stickers.
-	Animated bool
+	Animated bool `json:"animated"`
 }
 
 // Location is a shared location.
 type Location struct {
 	// Lat and Lng are the coordinates in degrees.
-	Lat float64
-	Lng float64
+	Lat float64 `json:"lat"`
+	Lng float64 `json:"lng"`
 	// Name and Address label the place (optional).
-	Name    string
-	Address string
+	Name    string `json:"name,omitzero"`
+	Address string `json:"address,omitzero"`
 	// URL is the place's website (optional).
-	URL string
+	URL string `json:"url,omitzero"`
 }
 
 // SharedContact is one contact card of a contacts message, with what is
 // needed to render it.
 type SharedContact struct {
 	// FormattedName is the full name as displayed (always present).
-	FormattedName string
+	FormattedName string `json:"formatted_name,omitzero"`
 	// FirstName and LastName are the structured name parts, if sent.
-	FirstName string
-	LastName  string
+	FirstName string `json:"first_name,omitzero"`
+	LastName  string `json:"last_name,omitzero"`
 	// Phones, Emails, URLs and Addresses are the card's entries.
-	Phones    []ContactPhone
-	Emails    []ContactEmail
-	URLs      []ContactURL
-	Addresses []ContactAddress
+	Phones    []ContactPhone   `json:"phones,omitzero"`
+	Emails    []ContactEmail   `json:"emails,omitzero"`
+	URLs      []ContactURL     `json:"urls,omitzero"`
+	Addresses []ContactAddress `json:"addresses,omitzero"`
 	// Org is the card's organisation.
-	Org ContactOrg
+	Org ContactOrg `json:"org,omitzero"`
 	// Birthday is "YYYY-MM-DD" when set.
-	Birthday string
+	Birthday string `json:"birthday,omitzero"`
 }
 
 // ContactPhone is a phone number of a shared contact.
 type ContactPhone struct {
 	// Phone is the number as written on the card.
-	Phone string
+	Phone string `json:"phone,omitzero"`
 	// WaID is set when the number is on WhatsApp.
-	WaID string
+	WaID string `json:"wa_id,omitzero"`
 	// Type is e.g. "CELL", "MAIN", "HOME", "WORK".
-	Type string
+	Type string `json:"type,omitzero"`
 }
 
 // ContactEmail is an email address of a shared contact.
 type ContactEmail struct {
 	// Email is the address.
-	Email string
+	Email string `json:"email,omitzero"`
 	// Type is e.g. "HOME" or "WORK".
-	Type string
+	Type string `json:"type,omitzero"`
 }
 
 // ContactURL is a web address of a shared contact.
 type ContactURL struct {
 	// URL is the web address.
-	URL string
+	URL string `json:"url,omitzero"`
 	// Type is e.g. "HOME" or "WORK".
-	Type string
+	Type string `json:"type,omitzero"`
 }
 
 // ContactAddress is a postal address of a shared contact.
 type ContactAddress struct {
 	// Street, City, State, Zip, Country and CountryCode are the address
 	// parts as sent.
-	Street      string
-	City        string
-	State       string
-	Zip         string
-	Country     string
-	CountryCode string
+	Street      string `json:"street,omitzero"`
+	City        string `json:"city,omitzero"`
+	State       string `json:"state,omitzero"`
+	Zip         string `json:"zip,omitzero"`
+	Country     string `json:"country,omitzero"`
+	CountryCode string `json:"country_code,omitzero"`
 	// Type is e.g. "HOME" or "WORK".
-	Type string
+	Type string `json:"type,omitzero"`
 }
 
 // ContactOrg is the organisation of a shared contact.
 type ContactOrg struct {
 	// Company, Department and Title describe the contact's job.
-	Company    string
-	Department string
-	Title      string
+	Company    string `json:"company,omitzero"`
+	Department string `json:"department,omitzero"`
+	Title      string `json:"title,omitzero"`
 }
 
 // InteractiveReply is the user's answer to an interactive message.
 type InteractiveReply struct {
 	// Type is InteractiveButtonReply, InteractiveListReply,
 	// InteractiveFlowReply or a newer type kept as-is.
-	Type string
+	Type string `json:"type,omitzero"`
 	// ID is the developer-defined id of the chosen button or row.
-	ID string
+	ID string `json:"id,omitzero"`
 	// Title is the button or row title the user saw.
-	Title string
+	Title string `json:"title,omitzero"`
 	// Description is the list row description.
-	Description string
+	Description string `json:"description,omitzero"`
 	// FlowName is nfm_reply.name (e.g. "flow") for flow replies.
-	FlowName string
+	FlowName string `json:"flow_name,omitzero"`
 	// FlowBody is nfm_reply.body (e.g. "Sent") for flow replies.
-	FlowBody string
+	FlowBody string `json:"flow_body,omitzero"`
 	// FlowResponseJSON is the flow's response, itself a JSON document.
-	FlowResponseJSON string
+	FlowResponseJSON string `json:"flow_response_json,omitzero"`
 }
 
 // ButtonReply is a tap on a template quick-reply button.
 type ButtonReply struct {
 	// Payload is the developer-defined payload of the button.
-	Payload string
+	Payload string `json:"payload,omitzero"`
 	// Text is the button label.
-	Text string
+	Text string `json:"text,omitzero"`
 }
 
 // Reaction is an emoji reaction to a message, or its removal.
 type Reaction struct {
 	// MessageID is the wamid of the message reacted to.
-	MessageID string
+	MessageID string `json:"message_id,omitzero"`
 	// Emoji is the reaction; empty when Removed.
-	Emoji string
+	Emoji string `json:"emoji,omitzero"`
 	// Removed is true when the user removed their reaction (Meta omits the
 	// emoji key, or sends it empty).
-	Removed bool
+	Removed bool `json:"removed,omitzero"`
 }
 
 // Context links a message to an earlier one or to a product.
 type Context struct {
 	// From is the sender of the referenced message (for a reply to the
 	// business: the business display number).
-	From string
+	From string `json:"from,omitzero"`
 	// ID is the wamid of the referenced message.
-	ID string
+	ID string `json:"id,omitzero"`
 	// Forwarded is true when the user forwarded the message.
-	Forwarded bool
+	Forwarded bool `json:"forwarded,omitzero"`
 	// FrequentlyForwarded is true when the message was forwarded more than
 	// five times.
-	FrequentlyForwarded bool
+	FrequentlyForwarded bool `json:"frequently_forwarded,omitzero"`
 	// ReferredProduct is set when the user asked about a catalog product.
-	ReferredProduct *ReferredProduct
+	ReferredProduct *ReferredProduct `json:"referred_product,omitzero"`
 }
 
 // ReferredProduct is the catalog product a message refers to.
 type ReferredProduct struct {
 	// CatalogID is the catalog's id.
-	CatalogID string
+	CatalogID string `json:"catalog_id,omitzero"`
 	// ProductRetailerID is the product's id in that catalog.
-	ProductRetailerID string
+	ProductRetailerID string `json:"product_retailer_id,omitzero"`
 }
 
 // Referral describes the Click-to-WhatsApp ad or post the user came from.
 type Referral struct {
 	// SourceURL is the ad or post URL.
-	SourceURL string
+	SourceURL string `json:"source_url,omitzero"`
 	// SourceID is the ad or post id.
-	SourceID string
+	SourceID string `json:"source_id,omitzero"`
 	// SourceType is "ad" or "post".
-	SourceType string
+	SourceType string `json:"source_type,omitzero"`
 	// Headline and Body are the ad's texts.
-	Headline string
-	Body     string
+	Headline string `json:"headline,omitzero"`
+	Body     string `json:"body,omitzero"`
 	// MediaType is "image" or "video".
-	MediaType string
+	MediaType string `json:"media_type,omitzero"`
 	// ImageURL, VideoURL and ThumbnailURL point at the ad's media.
-	ImageURL     string
-	VideoURL     string
-	ThumbnailURL string
+	ImageURL     string `json:"image_url,omitzero"`
+	VideoURL     string `json:"video_url,omitzero"`
+	ThumbnailURL string `json:"thumbnail_url,omitzero"`
 	// CtwaClid is the click id of the ad.
-	CtwaClid string
+	CtwaClid string `json:"ctwa_clid,omitzero"`
 	// WelcomeMessage is the ad's welcome message text, if any.
-	WelcomeMessage string
+	WelcomeMessage string `json:"welcome_message,omitzero"`
 }
 
 // Order is a cart sent from a catalog.
 type Order struct {
 	// CatalogID is the catalog the products come from.
-	CatalogID string
+	CatalogID string `json:"catalog_id,omitzero"`
 	// Text is the user's note (often empty).
-	Text string
+	Text string `json:"text,omitzero"`
 	// Items are the ordered products.
-	Items []OrderItem
+	Items []OrderItem `json:"items,omitzero"`
 }
 
 // OrderItem is one product line of an order.
 type OrderItem struct {
 	// ProductRetailerID is the product's catalog id.
-	ProductRetailerID string
+	ProductRetailerID string `json:"product_retailer_id,omitzero"`
 	// Quantity is the number of items.
-	Quantity int
+	Quantity int `json:"quantity"`
 	// ItemPrice is the unit price in Currency (ISO 4217).
-	ItemPrice float64
-	Currency  string
+	ItemPrice float64 `json:"item_price"`
+	Currency  string  `json:"currency,omitzero"`
 }
 
 // System is a system message, e.g. the customer changed number.
 type System struct {
 	// Type is e.g. SystemUserChangedNumber.
-	Type string
+	Type string `json:"type,omitzero"`
 	// Body is the human-readable description.
-	Body string
+	Body string `json:"body,omitzero"`
 	// NewWaID is the customer's new wa_id (system.wa_id, or new_wa_id in
 	// payloads older than Graph v12).
-	NewWaID string
-}
-
-// Wire shapes of the type-specific payloads.
-
-type wireMedia struct {
-	ID       string   `json:"id"`
-	MimeType string   `json:"mime_type"`
-	SHA256   string   `json:"sha256"`
-	Caption  string   `json:"caption"`
-	Filename string   `json:"filename"`
-	Voice    flexBool `json:"voice"`
-	Animated flexBool `json:"animated"`
-}
-
-type wireLocation struct {
-	Latitude  flexFloat `json:"latitude"`
-	Longitude flexFloat `json:"longitude"`
-	Name      string    `json:"name"`
-	Address   string    `json:"address"`
-	URL       string    `json:"url"`
-}
-
-type wireSharedContact struct {
-	Name struct {
-		FormattedName string `json:"formatted_name"`
-		FirstName     string `json:"first_name"`
-		LastName      string `json:"last_name"`
-	} `json:"name"`
-	Phones []struct {
-		Phone string `json:"phone"`
-		WaID  string `json:"wa_id"`
-		Type  string `json:"type"`
-	} `json:"phones"`
-	Emails []struct {
-		Email string `json:"email"`
-		Type  string `json:"type"`
-	} `json:"emails"`
-	URLs []struct {
-		URL  string `json:"url"`
-		Type string `json:"type"`
-	} `json:"urls"`
-	Addresses []struct {
-		Street      string `json:"street"`
-		City        string `json:"city"`
-		State       string `json:"state"`
-		Zip         string `json:"zip"`
-		Country     string `json:"country"`
-		CountryCode string `json:"country_code"`
-		Type        string `json:"type"`
-	} `json:"addresses"`
-	Org struct {
-		Company    string `json:"company"`
-		Department string `json:"department"`
-		Title      string `json:"title"`
-	} `json:"org"`
-	Birthday string `json:"birthday"`
-}
-
-type wireInteractive struct {
-	Type        string `json:"type"`
-	ButtonReply *struct {
-		ID    string `json:"id"`
-		Title string `json:"title"`
-	} `json:"button_reply"`
-	ListReply *struct {
-		ID          string `json:"id"`
-		Title       string `json:"title"`
-		Description string `json:"description"`
-	} `json:"list_reply"`
-	NfmReply *struct {
-		Name         string `json:"name"`
-		Body         string `json:"body"`
-		ResponseJSON string `json:"response_json"`
-	} `json:"nfm_reply"`
-}
-
-type wireReaction struct {
-	MessageID string  `json:"message_id"`
-	Emoji     *string `json:"emoji"`
-}
-
-type wireContext struct {
-	From                string   `json:"from"`
-	ID                  string   `json:"id"`
-	Forwarded           flexBool `json:"forwarded"`
-	FrequentlyForwarded flexBool `json:"frequently_forwarded"`
-	ReferredProduct     *struct {
-		CatalogID         string `json:"catalog_id"`
-		ProductRetailerID string `json:"product_retailer_id"`
-	} `json:"referred_product"`
-}
-
-type wireReferral struct {
-	SourceURL      string `json:"source_url"`
-	SourceID       string `json:"source_id"`
-	SourceType     string `json:"source_type"`
-	Headline       string `json:"headline"`
-	Body           string `json:"body"`
-	MediaType      string `json:"media_type"`
-	ImageURL       string `json:"image_url"`
-	VideoURL       string `json:"video_url"`
-	ThumbnailURL   string `json:"thumbnail_url"`
-	CtwaClid       string `json:"ctwa_clid"`
-	WelcomeMessage *struct {
-		Text string `json:"text"`
-	} `json:"welcome_message"`
-}
-
-type wireOrder struct {
-	CatalogID    string `json:"catalog_id"`
-	Text         string `json:"text"`
-	ProductItems []struct {
-		ProductRetailerID string    `json:"product_retailer_id"`
-		Quantity          flexInt   `json:"quantity"`
-		ItemPrice         flexFloat `json:"item_price"`
-		Currency          string    `json:"currency"`
-	} `json:"product_items"`
-}
-
-type wireSystem struct {
-	Type    string `json:"type"`
-	Body    string `json:"body"`
-	WaID    string `json:"wa_id"`
-	NewWaID string `json:"new_wa_id"`
-}
-
-// decodeMessage turns one messages[] item into a Message. It never fails:
-// members with an unexpected shape are skipped and reported in DecodeError.
-func decodeMessage(raw json.RawMessage) Message {
-	m := Message{Raw: raw}
-	fields, err := decodeFields(raw)
-	if err != nil {
-		m.DecodeError = err.Error()
-		return m
-	}
-	d := &fieldDecoder{fields: fields}
-	d.decode("id", &m.ID)
-	d.decode("from", &m.From)
-	d.decode("type", &m.Type)
-	var ts unixTime
-	if d.decode("timestamp", &ts) {
-		m.Timestamp = ts.Time()
-	}
-
-	switch m.Type {
-	case TypeText:
-		var t struct {
-			Body string `json:"body"`
-		}
-		if d.decode("text", &t) {
-			m.Text = t.Body
-		}
-	case TypeImage, TypeAudio, TypeVideo, TypeDocument, TypeSticker:
-		var w wireMedia
-		if d.decode(m.Type, &w) {
-			m.Media = &Media{
-				ID:       w.ID,
-				MimeType: w.MimeType,
-				SHA256:   w.SHA256,
-				Caption:  w.Caption,
-				Filename: w.Filename,
-				Voice:    bool(w.Voice),
-				Animated: bool(w.Animated),
-			}
-		}
-	case TypeLocation:
-		var w wireLocation
-		if d.decode("location", &w) {
-			m.Location = &Location{
-				Lat:     float64(w.Latitude),
-				Lng:     float64(w.Longitude),
-				Name:    w.Name,
-				Address: w.Address,
-				URL:     w.URL,
-			}
-		}
-	case TypeContacts:
-		var ws []wireSharedContact
-		if d.decode("contacts", &ws) {
-			m.Contacts = convertSharedContacts(ws)
-		}
-	case TypeInteractive:
-		var w wireInteractive
-		if d.decode("interactive", &w) {
-			m.Interactive = convertInteractive(w)
-		}
-	case TypeButton:
-		var w struct {
-			Payload string `json:"payload"`
-			Text    string `json:"text"`
-		}
-		if d.decode("button", &w) {
-			m.Button = &ButtonReply{Payload: w.Payload, Text: w.Text}
-		}
-	case TypeReaction:
-		var w wireReaction
-		if d.decode("reaction", &w) {
-			r := &Reaction{MessageID: w.MessageID}
-			if w.Emoji != nil {
-				r.Emoji = *w.Emoji
-			}
-			r.Removed = r.Emoji == ""
-			m.Reaction = r
-		}
-	case TypeOrder:
-		var w wireOrder
-		if d.decode("order", &w) {
-			o := &Order{CatalogID: w.CatalogID, Text: w.Text}
-			for _, it := range w.ProductItems {
-				o.Items = append(o.Items, OrderItem{
-					ProductRetailerID: it.ProductRetailerID,
-					Quantity:          int(it.Quantity),
-					ItemPrice:         float64(it.ItemPrice),
-					Currency:          it.Currency,
-				})
-			}
-			m.Order = o
-		}
-	case TypeSystem:
-		var w wireSystem
-		if d.decode("system", &w) {
-			s := &System{Type: w.Type, Body: w.Body, NewWaID: w.WaID}
-			if s.NewWaID == "" {
-				s.NewWaID = w.NewWaID
-			}
-			m.System = s
-		}
-	}
-
-	var wc wireContext
-	if d.decode("context", &wc) {
-		c := &Context{
-			From:                wc.From,
-			ID:                  wc.ID,
-			Forwarded:           bool(wc.Forwarded),
-			FrequentlyForwarded: bool(wc.FrequentlyForwarded),
-		}
-		if wc.ReferredProduct != nil {
-			c.ReferredProduct = &ReferredProduct{
-				CatalogID:         wc.ReferredProduct.CatalogID,
-				ProductRetailerID: wc.ReferredProduct.ProductRetailerID,
-			}
-		}
-		m.Context = c
-	}
-	var wr wireReferral
-	if d.decode("referral", &wr) {
-		r := &Referral{
-			SourceURL:    wr.SourceURL,
-			SourceID:     wr.SourceID,
-			SourceType:   wr.SourceType,
-			Headline:     wr.Headline,
-			Body:         wr.Body,
-			MediaType:    wr.MediaType,
-			ImageURL:     wr.ImageURL,
-			VideoURL:     wr.VideoURL,
-			ThumbnailURL: wr.ThumbnailURL,
-			CtwaClid:     wr.CtwaClid,
-		}
-		if wr.WelcomeMessage != nil {
-			r.WelcomeMessage = wr.WelcomeMessage.Text
-		}
-		m.Referral = r
-	}
-	d.decode("errors", &m.Errors)
-	m.DecodeError = d.problem()
-	return m
-}
-
-func convertSharedContacts(ws []wireSharedContact) []SharedContact {
-	out := make([]SharedContact, 0, len(ws))
-	for _, w := range ws {
-		c := SharedContact{
-			FormattedName: w.Name.FormattedName,
-			FirstName:     w.Name.FirstName,
-			LastName:      w.Name.LastName,
-			Org:           ContactOrg{Company: w.Org.Company, Department: w.Org.Department, Title: w.Org.Title},
-			Birthday:      w.Birthday,
-		}
-		for _, p := range w.Phones {
-			c.Phones = append(c.Phones, ContactPhone{Phone: p.Phone, WaID: p.WaID, Type: p.Type})
-		}
-		for _, e := range w.Emails {
-			c.Emails = append(c.Emails, ContactEmail{Email: e.Email, Type: e.Type})
-		}
-		for _, u := range w.URLs {
-			c.URLs = append(c.URLs, ContactURL{URL: u.URL, Type: u.Type})
-		}
-		for _, a := range w.Addresses {
-			c.Addresses = append(c.Addresses, ContactAddress{
-				Street: a.Street, City: a.City, State: a.State, Zip: a.Zip,
-				Country: a.Country, CountryCode: a.CountryCode, Type: a.Type,
-			})
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func convertInteractive(w wireInteractive) *InteractiveReply {
-	r := &InteractiveReply{Type: w.Type}
-	switch {
-	case w.Type == InteractiveButtonReply && w.ButtonReply != nil:
-		r.ID, r.Title = w.ButtonReply.ID, w.ButtonReply.Title
-	case w.Type == InteractiveListReply && w.ListReply != nil:
-		r.ID, r.Title, r.Description = w.ListReply.ID, w.ListReply.Title, w.ListReply.Description
-	case w.Type == InteractiveFlowReply && w.NfmReply != nil:
-		r.FlowName, r.FlowBody, r.FlowResponseJSON = w.NfmReply.Name, w.NfmReply.Body, w.NfmReply.ResponseJSON
-	}
-	return r
+	NewWaID string `json:"new_wa_id,omitzero"`
 }

@@ -410,14 +410,5 @@ func (c *Client) MarkRead(ctx context.Context, messageID string) error {
 		Status           string `json:"status"`
 		MessageID        string `json:"message_id"`
 	}{"whatsapp", StatusRead, messageID}
-	var out struct {
-		Success bool `json:"success"`
-	}
-	if err := c.doJSON(ctx, http.MethodPost, c.endpoint(c.phoneNumberID, "messages"), in, &out); err != nil {
-		return err
-	}
-	if !out.Success {
-		return fmt.Errorf("whatsapp: mark read: response without success")
-	}
-	return nil
+	return c.doSuccess(ctx, http.MethodPost, c.endpoint(c.phoneNumberID, "messages"), in, "mark read")
 }

@@ -133,20 +133,12 @@ func PeekAccounts(body []byte) (Accounts, error) {
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Accounts{}, fmt.Errorf("%w: %v", ErrMalformedDelivery, err)
 	}
-	var a Accounts
-	seenPN, seenWABA := map[string]bool{}, map[string]bool{}
+	var phones, wabas idList
 	for _, e := range env.Entry {
-		if e.ID != "" && !seenWABA[e.ID] {
-			seenWABA[e.ID] = true
-			a.WABAIDs = append(a.WABAIDs, e.ID)
-		}
+		wabas.add(e.ID)
 		for _, c := range e.Changes {
-			id := peekPhoneNumberID(c.Value)
-			if id != "" && !seenPN[id] {
-				seenPN[id] = true
-				a.PhoneNumberIDs = append(a.PhoneNumberIDs, id)
-			}
+			phones.add(peekPhoneNumberID(c.Value))
 		}
 	}
-	return a, nil
+	return Accounts{PhoneNumberIDs: phones.ids, WABAIDs: wabas.ids}, nil
 }

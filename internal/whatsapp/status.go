@@ -16,7 +16,10 @@ const (
 )
 
 // Status is a status update for a message the business sent
-// (value.statuses[]). Deduplicate on (ID, Status): Meta redelivers.
+// (value.statuses[]). Deduplicate on (ID, Status): Meta redelivers, and
+// statuses arrive out of order. Which status wins is decided where it is
+// stored (the SQL function relaydesk_status_rank: sent < failed < delivered
+// < read, unknown values never overwrite).
 type Status struct {
 	// ID is the wamid of the message the business sent.
 	ID string
@@ -88,69 +91,21 @@ type wirePricing struct {
 // decodeStatus turns one statuses[] item into a Status. It never fails.
 func decodeStatus(raw json.RawMessage) Status {
 	s := Status{Raw: raw}
-	fields, err := decodeFields(raw)
-	if err != nil {
-		s.DecodeError = err.Error()
-		return s
-	}
-	d := &fieldDecoder{fields: fields}
-	d.decode("id", &s.ID)
-	d.decode("status", &s.Status)
-	var ts unixTime
-	if d.decode("timestamp", &ts) {
-		s.Timestamp = ts.Time()
-	}
-	d.decode("recipient_id", &s.RecipientID)
-	d.decode("group_id", &s.GroupID)
-	d.decode("biz_opaque_callback_data", &s.BizOpaqueCallbackData)
+	d := newFieldDecoder(raw)
+	d.strings(map[string]*string{
+		"id": &s.ID, "status": &s.Status, "recipient_id": &s.RecipientID,
+		"group_id": &s.GroupID, "biz_opaque_callback_data": &s.BizOpaqueCallbackData,
+	})
+	d.time("timestamp", &s.Timestamp)
 	d.decode("errors", &s.Errors)
-	var wc wireConversation
-	if d.decode("conversation", &wc) {
-		s.Conversation = &Conversation{ID: wc.ID, OriginType: wc.Origin.Type, ExpiresAt: wc.ExpirationTimestamp.Time()}
-	}
-	var wp wirePricing
-	if d.decode("pricing", &wp) {
-		s.Pricing = &Pricing{Billable: bool(wp.Billable), PricingModel: wp.PricingModel, Category: wp.Category, Type: wp.Type}
-	}
+	s.Conversation = decodeWith(d, "conversation", func(w wireConversation) *Conversation {
+		return &Conversation{ID: w.ID, OriginType: w.Origin.Type, ExpiresAt: w.ExpirationTimestamp.Time()}
+	})
+	s.Pricing = decodeWith(d, "pricing", func(w wirePricing) *Pricing {
+		return &Pricing{Billable: bool(w.Billable), PricingModel: w.PricingModel, Category: w.Category, Type: w.Type}
+	})
 	s.DecodeError = d.problem()
 	return s
-}
-
-// StatusRank orders outbound statuses: "" and unknown values 0, sent 1,
-// failed 2, delivered 3, read 4.
-//
-// The order encodes these rules (whatsapp.md §1 and §4):
-//   - sent < delivered < read, and a status never moves backwards: a late
-//     "delivered" never overwrites "read", and "delivered" may never come at
-//     all (read implies delivered).
-//   - failed overrides sent: the message was accepted but could not be
-//     delivered. A late "sent" after "failed" changes nothing.
-//   - delivered and read override failed, and failed never overrides them:
-//     with multi-device, a failure for one device can interleave with
-//     delivery to another, and a delivered/read status is proof that the
-//     customer has the message. The failure's errors should still be
-//     recorded (e.g. as an internal note); only the displayed status
-//     follows this order.
-func StatusRank(s string) int {
-	switch s {
-	case StatusSent:
-		return 1
-	case StatusFailed:
-		return 2
-	case StatusDelivered:
-		return 3
-	case StatusRead:
-		return 4
-	}
-	return 0
-}
-
-// ShouldAdvance reports whether a message whose stored status is current
-// should take the status next. It is true only when next ranks strictly
-// higher (see StatusRank): duplicates, regressions and unknown next values
-// are ignored (unknown values remain available in Status.Raw).
-func ShouldAdvance(current, next string) bool {
-	return StatusRank(next) > StatusRank(current)
 }
 
 // Error is an error reported in a webhook: value.errors[],

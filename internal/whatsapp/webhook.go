@@ -83,24 +83,47 @@ type Batch struct {
 }
 
 // PhoneNumberIDs returns the distinct phone_number_id values of the batch's
-// changes and account events, in order of first appearance. Empty ids are
-// skipped.
+// changes and account events (changes first), in order of first appearance.
+// Empty ids are skipped.
 func (b *Batch) PhoneNumberIDs() []string {
-	var ids []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+	return b.distinct(func(c *Change) string { return c.PhoneNumberID }, func(e *AccountEvent) string { return e.PhoneNumberID })
+}
+
+// WABAIDs returns the distinct WhatsApp Business Account ids (entry[].id) of
+// the batch's changes and account events (changes first), in order of first
+// appearance, as PeekAccounts names them. Empty ids are skipped, and so is
+// an entry without any change, which gives nothing to route.
+func (b *Batch) WABAIDs() []string {
+	return b.distinct(func(c *Change) string { return c.WABAID }, func(e *AccountEvent) string { return e.WABAID })
+}
+
+// distinct collects one id of every change, then of every account event.
+func (b *Batch) distinct(ofChange func(*Change) string, ofEvent func(*AccountEvent) string) []string {
+	var ids idList
+	for i := range b.Changes {
+		ids.add(ofChange(&b.Changes[i]))
 	}
-	for _, c := range b.Changes {
-		add(c.PhoneNumberID)
+	for i := range b.AccountEvents {
+		ids.add(ofEvent(&b.AccountEvents[i]))
 	}
-	for _, e := range b.AccountEvents {
-		add(e.PhoneNumberID)
+	return ids.ids
+}
+
+// idList collects distinct non-empty ids in order of first appearance.
+type idList struct {
+	ids  []string
+	seen map[string]bool
+}
+
+func (l *idList) add(id string) {
+	if id == "" || l.seen[id] {
+		return
 	}
-	return ids
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[id] = true
+	l.ids = append(l.ids, id)
 }
 
 // Change is one "messages" change: the events of one business phone number
@@ -265,46 +288,4 @@ func peekPhoneNumberID(value json.RawMessage) string {
 		return ""
 	}
 	return v.Metadata.PhoneNumberID
-}
-
-// decodeFields decodes raw (a JSON object) into a map of its members. Each
-// member is then decoded separately with decodeField, so one badly shaped
-// member only loses that member.
-func decodeFields(raw json.RawMessage) (map[string]json.RawMessage, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, err
-	}
-	return fields, nil
-}
-
-// fieldDecoder decodes members of one object and collects problems.
-type fieldDecoder struct {
-	fields   map[string]json.RawMessage
-	problems []string
-}
-
-// decode unmarshals the member key into dst. It reports whether the member
-// was present (non-null) and decoded without error.
-func (d *fieldDecoder) decode(key string, dst any) bool {
-	raw, ok := d.fields[key]
-	if !ok || isJSONNull(raw) {
-		return false
-	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		d.problems = append(d.problems, key+": "+err.Error())
-		return false
-	}
-	return true
-}
-
-func (d *fieldDecoder) problem() string {
-	if len(d.problems) == 0 {
-		return ""
-	}
-	s := d.problems[0]
-	for _, p := range d.problems[1:] {
-		s += "; " + p
-	}
-	return s
 }

@@ -52,21 +52,26 @@ func requireFromKerry(t *testing.T, b *whatsapp.Batch, m whatsapp.Message, typ, 
 	require.Equal(t, "Kerry Fisher", b.Changes[0].ContactName(kerry))
 }
 
+// kerryMedia expects a fixture holding one media message from Kerry.
+func kerryMedia(typ, id string, ts int64, want whatsapp.Media) func(t *testing.T, b *whatsapp.Batch) {
+	return func(t *testing.T, b *whatsapp.Batch) {
+		m := onlyMessage(t, b)
+		requireFromKerry(t, b, m, typ, id, ts)
+		require.True(t, m.IsMedia())
+		require.Equal(t, &want, m.Media)
+	}
+}
+
 func TestParseDeliveryFixtures(t *testing.T) {
 	t.Parallel()
 
 	// One entry per file in shared/specs/whatsapp/webhooks; the test fails
 	// if a fixture is added without an expectation here.
 	checks := map[string]func(t *testing.T, b *whatsapp.Batch){
-		"audio-voice.json": func(t *testing.T, b *whatsapp.Batch) {
-			m := onlyMessage(t, b)
-			requireFromKerry(t, b, m, whatsapp.TypeAudio, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUM5ODc2NTQzMjFGRURDQkEwMQA=", 1744344510)
-			require.True(t, m.IsMedia())
-			require.Equal(t, &whatsapp.Media{
-				ID: "1209234567890123", MimeType: "audio/ogg; codecs=opus",
-				SHA256: "bRvA0Td3fqz2jYSR0gdQKzs1d3ZUx6f6E5Q6XW0k0ss=", Voice: true,
-			}, m.Media)
-		},
+		"audio-voice.json": kerryMedia(whatsapp.TypeAudio, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUM5ODc2NTQzMjFGRURDQkEwMQA=", 1744344510, whatsapp.Media{
+			ID: "1209234567890123", MimeType: "audio/ogg; codecs=opus",
+			SHA256: "bRvA0Td3fqz2jYSR0gdQKzs1d3ZUx6f6E5Q6XW0k0ss=", Voice: true,
+		}),
 		"batched-two-messages.json": func(t *testing.T, b *whatsapp.Batch) {
 			require.Len(t, b.Changes, 1)
 			msgs := b.Changes[0].Messages
@@ -100,24 +105,15 @@ func TestParseDeliveryFixtures(t *testing.T) {
 				Birthday:  "1999-01-23",
 			}}, m.Contacts)
 		},
-		"document.json": func(t *testing.T, b *whatsapp.Batch) {
-			m := onlyMessage(t, b)
-			requireFromKerry(t, b, m, whatsapp.TypeDocument, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUUyMjMzNDQ1NTY2Nzc4ODk5MDAA", 1744344530)
-			require.Equal(t, &whatsapp.Media{
-				ID: "1420987654321098", MimeType: "application/pdf",
-				SHA256:  "Xo3Wl2M1b4Z9nQ8rT7yU6iO5pA4sD3fG2hJ1kL0zXcV=",
-				Caption: "Receipt for order 1234", Filename: "receipt.pdf",
-			}, m.Media)
-		},
-		"image.json": func(t *testing.T, b *whatsapp.Batch) {
-			m := onlyMessage(t, b)
-			requireFromKerry(t, b, m, whatsapp.TypeImage, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUIxMjM0NTY3ODlBQkNERUYwMQA=", 1744344496)
-			require.True(t, m.IsMedia())
-			require.Equal(t, &whatsapp.Media{
-				ID: "1003383421387256", MimeType: "image/jpeg",
-				SHA256: "SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=", Caption: "Taj Mahal",
-			}, m.Media)
-		},
+		"document.json": kerryMedia(whatsapp.TypeDocument, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUUyMjMzNDQ1NTY2Nzc4ODk5MDAA", 1744344530, whatsapp.Media{
+			ID: "1420987654321098", MimeType: "application/pdf",
+			SHA256:  "Xo3Wl2M1b4Z9nQ8rT7yU6iO5pA4sD3fG2hJ1kL0zXcV=",
+			Caption: "Receipt for order 1234", Filename: "receipt.pdf",
+		}),
+		"image.json": kerryMedia(whatsapp.TypeImage, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUIxMjM0NTY3ODlBQkNERUYwMQA=", 1744344496, whatsapp.Media{
+			ID: "1003383421387256", MimeType: "image/jpeg",
+			SHA256: "SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=", Caption: "Taj Mahal",
+		}),
 		"interactive-button-reply.json": func(t *testing.T, b *whatsapp.Batch) {
 			m := onlyMessage(t, b)
 			requireFromKerry(t, b, m, whatsapp.TypeInteractive, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTg1NTY2Nzc4ODk5MDAxMTIyMzMA", 1749854575)
@@ -220,11 +216,7 @@ func TestParseDeliveryFixtures(t *testing.T) {
 			require.NotNil(t, s.Pricing)
 			require.False(t, s.Pricing.Billable)
 		},
-		"sticker.json": func(t *testing.T, b *whatsapp.Batch) {
-			m := onlyMessage(t, b)
-			requireFromKerry(t, b, m, whatsapp.TypeSticker, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUYzMzQ0NTU2Njc3ODg5OTAwMTEA", 1744344540)
-			require.Equal(t, &whatsapp.Media{ID: "1537654321098765", MimeType: "image/webp", SHA256: "T9kP0oL8iK7uJ6yH5tG4rF3eD2wS1qA0zX9cV8bN7mM="}, m.Media)
-		},
+		"sticker.json": kerryMedia(whatsapp.TypeSticker, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUYzMzQ0NTU2Njc3ODg5OTAwMTEA", 1744344540, whatsapp.Media{ID: "1537654321098765", MimeType: "image/webp", SHA256: "T9kP0oL8iK7uJ6yH5tG4rF3eD2wS1qA0zX9cV8bN7mM="}),
 		"system-number-changed.json": func(t *testing.T, b *whatsapp.Batch) {
 			m := onlyMessage(t, b)
 			require.Equal(t, whatsapp.TypeSystem, m.Type)
@@ -250,14 +242,10 @@ func TestParseDeliveryFixtures(t *testing.T) {
 				Details: "Message type is currently not supported.",
 			}}, m.Errors)
 		},
-		"video.json": func(t *testing.T, b *whatsapp.Batch) {
-			m := onlyMessage(t, b)
-			requireFromKerry(t, b, m, whatsapp.TypeVideo, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUQxMTIyMzM0NDU1NjY3Nzg4OTkA", 1744344520)
-			require.Equal(t, &whatsapp.Media{
-				ID: "1314567890123456", MimeType: "video/mp4",
-				SHA256: "a1Yf2Q3w4E5r6T7y8U9i0O1p2A3s4D5f6G7h8J9k0L0=", Caption: "My vacation video",
-			}, m.Media)
-		},
+		"video.json": kerryMedia(whatsapp.TypeVideo, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUQxMTIyMzM0NDU1NjY3Nzg4OTkA", 1744344520, whatsapp.Media{
+			ID: "1314567890123456", MimeType: "video/mp4",
+			SHA256: "a1Yf2Q3w4E5r6T7y8U9i0O1p2A3s4D5f6G7h8J9k0L0=", Caption: "My vacation video",
+		}),
 	}
 
 	names := whatsapptest.FixtureNames(t)
