@@ -2,6 +2,12 @@
 // tickets and comments out, agent replies back to WhatsApp, with order kept
 // and nothing lost or duplicated. It is called by the HTTP handlers
 // (internal/server) and by thin River workers (internal/jobs).
+//
+// Files by concern: the three intakes (intake_whatsapp.go,
+// intake_helpdesk.go, intake_api.go), the per-conversation queue (queue.go),
+// posting to the helpdesk (deliver.go), sending to WhatsApp (send.go), the
+// 24-hour window (window.go), failure handling (failures.go), public-API
+// events (events.go) and the River job arguments (args.go).
 package bridge
 
 import (
@@ -17,6 +23,7 @@ import (
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // JobInserter enqueues River jobs inside a caller's transaction; the River
@@ -29,11 +36,16 @@ type JobInserter interface {
 // row and opened credentials (the app wires it to the connector registry).
 type ConnectorFactory func(c store.Connection, credentials map[string]string, hc *http.Client) (connectors.Connector, error)
 
+// GraphFactory builds the Graph client of one WhatsApp number.
+type GraphFactory func(opts whatsapp.ClientOpts) (Graph, error)
+
 // Opts is what a Bridge needs.
 type Opts struct {
 	Store      *store.Store
 	Logger     *slog.Logger
 	Connectors ConnectorFactory
+	// Graph builds a number's Graph client (default: whatsapp.NewClient).
+	Graph GraphFactory
 	// HTTPClient is used for Graph and helpdesk calls. It must not set a
 	// client-wide Timeout (media streams take long); calls carry deadlines.
 	HTTPClient *http.Client
@@ -55,19 +67,19 @@ type Bridge struct {
 	log        *slog.Logger
 	jobs       JobInserter
 	connectors ConnectorFactory
+	newGraph   GraphFactory
 	http       *http.Client
 	now        func() time.Time
 	timeout    time.Duration
 	snoozeCap  time.Duration
-	cache      accountCache
 	apiBase    string
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
 // the River client is built after the bridge because its workers call it.
 func New(opts Opts) *Bridge {
-	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, http: opts.HTTPClient, now: opts.Now,
-		timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap, apiBase: opts.APIBaseURL}
+	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
+		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap, apiBase: opts.APIBaseURL}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}
@@ -76,6 +88,9 @@ func New(opts Opts) *Bridge {
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.newGraph == nil {
+		b.newGraph = newWhatsAppClient
 	}
 	return b
 }
@@ -89,37 +104,16 @@ func DefaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// SnoozeError asks the job to run again after a while without counting a
-// failed attempt (a rate limit, or another worker holding the conversation).
-type SnoozeError struct{ After time.Duration }
-
-func (e *SnoozeError) Error() string { return fmt.Sprintf("snooze for %s", e.After) }
-
-// snooze builds a SnoozeError, honouring SnoozeCap.
-func (b *Bridge) snooze(d time.Duration) error {
-	if b.snoozeCap > 0 && d > b.snoozeCap {
-		d = b.snoozeCap
-	}
-	return &SnoozeError{After: d}
-}
-
 // SetJobs sets the job inserter (the River client).
 func (b *Bridge) SetJobs(j JobInserter) { b.jobs = j }
 
-// DeliverInboundArgs asks for a conversation's pending customer messages to
-// be posted to its helpdesk ticket, in order.
-type DeliverInboundArgs struct {
-	ConversationID int64 `json:"conversation_id"`
+// enqueue inserts jobs in tx; nothing happens when there are none.
+func (b *Bridge) enqueue(ctx context.Context, tx pgx.Tx, jobs []river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if _, err := b.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return nil
 }
-
-// Kind is the job kind.
-func (DeliverInboundArgs) Kind() string { return "deliver_inbound" }
-
-// StatusFailedArgs asks for a WhatsApp delivery failure of an outbound
-// message to be reported on the ticket as an internal note.
-type StatusFailedArgs struct {
-	MessageID int64 `json:"message_id"`
-}
-
-// Kind is the job kind.
-func (StatusFailedArgs) Kind() string { return "status_failed" }

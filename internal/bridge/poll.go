@@ -9,21 +9,6 @@ import (
 	"github.com/relaydesk/relaydesk/connectors"
 )
 
-// PollArgs asks for one helpdesk connection without webhooks to be polled.
-type PollArgs struct {
-	ConnectionID int64 `json:"connection_id"`
-}
-
-// Kind is the job kind.
-func (PollArgs) Kind() string { return "poll_connection" }
-
-// SchedulePollsArgs asks for every polling connection that is due to get a
-// poll job.
-type SchedulePollsArgs struct{}
-
-// Kind is the job kind.
-func (SchedulePollsArgs) Kind() string { return "schedule_polls" }
-
 // SchedulePolls enqueues a poll for each enabled connection whose connector
 // polls. River's uniqueness by period keeps it to one poll per interval
 // whichever replica schedules it.
@@ -56,10 +41,7 @@ func (b *Bridge) SchedulePolls(ctx context.Context) (int, error) {
 	if len(jobs) == 0 {
 		return 0, nil
 	}
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := b.jobs.InsertManyTx(ctx, tx, jobs)
-		return err
-	})
+	err = b.store.InTx(ctx, func(tx pgx.Tx) error { return b.enqueue(ctx, tx, jobs) })
 	return len(jobs), err
 }
 
@@ -92,10 +74,7 @@ func (b *Bridge) Poll(ctx context.Context, connectionID int64) (HelpdeskResult, 
 		if err := b.store.SetPollCursor(ctx, tx, conn.row.ID, next); err != nil {
 			return err
 		}
-		if len(jobs) > 0 {
-			_, err = b.jobs.InsertManyTx(ctx, tx, jobs)
-		}
-		return err
+		return b.enqueue(ctx, tx, jobs)
 	})
 	return res, err
 }

@@ -6,13 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"github.com/relaydesk/relaydesk/internal/store"
 )
-
-// SweepArgs asks for stalled conversations to be queued again.
-type SweepArgs struct{}
-
-// Kind is the job kind.
-func (SweepArgs) Kind() string { return "sweep_stalled" }
 
 // Sweep re-enqueues work for conversations whose messages have waited more
 // than age with no job working on them (a job cancelled from the jobs page,
@@ -24,16 +20,15 @@ func (b *Bridge) Sweep(ctx context.Context, age time.Duration) (int, error) {
 		return 0, err
 	}
 	var jobs []river.InsertManyParams
-	for _, id := range in {
-		jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: id}})
+	for _, q := range []struct {
+		dir store.Direction
+		ids []int64
+	}{{store.DirIn, in}, {store.DirOut, out}} {
+		for _, id := range q.ids {
+			jobs = append(jobs, river.InsertManyParams{Args: jobFor(q.dir, id)})
+		}
 	}
-	for _, id := range out {
-		jobs = append(jobs, river.InsertManyParams{Args: SendOutboundArgs{ConversationID: id}})
-	}
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := b.jobs.InsertManyTx(ctx, tx, jobs)
-		return err
-	})
+	err = b.store.InTx(ctx, func(tx pgx.Tx) error { return b.enqueue(ctx, tx, jobs) })
 	if err == nil {
 		b.log.Warn("re-queued stalled conversations", "inbound", len(in), "outbound", len(out))
 	}

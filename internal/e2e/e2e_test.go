@@ -13,8 +13,8 @@ import (
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"github.com/relaydesk/relaydesk/internal/app"
-	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/msgconv"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
@@ -207,9 +207,7 @@ func TestWorkerKilledMidJobLosesNothing(t *testing.T) {
 func TestGraphErrorsOnReplies(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
-	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-	tk := h.zd.Tickets()[0].ID
+	tk := h.openTicket("hi")
 
 	t.Run("throughput limit waits and retries", func(t *testing.T) {
 		h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpSendMessage, Times: 2, Code: 130429, HTTPStatus: 400})
@@ -258,9 +256,7 @@ func TestTwentyFourHourWindow(t *testing.T) {
 	t.Run("without a template the reply is held back with a note", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, harnessOpts{})
-		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
-		h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-		tk := h.zd.Tickets()[0].ID
+		tk := h.openTicket("hi")
 
 		h.clock.Advance(25 * time.Hour)
 		h.agentReplies(tk, "late reply")
@@ -273,9 +269,7 @@ func TestTwentyFourHourWindow(t *testing.T) {
 	t.Run("with a template it re-engages and delivers the reply when the customer answers", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, harnessOpts{template: &config.TemplateRef{Name: "hello_world", Language: "en_US"}})
-		h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
-		h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-		tk := h.zd.Tickets()[0].ID
+		tk := h.openTicket("hi")
 
 		h.clock.Advance(25 * time.Hour)
 		h.agentReplies(tk, "are you still there?")
@@ -294,9 +288,7 @@ func TestTwentyFourHourWindow(t *testing.T) {
 func TestSolvedAndClosedTickets(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "first question"))
-	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-	first := h.zd.Tickets()[0].ID
+	first := h.openTicket("first question")
 
 	// Solved: the next message reopens the same ticket (inside the window).
 	require.Equal(t, 200, h.postHelpdesk(h.zd.SetStatus(first, connectors.StatusSolved)))
@@ -342,9 +334,7 @@ func TestSweepRecoversACancelledJob(t *testing.T) {
 func TestHelpdeskWebhookAuthentication(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "hi"))
-	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-	tk := h.zd.Tickets()[0].ID
+	tk := h.openTicket("hi")
 	good := h.zd.CommentDelivery(tk, h.zd.AgentReply(tk, "hello from an agent"))
 	before := h.count(`SELECT count(*) FROM messages`) + h.count(`SELECT count(*) FROM webhook_events`)
 
@@ -397,7 +387,7 @@ func TestAgentReplyBeforeTheTicketIsRecordedIsNotLost(t *testing.T) {
 	require.NoError(t, err)
 	var at time.Time
 	require.NoError(t, h.pool.QueryRow(ctx, `SELECT wa_timestamp FROM messages`).Scan(&at))
-	tk, _, err := zc.CreateTicket(ctx, connectors.NewTicket{RequesterID: rid, Subject: bridge.Subject(name, customer, "is anyone there?"),
+	tk, _, err := zc.CreateTicket(ctx, connectors.NewTicket{RequesterID: rid, Subject: msgconv.Subject(name, customer, "is anyone there?"),
 		First: connectors.Message{Body: "is anyone there?", Key: d.LastID(), At: at}, Tags: []string{"whatsapp"},
 		ExternalID: "wa:" + phoneID + ":" + customer})
 	require.NoError(t, err)
@@ -415,9 +405,7 @@ func TestAgentReplyBeforeTheTicketIsRecordedIsNotLost(t *testing.T) {
 func TestAgentReplyWithAttachmentReachesWhatsApp(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "can you send the invoice?"))
-	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
-	tk := h.zd.Tickets()[0].ID
+	tk := h.openTicket("can you send the invoice?")
 
 	// The text part fails once after the file was accepted: the retry must
 	// not send the file again.
@@ -447,4 +435,49 @@ func TestAgentReplyWithAttachmentReachesWhatsApp(t *testing.T) {
 	require.Equal(t, pdf, ups[0].Data, "the file's bytes reach Graph unchanged")
 	require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'done' AND wamid = $1`, sent[1].ID))
 	h.noViolations()
+}
+
+// A media download Graph refuses for auth marks the number whose token was
+// refused, not the WhatsApp number whose id happens to equal the helpdesk
+// connection's, and leaves every helpdesk connection alone.
+func TestMediaDownloadAuthFailureMarksTheConversationsNumber(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{spare: true})
+	ctx := context.Background()
+
+	spare, err := h.store.AccountByPhoneNumberID(ctx, h.pool, sparePhoneID)
+	require.NoError(t, err)
+	tested, err := h.store.AccountByPhoneNumberID(ctx, h.pool, phoneID)
+	require.NoError(t, err)
+	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	require.NoError(t, err)
+	require.NotEqual(t, tested.ID, conn.ID, "the ids must differ for the test to tell them apart")
+	require.Equal(t, spare.ID, conn.ID, "a wrong id would land on the spare number")
+	connHealth := func() map[int64]string {
+		out := map[int64]string{}
+		conns, err := h.store.Connections(ctx)
+		require.NoError(t, err)
+		for _, c := range conns {
+			out[c.ID] = c.Health + "|" + c.HealthDetail
+		}
+		return out
+	}
+	before := connHealth()
+	require.Len(t, before, 2)
+
+	imgID := h.graph.AddMedia(whatsapptest.Media{MimeType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff}})
+	refused := whatsapptest.ErrorFault(190)
+	refused.Op = whatsapptest.OpDownloadMedia
+	h.graph.Fail(refused)
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Image(customer, imgID, "image/jpeg", "the receipt"))
+
+	h.eventually(func() bool {
+		a, err := h.store.AccountByPhoneNumberID(ctx, h.pool, phoneID)
+		require.NoError(t, err)
+		return a.Health == "token_expired"
+	}, "the number under test is marked token_expired")
+	spare, err = h.store.AccountByPhoneNumberID(ctx, h.pool, sparePhoneID)
+	require.NoError(t, err)
+	require.NotEqual(t, "token_expired", spare.Health, "the other number is untouched")
+	require.Equal(t, before, connHealth(), "no connection's health changed")
 }

@@ -85,7 +85,17 @@ type harness struct {
 type harnessOpts struct {
 	template  *config.TemplateRef
 	freshdesk bool // route the number to a fake Freshdesk (a polling helpdesk) instead of Zendesk
+	// spare adds a second number (before the one under test, so it takes
+	// the lowest id) and a second helpdesk connection, neither routed.
+	spare bool
 }
+
+// spare number and connection of harnessOpts.spare.
+const (
+	spareNumber  = "spare"
+	sparePhoneID = "100000000000999"
+	spareDesk    = "spare-zendesk"
+)
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
@@ -113,6 +123,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: "freshdesk", Kind: "freshdesk",
 			BaseURL: fc.BaseURL, Settings: fc.Settings, Credentials: fc.Credentials})
 		file.Routes[0].Helpdesk = "freshdesk"
+	}
+	if o.spare {
+		w := file.WhatsApp[0]
+		w.Name, w.PhoneNumberID, w.AppSecret = spareNumber, sparePhoneID, "spare-app-secret"
+		file.WhatsApp = append([]config.WhatsAppEntry{w}, file.WhatsApp...)
+		sc := zendesktest.New(t).Config()
+		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: spareDesk, Kind: "zendesk", BaseURL: sc.BaseURL,
+			Settings: sc.Settings, Credentials: sc.Credentials, WebhookSecret: "spare-webhook-secret"})
 	}
 	_, err := h.store.ApplyFile(ctx, file)
 	require.NoError(t, err)
@@ -195,6 +213,15 @@ func (h *harness) agentReplies(ticketID, body string) connectortest.Delivery {
 	d := h.zd.CommentDelivery(ticketID, id)
 	require.Equal(h.t, http.StatusOK, h.postHelpdesk(d))
 	return d
+}
+
+// openTicket has the customer write text and waits for the ticket relaydesk
+// opens in Zendesk; it returns the ticket's id.
+func (h *harness) openTicket(text string) string {
+	h.t.Helper()
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, text))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	return h.zd.Tickets()[0].ID
 }
 
 func (h *harness) eventually(cond func() bool, msg string, args ...any) {

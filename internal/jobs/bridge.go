@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/relaydesk/relaydesk/internal/bridge"
 )
@@ -20,43 +21,47 @@ func outcome(err error) error {
 	return err
 }
 
-// DeliverInboundWorker posts a conversation's customer messages to its ticket.
-type DeliverInboundWorker struct {
-	river.WorkerDefaults[bridge.DeliverInboundArgs]
-	Bridge *bridge.Bridge
+// queueTimeout gives the workers that drain a conversation's queue their
+// timeout, which leaves room for large media uploads.
+type queueTimeout[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
 }
 
-// Timeout leaves room for large media uploads.
-func (w *DeliverInboundWorker) Timeout(*river.Job[bridge.DeliverInboundArgs]) time.Duration {
-	return 15 * time.Minute
-}
+// Timeout is 15 minutes.
+func (queueTimeout[T]) Timeout(*river.Job[T]) time.Duration { return 15 * time.Minute }
 
-// Work delivers; after the last attempt the waiting message is marked failed
-// (visible and retryable in the admin page) rather than silently dropped.
-func (w *DeliverInboundWorker) Work(ctx context.Context, job *river.Job[bridge.DeliverInboundArgs]) error {
-	err := w.Bridge.DeliverInbound(ctx, job.Args.ConversationID)
-	if err != nil && job.Attempt >= job.MaxAttempts {
-		return w.Bridge.GiveUp(ctx, job.Args.ConversationID, "in", err)
+type (
+	// DeliverInboundWorker posts a conversation's customer messages to its
+	// ticket.
+	DeliverInboundWorker struct {
+		queueTimeout[bridge.DeliverInboundArgs]
+		Bridge *bridge.Bridge
 	}
-	return outcome(err)
+	// SendOutboundWorker sends a conversation's agent replies to WhatsApp.
+	SendOutboundWorker struct {
+		queueTimeout[bridge.SendOutboundArgs]
+		Bridge *bridge.Bridge
+	}
+)
+
+// Work delivers, with the last-attempt rule of drain.
+func (w *DeliverInboundWorker) Work(ctx context.Context, job *river.Job[bridge.DeliverInboundArgs]) error {
+	return drain(ctx, w.Bridge, job.JobRow, job.Args.ConversationID, "in", w.Bridge.DeliverInbound)
 }
 
-// SendOutboundWorker sends a conversation's agent replies to WhatsApp.
-type SendOutboundWorker struct {
-	river.WorkerDefaults[bridge.SendOutboundArgs]
-	Bridge *bridge.Bridge
-}
-
-// Timeout leaves room for attachments.
-func (w *SendOutboundWorker) Timeout(*river.Job[bridge.SendOutboundArgs]) time.Duration {
-	return 15 * time.Minute
-}
-
-// Work sends, with the same last-attempt rule as inbound delivery.
+// Work sends, with the last-attempt rule of drain.
 func (w *SendOutboundWorker) Work(ctx context.Context, job *river.Job[bridge.SendOutboundArgs]) error {
-	err := w.Bridge.SendOutbound(ctx, job.Args.ConversationID)
+	return drain(ctx, w.Bridge, job.JobRow, job.Args.ConversationID, "out", w.Bridge.SendOutbound)
+}
+
+// drain works a conversation's queue of one direction; after the last
+// attempt the waiting message is marked failed (visible and retryable in the
+// admin page) rather than silently dropped.
+func drain(ctx context.Context, b *bridge.Bridge, job *rivertype.JobRow, convID int64, direction string,
+	work func(context.Context, int64) error) error {
+	err := work(ctx, convID)
 	if err != nil && job.Attempt >= job.MaxAttempts {
-		return w.Bridge.GiveUp(ctx, job.Args.ConversationID, "out", err)
+		return b.GiveUp(ctx, convID, direction, err)
 	}
 	return outcome(err)
 }

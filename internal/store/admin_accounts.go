@@ -49,7 +49,6 @@ func (a Account) HasSecrets() (accessToken, appSecret, verifyToken bool) {
 
 // CreateAccount adds a WhatsApp number made in the admin page.
 func (s *Store) CreateAccount(ctx context.Context, n NewAccount, who Actor) (Account, error) {
-	defer s.accountsChanged()
 	var a Account
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -72,7 +71,6 @@ func (s *Store) CreateAccount(ctx context.Context, n NewAccount, who Actor) (Acc
 // UpdateAccount changes a number made in the admin page. Empty secrets keep
 // the stored ones. The audit entry names the changed fields, never values.
 func (s *Store) UpdateAccount(ctx context.Context, id int64, n NewAccount, who Actor) error {
-	defer s.accountsChanged()
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		old, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM whatsapp_accounts WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
@@ -125,7 +123,6 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, n NewAccount, who A
 
 // SetAccountEnabled enables or disables a number made in the admin page.
 func (s *Store) SetAccountEnabled(ctx context.Context, id int64, enabled bool, who Actor) error {
-	defer s.accountsChanged()
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		var name string
 		var managed bool

@@ -34,7 +34,6 @@ func (r *ApplyResult) count(tag string) {
 // second time: unchanged secrets keep their sealed bytes, and rows whose
 // values did not change are not written.
 func (s *Store) ApplyFile(ctx context.Context, f *config.File) (ApplyResult, error) {
-	defer s.accountsChanged()
 	var res ApplyResult
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		accounts := map[string]int64{}

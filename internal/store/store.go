@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,15 +32,7 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	pool *pgxpool.Pool
 	keys *secret.Keyring
-	// accounts counts changes to WhatsApp accounts made through this Store,
-	// so that caches of this process can drop what they hold at once.
-	accounts atomic.Uint64
 }
-
-// AccountsVersion changes whenever this process changes a WhatsApp account.
-func (s *Store) AccountsVersion() uint64 { return s.accounts.Load() }
-
-func (s *Store) accountsChanged() { s.accounts.Add(1) }
 
 // New returns a Store.
 func New(pool *pgxpool.Pool, keys *secret.Keyring) *Store {

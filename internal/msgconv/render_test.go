@@ -1,4 +1,4 @@
-package bridge_test
+package msgconv_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/relaydesk/relaydesk/internal/bridge"
+	"github.com/relaydesk/relaydesk/internal/msgconv"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
@@ -49,7 +49,7 @@ func TestRenderFixtures(t *testing.T) {
 		require.NoError(t, err, name)
 		for _, ch := range batch.Changes {
 			for _, m := range ch.Messages {
-				got := bridge.Render(m)
+				got := msgconv.Render(m)
 				require.NotEmpty(t, strings.TrimSpace(got), "%s renders to nothing", name)
 				for _, f := range frags {
 					require.Contains(t, got, f, name)
@@ -68,27 +68,35 @@ func TestRenderFixtures(t *testing.T) {
 
 func TestRenderEdgeCases(t *testing.T) {
 	t.Parallel()
-
-	tests := []struct {
-		name string
+	text := func(body string, c *whatsapp.Context) whatsapp.Message {
+		return whatsapp.Message{Type: whatsapp.TypeText, Text: body, Context: c}
+	}
+	for name, tt := range map[string]struct {
 		msg  whatsapp.Message
 		want string
 	}{
-		{"forwarded many times", whatsapp.Message{Type: whatsapp.TypeText, Text: "hi", Context: &whatsapp.Context{FrequentlyForwarded: true}},
-			"[Forwarded many times]\nhi"},
-		{"forwarded", whatsapp.Message{Type: whatsapp.TypeText, Text: "hi", Context: &whatsapp.Context{Forwarded: true}}, "[Forwarded]\nhi"},
-		{"document without caption", whatsapp.Message{Type: whatsapp.TypeDocument, Media: &whatsapp.Media{Filename: "invoice.pdf"}},
+		"forwarded many times": {text("hi", &whatsapp.Context{FrequentlyForwarded: true}), "[Forwarded many times]\nhi"},
+		"forwarded":            {text("hi", &whatsapp.Context{Forwarded: true}), "[Forwarded]\nhi"},
+		"asking about a product": {text("in blue?", &whatsapp.Context{ReferredProduct: &whatsapp.ReferredProduct{ProductRetailerID: "sku-1"}}),
+			"[Asking about product sku-1]\nin blue?"},
+		"document without caption": {whatsapp.Message{Type: whatsapp.TypeDocument, Media: &whatsapp.Media{Filename: "invoice.pdf"}},
 			"(document: invoice.pdf)"},
-		{"flow reply", whatsapp.Message{Type: whatsapp.TypeInteractive, Interactive: &whatsapp.InteractiveReply{Type: "nfm_reply",
+		"voice message":       {whatsapp.Message{Type: whatsapp.TypeAudio, Media: &whatsapp.Media{Voice: true}}, "(voice message)"},
+		"image without media": {whatsapp.Message{Type: whatsapp.TypeImage}, "(image)"},
+		"flow reply": {whatsapp.Message{Type: whatsapp.TypeInteractive, Interactive: &whatsapp.InteractiveReply{Type: "nfm_reply",
 			FlowName: "survey", FlowResponseJSON: `{"rating":"5"}`}}, `Submitted form "survey": {"rating":"5"}`},
-		{"a type from a newer Graph version", whatsapp.Message{Type: "poll_vote"}, "Unsupported message of type poll_vote."},
-		{"location without a name", whatsapp.Message{Type: whatsapp.TypeLocation, Location: &whatsapp.Location{Lat: 52.52, Lng: 13.405}},
+		"list reply with a description": {whatsapp.Message{Type: whatsapp.TypeInteractive, Interactive: &whatsapp.InteractiveReply{
+			Title: "Billing", Description: "invoices and refunds"}}, "Chose: Billing (invoices and refunds)"},
+		"a type from a newer Graph version": {whatsapp.Message{Type: "poll_vote"}, "Unsupported message of type poll_vote."},
+		"location without a name": {whatsapp.Message{Type: whatsapp.TypeLocation, Location: &whatsapp.Location{Lat: 52.52, Lng: 13.405}},
 			"Shared a location\nhttps://www.google.com/maps/search/?api=1&query=52.520000,13.405000"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		"location without details": {whatsapp.Message{Type: whatsapp.TypeLocation}, "(location)"},
+		"system message with a body": {whatsapp.Message{Type: whatsapp.TypeSystem, System: &whatsapp.System{Body: "Business verified"}},
+			"Business verified"},
+	} {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, bridge.Render(tt.msg))
+			require.Equal(t, tt.want, msgconv.Render(tt.msg))
 		})
 	}
 }
@@ -104,6 +112,6 @@ func TestSubject(t *testing.T) {
 		{"Kerry", "1", strings.Repeat("ä", 80), "WhatsApp: Kerry: " + strings.Repeat("ä", 57) + "..."},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, bridge.Subject(tt.name, tt.waID, tt.first))
+		require.Equal(t, tt.want, msgconv.Subject(tt.name, tt.waID, tt.first))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,45 +54,25 @@ type IntakeResult struct {
 // HandleWhatsAppWebhook authenticates and stores one webhook delivery. On
 // success everything it holds is committed, with the jobs that will deliver
 // it, and the caller answers 200; a *RejectError means 4xx and nothing stored.
-// It makes no network call.
+// It makes no network call. The body is parsed once; the accounts it names
+// are read for each delivery (replicas share no cache), then the signature
+// is checked over the raw body before anything is stored.
 func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signature string) (IntakeResult, error) {
 	var res IntakeResult
 	if signature == "" {
 		return res, &RejectError{RejectUnsigned, whatsapp.ErrSignatureMissing}
 	}
-	named, err := whatsapp.PeekAccounts(body)
+	batch, err := whatsapp.ParseDelivery(body)
 	if err != nil {
 		return res, &RejectError{RejectMalformed, err}
 	}
-	accounts, secrets, err := b.accounts(ctx, named.PhoneNumberIDs)
+	phoneIDs := batch.PhoneNumberIDs()
+	accounts, secrets, err := b.namedAccounts(ctx, phoneIDs, batch.WABAIDs())
 	if err != nil {
 		return res, err
 	}
-	if len(named.PhoneNumberIDs) == 0 && len(named.WABAIDs) > 0 {
-		// Account-level events name only the business account (rare: read
-		// from the database each time).
-		if accounts, err = b.store.AccountsByWABAIDs(ctx, named.WABAIDs); err != nil {
-			return res, err
-		}
-		secrets = secrets[:0]
-		for _, a := range accounts {
-			sec, err := b.store.Secrets(a)
-			if err != nil {
-				return res, err
-			}
-			secrets = append(secrets, []byte(sec.AppSecret))
-		}
-	}
-	// A disabled number is treated like an unknown one: acknowledged so
-	// Meta stops retrying, and dropped (the admin chose to stop relaying it).
-	for i := len(accounts) - 1; i >= 0; i-- {
-		if !accounts[i].Enabled {
-			accounts = slices.Delete(accounts, i, i+1)
-			secrets = slices.Delete(secrets, i, i+1)
-		}
-	}
 	if len(accounts) == 0 {
-		res.Outcome, res.Unknown = OutcomeUnknownNumber, named.PhoneNumberIDs
+		res.Outcome, res.Unknown = OutcomeUnknownNumber, phoneIDs
 		return res, nil
 	}
 	matched, err := whatsapp.VerifySignatureAny(secrets, body, signature)
@@ -104,48 +83,12 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		}
 		return res, &RejectError{reason, err}
 	}
-	// A delivery is signed by one Meta app: only the numbers configured with
-	// that app's secret are vouched for. Changes naming other numbers (of
-	// another app, whose secret the sender need not know) are dropped like
-	// those of unknown numbers, so one app's secret cannot inject messages
-	// or account events for another's numbers.
-	signed := accounts[:0:0]
-	for i, a := range accounts {
-		if hmac.Equal(secrets[i], secrets[matched]) {
-			signed = append(signed, a)
-		}
-	}
-	accounts = signed
-
-	batch, err := whatsapp.ParseDelivery(body)
-	if err != nil {
-		return res, &RejectError{RejectMalformed, err}
-	}
-	byPhone := map[string]store.Account{}
-	for _, a := range accounts {
-		byPhone[a.PhoneNumberID] = a
-	}
-
+	accounts = signedBy(accounts, secrets, secrets[matched])
 	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
 		res = IntakeResult{}
-		var jobs []river.InsertManyParams
-		for _, ch := range batch.Changes {
-			acc, ok := byPhone[ch.PhoneNumberID]
-			if !ok {
-				res.Unknown = append(res.Unknown, ch.PhoneNumberID)
-				continue
-			}
-			j, err := b.storeChange(ctx, tx, acc, ch, &res)
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, j...)
-		}
-		for _, ev := range batch.AccountEvents {
-			res.AccountEvents++
-			if err := b.applyAccountEvent(ctx, tx, accounts, ev); err != nil {
-				return err
-			}
+		jobs, err := b.storeBatch(ctx, tx, accounts, batch, &res)
+		if err != nil {
+			return err
 		}
 		res.Outcome = outcome(res)
 		var accountID *int64
@@ -161,14 +104,86 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 			return err
 		}
 		res.EventID = id
-		if len(jobs) > 0 {
-			if _, err := b.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-		}
-		return nil
+		return b.enqueue(ctx, tx, jobs)
 	})
 	return res, err
+}
+
+// namedAccounts reads the enabled accounts a delivery names, with their
+// app secrets: by phone number id, or by business account id when the
+// delivery names no number (account-level events). A disabled number is
+// treated like an unknown one: acknowledged so Meta stops retrying, and
+// dropped (the admin chose to stop relaying it).
+func (b *Bridge) namedAccounts(ctx context.Context, phoneIDs, wabaIDs []string) ([]store.Account, [][]byte, error) {
+	var found []store.Account
+	var err error
+	switch {
+	case len(phoneIDs) > 0:
+		found, err = b.store.AccountsByPhoneNumberIDs(ctx, phoneIDs)
+	case len(wabaIDs) > 0:
+		found, err = b.store.AccountsByWABAIDs(ctx, wabaIDs)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load accounts: %w", err)
+	}
+	var accounts []store.Account
+	var secrets [][]byte
+	for _, a := range found {
+		if !a.Enabled {
+			continue
+		}
+		sec, err := b.store.Secrets(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open secrets of %s: %w", a.Name, err)
+		}
+		accounts, secrets = append(accounts, a), append(secrets, []byte(sec.AppSecret))
+	}
+	return accounts, secrets, nil
+}
+
+// signedBy keeps the accounts configured with the secret that signed the
+// delivery. A delivery is signed by one Meta app: only its numbers are
+// vouched for. Changes naming other numbers (of another app, whose secret
+// the sender need not know) are dropped like those of unknown numbers, so
+// one app's secret cannot inject messages or account events for another's
+// numbers.
+func signedBy(accounts []store.Account, secrets [][]byte, secret []byte) []store.Account {
+	var signed []store.Account
+	for i, a := range accounts {
+		if hmac.Equal(secrets[i], secret) {
+			signed = append(signed, a)
+		}
+	}
+	return signed
+}
+
+// storeBatch stores the changes of the vouched-for numbers and the account
+// events, and returns the jobs to enqueue.
+func (b *Bridge) storeBatch(ctx context.Context, tx pgx.Tx, accounts []store.Account, batch *whatsapp.Batch, res *IntakeResult) ([]river.InsertManyParams, error) {
+	byPhone := map[string]store.Account{}
+	for _, a := range accounts {
+		byPhone[a.PhoneNumberID] = a
+	}
+	var jobs []river.InsertManyParams
+	for _, ch := range batch.Changes {
+		acc, ok := byPhone[ch.PhoneNumberID]
+		if !ok {
+			res.Unknown = append(res.Unknown, ch.PhoneNumberID)
+			continue
+		}
+		j, err := b.storeChange(ctx, tx, acc, ch, res)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j...)
+	}
+	for _, ev := range batch.AccountEvents {
+		res.AccountEvents++
+		if err := b.applyAccountEvent(ctx, tx, accounts, ev); err != nil {
+			return nil, err
+		}
+	}
+	return jobs, nil
 }
 
 func outcome(r IntakeResult) string {
@@ -233,13 +248,11 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 				return nil, err
 			}
 			if held > 0 {
-				queue, err := b.store.MarkQueued(ctx, tx, r.ConversationID, store.DirOut)
+				j, err := b.wake(ctx, tx, r.ConversationID, store.DirOut)
 				if err != nil {
 					return nil, err
 				}
-				if queue {
-					jobs = append(jobs, river.InsertManyParams{Args: SendOutboundArgs{ConversationID: r.ConversationID}})
-				}
+				jobs = append(jobs, j...)
 			}
 		}
 	}

@@ -1,4 +1,7 @@
-package bridge
+// Package msgconv converts WhatsApp messages for helpdesk agents and back:
+// readable renderings, ticket subjects, media kinds and attachment names.
+// It is pure: no database, no network.
+package msgconv
 
 import (
 	"fmt"

@@ -1,0 +1,274 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/msgconv"
+	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+)
+
+const (
+	// mediaTimeout bounds a call that streams media.
+	mediaTimeout = 10 * time.Minute
+	// defaultReopenWindow is how long a solved ticket is reopened by a new
+	// customer message when the ticket has no route to say otherwise.
+	defaultReopenWindow = 72 * time.Hour
+)
+
+// DeliverInbound posts a conversation's pending customer messages to its
+// helpdesk ticket, in order, opening or reopening the ticket as needed. It
+// records each message's remote id as soon as it exists, so a retry resumes
+// at the first message not yet posted.
+func (b *Bridge) DeliverInbound(ctx context.Context, convID int64) error {
+	return b.drain(ctx, convID, store.DirIn, b.deliverOne)
+}
+
+// errMediaGone reports that WhatsApp can no longer provide a message's media.
+var errMediaGone = errors.New("media no longer available")
+
+// deliverOne posts one pending message. A nil return means the message is
+// done or failed for good (with its reason recorded); an error means the job
+// should stop and be retried or snoozed.
+func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) error {
+	wm := whatsapp.DecodeMessage(m.Payload)
+	var mediaErr error
+	msg := connectors.Message{Body: msgconv.Render(wm), Key: m.WAMID, At: m.CreatedAt}
+	if m.WATimestamp != nil {
+		msg.At = *m.WATimestamp
+	}
+	if wm.IsMedia() {
+		msg.Attachments = []connectors.Attachment{mediaAttachment(ic.graph, wm, &mediaErr)}
+	}
+	err := b.postMessage(ctx, ic, m, msg, &mediaErr)
+	if errors.Is(err, errMediaGone) {
+		// The file is gone for good: the agent still gets the message, with
+		// a line saying what is missing, instead of nothing.
+		msg.Attachments = nil
+		msg.Body = strings.TrimSpace(msg.Body + "\n\n[The " + wm.Type + " could not be fetched from WhatsApp (" +
+			mediaErr.Error() + "). Ask the customer to send it again.]")
+		mediaErr = nil
+		err = b.postMessage(ctx, ic, m, msg, &mediaErr)
+	}
+	return err
+}
+
+// lookBeforePosting reports whether a message may already be on the ticket:
+// an earlier attempt may have posted it before failing.
+func lookBeforePosting(m store.Message) bool { return m.Attempts > 0 }
+
+func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, mediaErr *error) error {
+	ticket, err := b.store.ActiveTicket(ctx, b.store.Pool(), ic.conv.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return b.openTicket(ctx, ic, m, msg, nil, mediaErr)
+	case err != nil:
+		return err
+	}
+	routes, _ := b.routesOf(ctx, ic)
+	if needsNewTicket(ticket, routeByID(routes, ticket.RouteID), b.now()) {
+		return b.openTicket(ctx, ic, m, msg, &ticket, mediaErr)
+	}
+
+	conn, err := b.connFor(ctx, ic, ticket.ConnectionID)
+	if err != nil {
+		return err
+	}
+	if f, ok := conn.c.(connectors.MessageFinder); ok && lookBeforePosting(m) {
+		fctx, cancel := context.WithTimeout(ctx, b.timeout)
+		id, found, err := f.FindMessage(fctx, ticket.RemoteID, ticket.RequesterID, msg)
+		cancel()
+		if err != nil {
+			return b.classify(ctx, ic, m, conn, err, nil)
+		}
+		if found {
+			return b.store.MarkPosted(ctx, b.store.Pool(), m.ID, ticket.ID, conn.row.ID, id)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
+	commentID, err := conn.c.AddMessage(pctx, ticket.RemoteID, ticket.RequesterID, msg)
+	cancel()
+	if errors.Is(err, connectors.ErrTicketClosed) || connectors.IsNotFound(err) {
+		// Closed or deleted on the helpdesk side: follow up in a new ticket.
+		return b.openTicket(ctx, ic, m, msg, &ticket, mediaErr)
+	}
+	if err != nil {
+		return b.classify(ctx, ic, m, conn, err, *mediaErr)
+	}
+	if ticket.Status == string(connectors.StatusSolved) {
+		if err := b.store.SetTicketStatus(ctx, b.store.Pool(), ticket.ID, string(connectors.StatusOpen)); err != nil {
+			return err
+		}
+	}
+	return b.store.MarkPosted(ctx, b.store.Pool(), m.ID, ticket.ID, conn.row.ID, commentID)
+}
+
+// needsNewTicket applies the reopen policy: a closed ticket, or one solved
+// longer ago than the route's reopen window, gets a follow-up ticket.
+func needsNewTicket(t store.Ticket, route *store.Route, now time.Time) bool {
+	switch connectors.Status(t.Status) {
+	case connectors.StatusClosed:
+		return true
+	case connectors.StatusSolved:
+		window := defaultReopenWindow
+		if route != nil {
+			window = route.ReopenWindow
+		}
+		return t.ResolvedAt == nil || now.Sub(*t.ResolvedAt) > window
+	}
+	return false
+}
+
+// openTicket creates a ticket whose first comment is m, following up prev
+// when there was one.
+func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, prev *store.Ticket, mediaErr *error) error {
+	routes, err := b.routesOf(ctx, ic)
+	if err != nil {
+		return err
+	}
+	route := pickRoute(routes, ic.conv.WaID, msg.Body)
+	if route == nil {
+		b.log.Warn("no route for the number; the message stays pending", "account", ic.account.Name, "message", m.ID)
+		return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{
+			"reason": "This WhatsApp number has no route to a helpdesk. Add a route in the admin page, then retry the message."})
+	}
+	conn, err := b.connFor(ctx, ic, route.ConnectionID)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, b.timeout)
+	requesterID, err := conn.c.EnsureRequester(rctx, connectors.Requester{
+		Phone: "+" + ic.conv.WaID, WaID: ic.conv.WaID, Name: ic.conv.ProfileName})
+	cancel()
+	if err != nil {
+		return b.classify(ctx, ic, m, conn, err, nil)
+	}
+	nt := connectors.NewTicket{
+		RequesterID: requesterID,
+		Subject:     msgconv.Subject(ic.conv.ProfileName, ic.conv.WaID, msg.Body),
+		First:       msg,
+		Tags:        route.Tags,
+		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + ic.conv.WaID,
+	}
+	var prevID *int64
+	if prev != nil && prev.ConnectionID == conn.row.ID {
+		nt.PreviousTicketID = prev.RemoteID
+		prevID = &prev.ID
+	}
+	cctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
+	t, firstComment, err := conn.c.CreateTicket(cctx, nt)
+	cancel()
+	if err != nil {
+		return b.classify(ctx, ic, m, conn, err, *mediaErr)
+	}
+	return b.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := b.store.LockTicketKey(ctx, tx, conn.row.ID, t.ID); err != nil {
+			return err
+		}
+		row, err := b.store.InsertTicket(ctx, tx, store.NewTicket{
+			ConversationID: ic.conv.ID, ConnectionID: conn.row.ID, RouteID: &route.ID, RemoteID: t.ID,
+			RequesterID: requesterID, URL: t.URL, Status: string(t.Status), PreviousTicketID: prevID,
+		})
+		if err != nil {
+			return err
+		}
+		if err := b.store.MarkPosted(ctx, tx, m.ID, row.ID, conn.row.ID, firstComment); err != nil {
+			return err
+		}
+		if err := b.emitTicketLinked(ctx, tx, ic.account.ID, ic.conv.ID); err != nil {
+			return err
+		}
+		return b.adoptParked(ctx, tx, conn.row, t.ID)
+	})
+}
+
+// adoptParked stores the agent replies that arrived before their ticket was
+// recorded, in the transaction that records it.
+func (b *Bridge) adoptParked(ctx context.Context, tx pgx.Tx, row store.Connection, remoteTicketID string) error {
+	raws, err := b.store.TakeParkedEvents(ctx, tx, row.ID, remoteTicketID)
+	if err != nil || len(raws) == 0 {
+		return err
+	}
+	events := make([]connectors.Event, 0, len(raws))
+	for _, raw := range raws {
+		var e connectors.Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	var res HelpdeskResult
+	jobs, err := b.storeEvents(ctx, tx, row, events, &res)
+	if err != nil {
+		return err
+	}
+	return b.enqueue(ctx, tx, jobs)
+}
+
+// pickRoute is the first of a number's routes that matches the customer and
+// their first message, or nil.
+func pickRoute(routes []store.Route, waID, firstBody string) *store.Route {
+	for i := range routes {
+		if routeMatches(routes[i].Match, waID, firstBody) {
+			return &routes[i]
+		}
+	}
+	return nil
+}
+
+func routeMatches(m store.RouteMatch, waID, body string) bool {
+	switch m.Kind {
+	case "", "default":
+		return true
+	case "country":
+		return strings.HasPrefix(waID, m.Value)
+	case "keyword":
+		return m.Value != "" && strings.Contains(strings.ToLower(body), strings.ToLower(m.Value))
+	}
+	return false
+}
+
+// routeByID is the route with the given id among routes, or nil.
+func routeByID(routes []store.Route, id *int64) *store.Route {
+	if id == nil {
+		return nil
+	}
+	for i := range routes {
+		if routes[i].ID == *id {
+			return &routes[i]
+		}
+	}
+	return nil
+}
+
+// mediaAttachment streams a WhatsApp media file into the helpdesk upload.
+// A download failure is kept in *errp so it can be classified on its own.
+func mediaAttachment(graph Graph, m whatsapp.Message, errp *error) connectors.Attachment {
+	media := m.Media
+	return connectors.Attachment{
+		Filename: msgconv.AttachmentName(m.Type, m.ID, *media), ContentType: msgconv.AttachmentContentType(media.MimeType), Size: -1,
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			rc, _, err := graph.DownloadMedia(ctx, media.ID)
+			if err != nil {
+				*errp = err
+				return nil, err
+			}
+			return rc, nil
+		},
+	}
+}
+
+func (b *Bridge) postTimeout(m connectors.Message) time.Duration {
+	if len(m.Attachments) > 0 {
+		return mediaTimeout
+	}
+	return b.timeout
+}

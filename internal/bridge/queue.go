@@ -1,0 +1,226 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/store"
+)
+
+// SnoozeError asks the job to run again after a while without counting a
+// failed attempt (a rate limit, or another worker holding the conversation).
+type SnoozeError struct{ After time.Duration }
+
+func (e *SnoozeError) Error() string { return fmt.Sprintf("snooze for %s", e.After) }
+
+// snooze builds a SnoozeError, honouring SnoozeCap.
+func (b *Bridge) snooze(d time.Duration) error {
+	return &SnoozeError{After: capWait(d, b.snoozeCap)}
+}
+
+// Each conversation has two queues, one a direction, each worked by one job
+// at a time under a lease: customer messages to the helpdesk (DirIn) and
+// replies to WhatsApp (DirOut). These are the lease's timings.
+const (
+	// lease is how long a claimed conversation stays claimed without a
+	// heartbeat; after a crash, the conversation is free again this soon.
+	lease = 20 * time.Second
+	// heartbeat renews the lease while a worker runs.
+	heartbeat = 5 * time.Second
+	// busySnooze is how long a job waits when another worker holds the
+	// conversation.
+	busySnooze = 2 * time.Second
+)
+
+// busy is the outcome of a job whose conversation another worker holds.
+func (b *Bridge) busy() error { return b.snooze(busySnooze) }
+
+// capWait shortens d to limit when a limit is set.
+func capWait(d, limit time.Duration) time.Duration {
+	if limit > 0 && d > limit {
+		return limit
+	}
+	return d
+}
+
+// jobFor is the job that works a conversation's queue of one direction.
+func jobFor(dir store.Direction, convID int64) river.JobArgs {
+	if dir == store.DirOut {
+		return SendOutboundArgs{ConversationID: convID}
+	}
+	return DeliverInboundArgs{ConversationID: convID}
+}
+
+// dirOf maps a message's direction ("in", "out") to its queue.
+func dirOf(direction string) store.Direction {
+	if direction == "out" {
+		return store.DirOut
+	}
+	return store.DirIn
+}
+
+// directionOf maps a queue to its messages' direction ("in", "out").
+func directionOf(dir store.Direction) string {
+	if dir == store.DirOut {
+		return "out"
+	}
+	return "in"
+}
+
+// wake marks a conversation's queue of one direction as queued and returns
+// the job to enqueue in the same transaction, or none when one is queued
+// already.
+func (b *Bridge) wake(ctx context.Context, tx pgx.Tx, convID int64, dir store.Direction) ([]river.InsertManyParams, error) {
+	queue, err := b.store.MarkQueued(ctx, tx, convID, dir)
+	if err != nil || !queue {
+		return nil, err
+	}
+	return []river.InsertManyParams{{Args: jobFor(dir, convID)}}, nil
+}
+
+// claim takes a conversation's lease for one direction and keeps it alive
+// until release is called.
+func (b *Bridge) claim(ctx context.Context, convID int64, dir store.Direction) (release func(), err error) {
+	ok, err := b.store.ClaimConversation(ctx, convID, dir, lease)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, b.busy()
+	}
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				if err := b.store.ExtendLease(hctx, convID, dir, lease); err != nil && hctx.Err() == nil {
+					b.log.Warn("could not extend conversation lease", "conversation", convID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		stop()
+		<-done
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := b.store.ReleaseConversation(rctx, convID, dir); err != nil {
+			b.log.Warn("could not release conversation lease (it expires by itself)", "conversation", convID, "err", err)
+		}
+	}, nil
+}
+
+// drain claims a conversation's direction and works its pending messages in
+// sequence order until none is left or one asks the job to stop.
+func (b *Bridge) drain(ctx context.Context, convID int64, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
+	release, err := b.claim(ctx, convID, dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	cc, err := b.loadConversation(ctx, convID)
+	if err != nil {
+		return err
+	}
+	for {
+		m, err := b.store.NextPendingAttempt(ctx, convID, directionOf(dir))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := work(ctx, cc, m); err != nil {
+			return err
+		}
+	}
+}
+
+// convCtx is what working on one conversation needs.
+type convCtx struct {
+	conv       store.Conversation
+	account    store.Account
+	graph      Graph
+	conns      map[int64]*connection // built once per drain, not once per message
+	routes     []store.Route         // the number's routes, read once per drain
+	haveRoutes bool
+}
+
+func (b *Bridge) loadConversation(ctx context.Context, convID int64) (*convCtx, error) {
+	conv, err := b.store.ConversationByID(ctx, b.store.Pool(), convID)
+	if err != nil {
+		return nil, fmt.Errorf("load conversation %d: %w", convID, err)
+	}
+	acc, err := b.store.AccountByID(ctx, b.store.Pool(), conv.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("load account: %w", err)
+	}
+	graph, err := b.graphClient(acc)
+	if err != nil {
+		return nil, err
+	}
+	return &convCtx{conv: conv, account: acc, graph: graph}, nil
+}
+
+// routesOf returns the number's routes, read once per drain.
+func (b *Bridge) routesOf(ctx context.Context, cc *convCtx) ([]store.Route, error) {
+	if !cc.haveRoutes {
+		routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), cc.account.ID)
+		if err != nil {
+			return nil, fmt.Errorf("load routes: %w", err)
+		}
+		cc.routes, cc.haveRoutes = routes, true
+	}
+	return cc.routes, nil
+}
+
+// connection is a helpdesk connection with its connector.
+type connection struct {
+	row store.Connection
+	c   connectors.Connector
+}
+
+func (b *Bridge) connection(ctx context.Context, id int64) (*connection, error) {
+	row, err := b.store.ConnectionByID(ctx, b.store.Pool(), id)
+	if err != nil {
+		return nil, fmt.Errorf("load connection %d: %w", id, err)
+	}
+	creds, err := b.store.Credentials(row)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.connectors(row, creds, b.http)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: %w", row.Name, err)
+	}
+	return &connection{row: row, c: c}, nil
+}
+
+// connFor returns a helpdesk connection's connector, built once per drain.
+func (b *Bridge) connFor(ctx context.Context, cc *convCtx, id int64) (*connection, error) {
+	if c, ok := cc.conns[id]; ok {
+		return c, nil
+	}
+	c, err := b.connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cc.conns == nil {
+		cc.conns = map[int64]*connection{}
+	}
+	cc.conns[id] = c
+	return c, nil
+}

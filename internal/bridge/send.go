@@ -1,0 +1,253 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/apiview"
+	"github.com/relaydesk/relaydesk/internal/msgconv"
+	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
+)
+
+// Pair rate: WhatsApp lets a business send one user about one message every
+// 6 seconds, with short bursts allowed (error 131056 otherwise).
+const (
+	pairRate  = 1.0 / 6
+	pairBurst = 20
+)
+
+// SendOutbound sends a conversation's pending agent replies to WhatsApp in
+// order, applying the 24-hour window, the number's send rate and Graph's
+// error classes.
+func (b *Bridge) SendOutbound(ctx context.Context, convID int64) error {
+	return b.drain(ctx, convID, store.DirOut, b.sendOne)
+}
+
+// recipient is where replies go: the customer's new number after a change.
+func recipient(c store.Conversation) string {
+	if c.ChangedToWaID != "" {
+		return c.ChangedToWaID
+	}
+	return c.WaID
+}
+
+func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) error {
+	api, isAPI := apiMessageOf(m) // an application's media by link or template
+	kind := whatsapp.TypeText     // agent replies and API texts
+	if isAPI {
+		kind = api.Type
+	}
+	if needsWindow(kind) && !b.inWindow(cc.conv) {
+		return b.outsideWindow(ctx, cc, m)
+	}
+	if isAPI {
+		return b.sendAPIMessage(ctx, cc, m, api)
+	}
+
+	var conn *connection
+	if m.ConnectionID != nil {
+		var err error
+		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
+			return err
+		}
+	}
+	attachments, err := b.attachmentsOf(ctx, conn, &m)
+	if err != nil {
+		return err
+	}
+
+	// Each attachment is one WhatsApp media message, then the text; parts
+	// already accepted (recorded in payload.parts) are not sent again.
+	done := sentParts(m.Payload)
+	to := recipient(cc.conv)
+	var last string
+	for i, a := range attachments {
+		if w, ok := done[strconv.Itoa(i)]; ok {
+			last = w
+			continue
+		}
+		if err := b.pace(ctx, cc.account, to); err != nil {
+			return err
+		}
+		wamid, err := b.sendAttachment(ctx, cc.graph, conn, to, a)
+		if err != nil {
+			return b.graphErr(ctx, cc.account, m, err)
+		}
+		if err := b.store.RecordPart(ctx, m.ID, i, wamid); err != nil {
+			return err
+		}
+		last = wamid
+	}
+	if strings.TrimSpace(m.Body) != "" {
+		if err := b.pace(ctx, cc.account, to); err != nil {
+			return err
+		}
+		sctx, cancel := context.WithTimeout(ctx, b.timeout)
+		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, "")
+		cancel()
+		if err != nil {
+			return b.graphErr(ctx, cc.account, m, err)
+		}
+		last = wamid
+	}
+	if last == "" {
+		return b.store.MarkState(ctx, m.ID, store.StateDone, nil) // nothing to send (empty comment)
+	}
+	return b.store.MarkSent(ctx, m.ID, last)
+}
+
+// attachmentsOf returns a reply's attachments. Thin webhooks (no
+// attachments) are completed from the helpdesk first, updating m's body;
+// until attachments are known, every attempt asks again.
+func (b *Bridge) attachmentsOf(ctx context.Context, conn *connection, m *store.Message) ([]connectors.RemoteAttachment, error) {
+	attachments := remoteAttachments(m.Media)
+	if conn == nil || m.RemoteID == "" || len(m.Media) != 0 || m.TicketID == nil {
+		return attachments, nil
+	}
+	hy, ok := conn.c.(connectors.EventHydrator)
+	if !ok {
+		return attachments, nil
+	}
+	t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, b.timeout)
+	e, err := hy.HydrateEvent(hctx, connectors.Event{Type: connectors.EventComment, TicketID: t.RemoteID,
+		CommentID: m.RemoteID, Body: m.Body, Public: true, Attachments: attachments})
+	cancel()
+	if err != nil {
+		return nil, b.helpdeskErr(ctx, conn, err)
+	}
+	media, _ := json.Marshal(e.Attachments)
+	if len(e.Attachments) == 0 {
+		media = nil
+	}
+	if e.Body != "" {
+		m.Body = e.Body
+	}
+	if err := b.store.SetMedia(ctx, m.ID, m.Body, media); err != nil {
+		return nil, err
+	}
+	return e.Attachments, nil
+}
+
+// pace takes a send token from the number's bucket (its throughput, shared
+// by every replica through PostgreSQL) and from the recipient's pair-rate
+// bucket; when either is empty the job snoozes until a token is due.
+func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
+	wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, float64(acc.SendRate), float64(acc.SendRate))
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return b.snooze(wait)
+	}
+	if wait, err = b.store.TakeToken(ctx, "pair:"+acc.PhoneNumberID+":"+to, pairRate, pairBurst); err != nil {
+		return err
+	}
+	if wait > 0 {
+		return b.snooze(wait)
+	}
+	return nil
+}
+
+// sendAttachment streams a helpdesk attachment into a Graph upload and sends it.
+func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connection, to string, a connectors.RemoteAttachment) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, mediaTimeout)
+	defer cancel()
+	rc, ctype, err := b.openRemoteAttachment(ctx, conn, a)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	id, err := graph.UploadMedia(ctx, a.Filename, ctype, a.Size, rc)
+	if err != nil {
+		return "", err
+	}
+	kind := msgconv.MediaKind(ctype)
+	ref := whatsapp.MediaRef{ID: id}
+	if kind == whatsapp.TypeDocument {
+		ref.Filename = a.Filename
+	}
+	return graph.SendMedia(ctx, to, kind, ref, "")
+}
+
+// openRemoteAttachment opens a helpdesk attachment through the connector
+// when it fetches attachments itself, else by its URL; the content type is
+// the fetched one, or the attachment's own when the fetch names none.
+func (b *Bridge) openRemoteAttachment(ctx context.Context, conn *connection, a connectors.RemoteAttachment) (io.ReadCloser, string, error) {
+	var fetcher connectors.AttachmentFetcher
+	if conn != nil {
+		fetcher, _ = conn.c.(connectors.AttachmentFetcher)
+	}
+	if fetcher == nil {
+		rc, err := b.openAttachmentURL(ctx, conn, a.URL)
+		return rc, a.ContentType, err
+	}
+	rc, ctype, err := fetcher.OpenAttachment(ctx, a)
+	if ctype == "" {
+		ctype = a.ContentType
+	}
+	return rc, ctype, err
+}
+
+func remoteAttachments(media json.RawMessage) []connectors.RemoteAttachment {
+	var out []connectors.RemoteAttachment
+	if len(media) > 0 {
+		_ = json.Unmarshal(media, &out)
+	}
+	return out
+}
+
+func sentParts(payload json.RawMessage) map[string]string {
+	var p struct {
+		Parts map[string]string `json:"parts"`
+	}
+	if len(payload) > 0 {
+		_ = json.Unmarshal(payload, &p)
+	}
+	return p.Parts
+}
+
+// sendAPIMessage sends an API message other than text (media by link, a
+// template); text goes the agent replies' way. The caller has applied the
+// window rule.
+func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Message, p apiview.APIPayload) error {
+	to := recipient(cc.conv)
+	if err := b.pace(ctx, cc.account, to); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	var wamid string
+	var err error
+	if p.Type == whatsapp.TypeTemplate {
+		var t APITemplate
+		if err := json.Unmarshal(p.Template, &t); err != nil {
+			return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{"reason": "unreadable template: " + err.Error()})
+		}
+		wamid, err = cc.graph.SendTemplate(sctx, to, t.wire())
+	} else {
+		wamid, err = cc.graph.SendMedia(sctx, to, p.Type, whatsapp.MediaRef{Link: p.Link, Caption: p.Caption, Filename: p.Filename}, "")
+	}
+	if err != nil {
+		return b.graphErr(ctx, cc.account, m, err)
+	}
+	return b.store.MarkSent(ctx, m.ID, wamid)
+}
+
+// apiMessageOf reports whether m is an API send the agent-reply path does
+// not handle (media by link, template).
+func apiMessageOf(m store.Message) (apiview.APIPayload, bool) {
+	if m.Direction != "out" || !strings.HasPrefix(m.Author, "app:") {
+		return apiview.APIPayload{}, false
+	}
+	p, ok := apiview.DecodeAPIPayload(m.Payload)
+	return p, ok && p.Type != whatsapp.TypeText
+}
