@@ -1,10 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,41 +14,7 @@ import (
 
 	"github.com/relaydesk/relaydesk/internal/apiauth"
 	"github.com/relaydesk/relaydesk/internal/store"
-	"github.com/relaydesk/relaydesk/web"
 )
-
-// apiPages are the public API's admin pages in web/templates/api, rendered
-// with the admin layout and partials. docs.html and docs.css are the
-// reference page (api_docs.go).
-var apiPages = []string{"apps.html", "app_new.html", "app.html", "consent.html"}
-
-// initAPIPages parses the API's pages next to the admin pages; like those,
-// a broken or undeclared template panics at start-up.
-func (s *Server) initAPIPages() {
-	entries, err := fs.ReadDir(web.APITemplates, ".")
-	if err != nil {
-		panic("server: api templates: " + err.Error())
-	}
-	for _, e := range entries {
-		if !slices.Contains(apiPages, e.Name()) && e.Name() != "docs.html" && e.Name() != "docs.css" {
-			panic("server: api template " + e.Name() + " is not declared (internal/server/admin_apps.go)")
-		}
-	}
-	base, err := template.New("layout.html").Funcs(s.templateFuncs(s.admin.staticVersion)).ParseFS(web.Templates, pageFiles...)
-	if err != nil {
-		panic("server: api templates: " + err.Error())
-	}
-	for _, name := range apiPages {
-		t := template.Must(base.Clone())
-		if _, err := t.ParseFS(web.APITemplates, name); err != nil {
-			panic("server: api template " + name + ": " + err.Error())
-		}
-		s.admin.pages[name] = t
-	}
-	if _, err := docsPage(); err != nil {
-		panic("server: api reference: " + err.Error())
-	}
-}
 
 // appsView is the data of apps.html.
 type appsView struct {
@@ -202,12 +167,7 @@ type subscriptionView struct {
 }
 
 func (s *Server) appByParam(c echo.Context) (store.APIClient, error) {
-	id, err := idParam(c)
-	if err != nil {
-		return store.APIClient{}, err
-	}
-	app, err := s.store.APIClientByID(c.Request().Context(), id)
-	return app, notFoundOr(err)
+	return byID(c, s.store.APIClientByID)
 }
 
 func (s *Server) appView(c echo.Context) error {
@@ -247,20 +207,33 @@ func (s *Server) renderApp(c echo.Context, app store.APIClient, secret string) e
 	return s.render(c, http.StatusOK, "app.html", "apps", v)
 }
 
-func (s *Server) appEnabled(c echo.Context) error {
+// appChange makes change to the application the :id path parameter names,
+// then redirects to the page change returns with its message. An error of
+// change about a missing entry is a 404.
+func (s *Server) appChange(c echo.Context, change func(ctx context.Context, app store.APIClient) (to, msg string, err error)) error {
 	app, err := s.appByParam(c)
 	if err != nil {
 		return err
 	}
-	on := c.FormValue("enabled") == "true"
-	if err := s.store.SetAPIClientEnabled(c.Request().Context(), app.ID, on, s.actor(c)); err != nil {
+	to, msg, err := change(c.Request().Context(), app)
+	if err != nil {
 		return notFoundOr(err)
 	}
-	msg := app.Name + " is disabled: its tokens stopped working."
-	if on {
-		msg = app.Name + " is enabled."
-	}
-	return s.flash(c, fmt.Sprintf("/admin/apps/%d", app.ID), "success", msg, "")
+	return s.flash(c, to, "success", msg, "")
+}
+
+// appPath is the page of an application.
+func appPath(app store.APIClient) string { return fmt.Sprintf("/admin/apps/%d", app.ID) }
+
+func (s *Server) appEnabled(c echo.Context) error {
+	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
+		on := c.FormValue("enabled") == "true"
+		msg := app.Name + " is disabled: its tokens stopped working."
+		if on {
+			msg = app.Name + " is enabled."
+		}
+		return appPath(app), msg, s.store.SetAPIClientEnabled(ctx, app.ID, on, s.actor(c))
+	})
 }
 
 func (s *Server) appRotateSecret(c echo.Context) error {
@@ -276,60 +249,40 @@ func (s *Server) appRotateSecret(c echo.Context) error {
 }
 
 func (s *Server) appRevokeAll(c echo.Context) error {
-	app, err := s.appByParam(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.RevokeAllAPIGrants(c.Request().Context(), app.ID, s.actor(c)); err != nil {
-		return notFoundOr(err)
-	}
-	return s.flash(c, fmt.Sprintf("/admin/apps/%d", app.ID), "success", "Every token of "+app.Name+" is revoked.", "")
+	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
+		return appPath(app), "Every token of " + app.Name + " is revoked.", s.store.RevokeAllAPIGrants(ctx, app.ID, s.actor(c))
+	})
 }
 
 func (s *Server) appRevokeGrant(c echo.Context) error {
-	app, err := s.appByParam(c)
-	if err != nil {
-		return err
-	}
-	gid, err := strconv.ParseInt(c.Param("grant"), 10, 64)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	if err := s.store.RevokeAPIGrant(c.Request().Context(), app.ID, gid, s.actor(c)); err != nil {
-		return notFoundOr(err)
-	}
-	return s.flash(c, fmt.Sprintf("/admin/apps/%d", app.ID), "success", "The grant and its tokens are revoked.", "")
+	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
+		gid, err := strconv.ParseInt(c.Param("grant"), 10, 64)
+		if err != nil {
+			return "", "", echo.NewHTTPError(http.StatusNotFound)
+		}
+		return appPath(app), "The grant and its tokens are revoked.", s.store.RevokeAPIGrant(ctx, app.ID, gid, s.actor(c))
+	})
 }
 
 func (s *Server) appSubscriptionEnabled(c echo.Context) error {
-	app, err := s.appByParam(c)
-	if err != nil {
-		return err
-	}
-	sid, err := strconv.ParseInt(c.Param("sub"), 10, 64)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	sub, err := s.store.SubscriptionByID(c.Request().Context(), sid)
-	if err != nil || sub.ClientID != app.ID {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	on := c.FormValue("enabled") == "true"
-	if err := s.store.SetSubscriptionEnabled(c.Request().Context(), sid, on, s.actor(c)); err != nil {
-		return notFoundOr(err)
-	}
-	return s.flash(c, fmt.Sprintf("/admin/apps/%d", app.ID), "success", "The subscription is updated.", "")
+	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
+		sid, err := strconv.ParseInt(c.Param("sub"), 10, 64)
+		if err != nil {
+			return "", "", echo.NewHTTPError(http.StatusNotFound)
+		}
+		sub, err := s.store.SubscriptionByID(ctx, sid)
+		if err != nil || sub.ClientID != app.ID {
+			return "", "", echo.NewHTTPError(http.StatusNotFound)
+		}
+		on := c.FormValue("enabled") == "true"
+		return appPath(app), "The subscription is updated.", s.store.SetSubscriptionEnabled(ctx, sid, on, s.actor(c))
+	})
 }
 
 func (s *Server) appDelete(c echo.Context) error {
-	app, err := s.appByParam(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteAPIClient(c.Request().Context(), app.ID, s.actor(c)); err != nil {
-		return notFoundOr(err)
-	}
-	return s.flash(c, "/admin/apps", "success", app.Name+" is deleted.", "")
+	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
+		return "/admin/apps", app.Name + " is deleted.", s.store.DeleteAPIClient(ctx, app.ID, s.actor(c))
+	})
 }
 
 // consentView is the data of consent.html.

@@ -83,9 +83,7 @@ func TestLogin(t *testing.T) {
 	t.Run("empty form", func(t *testing.T) {
 		a := b.agent(t)
 		a.get("/admin/login")
-		res := a.post("/admin/login", url.Values{"email": {""}, "password": {""}})
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Enter your email and password.")
+		requireRejected(t, a.post("/admin/login", url.Values{"email": {""}, "password": {""}}), "Enter your email and password.")
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
 		a := b.agent(t)
@@ -245,9 +243,7 @@ func TestSetupPage(t *testing.T) {
 	})
 	t.Run("invalid", func(t *testing.T) {
 		require.Equal(t, http.StatusOK, a.get("/admin/setup?token="+url.QueryEscape(tok)).code)
-		res := a.post("/admin/setup", form("short", "short"))
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "12 to 256 characters")
+		res := requireRejected(t, a.post("/admin/setup", form("short", "short")), "12 to 256 characters")
 		res = a.post("/admin/setup", form(admPassword, admPassword+"!"))
 		require.Contains(t, res.body, "The two passwords differ.")
 		require.Zero(t, b.count(t, "SELECT count(*) FROM admin_users"))
@@ -292,8 +288,7 @@ func TestCookiesOverHTTPS(t *testing.T) {
 
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	_, a := setupLoggedIn(t)
 	for name, h := range map[string][2]string{
 		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
 		"Sec-Fetch-Site same-site":  {"Sec-Fetch-Site", "same-site"},

@@ -25,13 +25,11 @@ import (
 // findChromium returns the browser to drive: $RELAYDESK_CHROMIUM, Debian's
 // /usr/bin/chromium, or a chromium on PATH.
 func findChromium() string {
+	candidates := []string{"/usr/bin/chromium", "chromium", "chromium-browser"}
 	if p := os.Getenv("RELAYDESK_CHROMIUM"); p != "" {
 		return p
 	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	for _, name := range candidates {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}

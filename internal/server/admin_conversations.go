@@ -44,14 +44,11 @@ func (s *Server) conversationsList(c echo.Context) error {
 
 func (s *Server) conversationView(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := idParam(c)
+	conv, err := byID(c, inPool(s.store.Pool(), s.store.ConversationByID))
 	if err != nil {
 		return err
 	}
-	conv, err := s.store.ConversationByID(ctx, s.store.Pool(), id)
-	if err != nil {
-		return notFoundOr(err)
-	}
+	id := conv.ID
 	acc, err := s.store.AccountByID(ctx, s.store.Pool(), conv.AccountID)
 	if err != nil {
 		return err
@@ -90,14 +87,11 @@ func (s *Server) conversationView(c echo.Context) error {
 // messageRetry puts a failed message back in its conversation's queue.
 func (s *Server) messageRetry(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := idParam(c)
+	m, err := byID(c, inPool(s.store.Pool(), s.store.MessageByID))
 	if err != nil {
 		return err
 	}
-	m, err := s.store.MessageByID(ctx, s.store.Pool(), id)
-	if err != nil {
-		return notFoundOr(err)
-	}
+	id := m.ID
 	back := "/admin/conversations/" + strconv.FormatInt(m.ConversationID, 10)
 	err = s.bridge.RetryMessage(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

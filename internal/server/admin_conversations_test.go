@@ -37,8 +37,7 @@ func (b *adminBundle) seedConversation(t *testing.T, appSecret, waID, name, text
 
 func TestConversations(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	form := b.numberForm("support-us", whatsapptest.FixturePhoneNumberID)
 	a.addNumber(form)
 	convID, replyID := b.seedConversation(t, form.Get("app_secret"), "16505551234", "Kerry Fisher", "Where is my order?")

@@ -2,18 +2,15 @@ package server
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/relaydesk/relaydesk/connectors"
-	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -151,340 +148,25 @@ func (f *numberForm) Fields(tokenSet, secretSet, verifySet, readOnly bool) []fie
 	return fs
 }
 
-// connectionForm is a helpdesk connection form generated from the
-// connector's Description: settings.<key> and credentials.<key> fields.
-type connectionForm struct {
-	desc        connectors.Description
-	Name        string
-	BaseURL     string
-	Settings    map[string]any
-	Credentials map[string]string // only the values typed; empty secrets keep the stored ones
-	Errors      map[string]string
-}
-
-func settingName(f connectors.Field) string { return string(f.Group) + "." + f.Key }
-
-func connectionFormFromRequest(c echo.Context, desc connectors.Description) *connectionForm {
-	f := &connectionForm{desc: desc, Name: strings.TrimSpace(c.FormValue("name")), BaseURL: strings.TrimSpace(c.FormValue("base_url")),
-		Settings: map[string]any{}, Credentials: map[string]string{}, Errors: map[string]string{}}
-	for _, fd := range desc.Fields {
-		raw := c.FormValue(settingName(fd))
-		if fd.Type != connectors.FieldSecret && !fd.Secret {
-			raw = strings.TrimSpace(raw)
-		}
-		if fd.Group == connectors.GroupCredentials {
-			if raw != "" {
-				f.Credentials[fd.Key] = raw
-			}
-			continue
-		}
-		switch fd.Type {
-		case connectors.FieldBool:
-			f.Settings[fd.Key] = raw == "on" || raw == "true"
-		case connectors.FieldInt:
-			if raw == "" {
-				continue
-			}
-			if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
-				f.Settings[fd.Key] = n
-			} else {
-				f.Settings[fd.Key] = raw // Validate reports it
-			}
-		default:
-			if raw != "" {
-				f.Settings[fd.Key] = raw
-			}
-		}
-	}
-	return f
-}
-
-func connectionFormFrom(desc connectors.Description, c store.Connection) *connectionForm {
-	return &connectionForm{desc: desc, Name: c.Name, BaseURL: c.BaseURL, Settings: c.Settings,
-		Credentials: map[string]string{}, Errors: map[string]string{}}
-}
-
-// Validate checks the form against the connector's description. stored are
-// the credentials kept from before (editing), merged under the typed ones.
-// It returns the complete credentials to store.
-func (f *connectionForm) Validate(stored map[string]string) (map[string]string, bool) {
-	if msg := validName(f.Name); msg != "" {
-		f.Errors["name"] = msg
-	}
-	if f.BaseURL != "" && !validHTTPURL(f.BaseURL) {
-		f.Errors["base_url"] = "Enter an http(s) URL, or leave it empty."
-	}
-	creds := map[string]string{}
-	for k, v := range stored {
-		if _, ok := f.desc.Field(k); ok {
-			creds[k] = v
-		}
-	}
-	for k, v := range f.Credentials {
-		creds[k] = v
-	}
-	err := f.desc.Validate(f.Settings, creds)
-	var verr connectors.ValidationError
-	if errors.As(err, &verr) {
-		for _, fe := range verr {
-			name := string(fe.Group) + "." + fe.Key
-			msg := fe.Message
-			if fd, ok := f.desc.Field(fe.Key); ok && fd.Label != "" {
-				msg = fd.Label + " " + msg + "."
-			}
-			f.Errors[name] = msg
-		}
-	} else if err != nil {
-		f.Errors["name"] = err.Error()
-	}
-	return creds, len(f.Errors) == 0
-}
-
-// Fields lays out the connector's fields in its order. stored says which
-// credentials are set (editing).
-func (f *connectionForm) Fields(stored map[string]string, readOnly bool) []field {
-	out := []field{{Name: "name", Label: "Name", Type: "text", Value: f.Name, Required: true, Error: f.Errors["name"],
-		Placeholder: f.desc.Kind + "-main", Help: "How this connection is called in relaydesk.", ReadOnly: readOnly}}
-	method := f.desc.AuthMethod(f.Settings)
-	for _, fd := range f.desc.Fields {
-		fv := field{Name: settingName(fd), Label: fd.Label, Help: fd.Help, Placeholder: fd.Placeholder,
-			Required: fd.Required, Error: f.Errors[settingName(fd)], ReadOnly: readOnly}
-		var auth []string
-		for _, m := range fd.AuthMethods {
-			auth = append(auth, string(m))
-		}
-		fv.Auth = strings.Join(auth, " ")
-		value := ""
-		if fd.Group == connectors.GroupSettings {
-			if v, ok := f.Settings[fd.Key]; ok && v != nil {
-				value = strings.TrimSpace(anyString(v))
-			}
-		}
-		switch fd.Type {
-		case connectors.FieldSecret:
-			fv.Type, fv.Secret, fv.Autocomplete = "password", true, "off"
-		case connectors.FieldBool:
-			fv.Type = "checkbox"
-			b, _ := connectors.AsBool(f.Settings[fd.Key])
-			fv.Checked = b
-		case connectors.FieldInt:
-			fv.Type = "number"
-		case connectors.FieldURL:
-			fv.Type = "url"
-		case connectors.FieldEmail:
-			fv.Type = "email"
-		case connectors.FieldSelect:
-			fv.Type = "select"
-			if fd.Key == connectors.SettingAuthMethod && value == "" {
-				value = string(method)
-			}
-			for _, o := range fd.Options {
-				fv.Options = append(fv.Options, option{Value: o.Value, Label: o.Label, Selected: o.Value == value})
-			}
-		default:
-			fv.Type = "text"
-		}
-		if fd.Secret {
-			fv.Type, fv.Secret, fv.Autocomplete = "password", true, "off"
-		}
-		if fd.Group == connectors.GroupCredentials {
-			if fv.Secret {
-				fv.IsSet = stored[fd.Key] != ""
-				fv.Required = fd.Required && !fv.IsSet
-			} else {
-				// Non-secret credentials (an API user's email) are shown again.
-				value = f.Credentials[fd.Key]
-				if value == "" {
-					value = stored[fd.Key]
-				}
-			}
-		}
-		if !fv.Secret {
-			fv.Value = value
-		}
-		if len(fd.AuthMethods) > 0 {
-			// Required only for its methods: the browser cannot know which
-			// one is chosen without script, so the server checks it.
-			fv.Required = false
-		}
-		out = append(out, fv)
-	}
-	out = append(out, field{Name: "base_url", Label: "API base URL (advanced)", Type: "url", Value: f.BaseURL,
-		Error: f.Errors["base_url"], ReadOnly: readOnly,
-		Help: "Leave empty: relaydesk derives it from the settings above. Set it for a proxy or a test server."})
-	return out
-}
-
-func anyString(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case bool:
-		return strconv.FormatBool(t)
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64)
-	case int64:
-		return strconv.FormatInt(t, 10)
-	case int:
-		return strconv.Itoa(t)
-	}
-	return ""
-}
-
-// routeForm is the route form, with the fields of the declarative file's
-// routes.
-type routeForm struct {
-	AccountID, ConnectionID, Position string
-	MatchKind, MatchValue             string
-	ReopenWindow, Tags                string
-	TemplateName, TemplateLanguage    string
-	Errors                            map[string]string
-	accountID, connectionID           int64
-	position                          int
-}
-
-func routeFormFromRequest(c echo.Context) *routeForm {
-	v := func(k string) string { return strings.TrimSpace(c.FormValue(k)) }
-	return &routeForm{AccountID: v("account_id"), ConnectionID: v("connection_id"), Position: v("position"),
-		MatchKind: v("match_kind"), MatchValue: v("match_value"), ReopenWindow: v("reopen_window"), Tags: v("tags"),
-		TemplateName: v("template_name"), TemplateLanguage: v("template_language"), Errors: map[string]string{}}
-}
-
-func routeFormFrom(r store.RouteView) *routeForm {
-	f := &routeForm{AccountID: strconv.FormatInt(r.AccountID, 10), ConnectionID: strconv.FormatInt(r.ConnectionID, 10),
-		Position: strconv.Itoa(r.Position), MatchKind: r.Match.Kind, MatchValue: r.Match.Value,
-		ReopenWindow: windowString(r.ReopenWindow), Tags: strings.Join(r.Tags, ", "), Errors: map[string]string{}}
-	if t := r.ReengagementTemplate; t != nil {
-		f.TemplateName, f.TemplateLanguage = t.Name, t.Language
-	}
-	return f
-}
-
-// windowString writes a reopen window the way ParseWindow reads it.
-func windowString(d time.Duration) string {
+// writeFailed sorts the error of a store write made from a valid form. A
+// conflict is put next to its field in errs and stop is false: the form is
+// shown again. Otherwise stop is true and the handler returns err: the
+// refusal of a change to a file-managed entry, or the failure itself.
+func (s *Server) writeFailed(c echo.Context, err error, errs map[string]string) (stop bool, _ error) {
+	var conflict *store.ConflictError
 	switch {
-	case d == 0:
-		return "0"
-	case d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	case errors.As(err, &conflict):
+		errs[conflict.Field] = capitalize(conflict.Message) + "."
+		return false, nil
+	case errors.Is(err, store.ErrManagedByFile):
+		return true, s.managedRefusal(c)
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	return true, err
 }
 
-// Validate checks the form against the numbers and helpdesks that exist.
-func (f *routeForm) Validate(accounts []store.Account, conns []store.Connection) bool {
-	var err error
-	if f.accountID, err = strconv.ParseInt(f.AccountID, 10, 64); err != nil ||
-		!slices.ContainsFunc(accounts, func(a store.Account) bool { return a.ID == f.accountID }) {
-		f.Errors["account_id"] = "Choose the WhatsApp number."
-	}
-	if f.connectionID, err = strconv.ParseInt(f.ConnectionID, 10, 64); err != nil ||
-		!slices.ContainsFunc(conns, func(c store.Connection) bool { return c.ID == f.connectionID }) {
-		f.Errors["connection_id"] = "Choose the helpdesk."
-	}
-	if f.Position == "" {
-		f.Position = "0"
-	}
-	if f.position, err = strconv.Atoi(f.Position); err != nil || f.position < 0 || f.position > 10000 {
-		f.Errors["position"] = "Enter a whole number from 0 (first) to 10000."
-	}
-	switch f.MatchKind {
-	case "", "default":
-		f.MatchKind, f.MatchValue = "default", ""
-	case "country":
-		if !digitsRe.MatchString(f.MatchValue) || len(f.MatchValue) > 3 {
-			f.Errors["match_value"] = "Enter the calling code digits, e.g. 49 for Germany."
-		}
-	case "keyword":
-		if f.MatchValue == "" {
-			f.Errors["match_value"] = "Enter the keyword the first message must contain."
-		}
-	default:
-		f.Errors["match_kind"] = "Choose default, country or keyword."
-	}
-	if f.ReopenWindow == "" {
-		f.ReopenWindow = windowString(config.DefaultReopenWindow)
-	} else if _, err := config.ParseWindow(f.ReopenWindow); err != nil {
-		f.Errors["reopen_window"] = "Write a duration such as 72h or 3d, or 0 to never reopen."
-	}
-	if (f.TemplateName == "") != (f.TemplateLanguage == "") {
-		if f.TemplateName == "" {
-			f.Errors["template_name"] = "Give the template's name too, or clear the language."
-		} else {
-			f.Errors["template_language"] = "Give the template's language too, e.g. en_US."
-		}
-	}
-	if f.TemplateName != "" && !templateNameRe.MatchString(f.TemplateName) {
-		f.Errors["template_name"] = "Template names use lowercase letters, digits and underscores."
-	}
-	if f.TemplateLanguage != "" && !languageRe.MatchString(f.TemplateLanguage) {
-		f.Errors["template_language"] = "Write the language code like en_US or de."
-	}
-	return len(f.Errors) == 0
-}
-
-// NewRoute converts a valid form.
-func (f *routeForm) NewRoute() store.NewRoute {
-	window, _ := config.ParseWindow(f.ReopenWindow)
-	n := store.NewRoute{AccountID: f.accountID, ConnectionID: f.connectionID, Position: f.position,
-		Match: store.RouteMatch{Kind: f.MatchKind, Value: f.MatchValue}, ReopenWindow: window, Tags: splitTags(f.Tags)}
-	if f.TemplateName != "" {
-		n.ReengagementTemplate = &store.Template{Name: f.TemplateName, Language: f.TemplateLanguage}
-	}
-	return n
-}
-
-// splitTags reads comma- or space-separated tags, keeping the first of
-// duplicates.
-func splitTags(s string) []string {
-	var out []string
-	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// Fields lays the form out.
-func (f *routeForm) Fields(accounts []store.Account, conns []store.Connection, readOnly bool) []field {
-	var accOpts, connOpts []option
-	for _, a := range accounts {
-		label := a.Name
-		if a.DisplayPhoneNumber != "" {
-			label += " (" + a.DisplayPhoneNumber + ")"
-		}
-		accOpts = append(accOpts, option{Value: strconv.FormatInt(a.ID, 10), Label: label, Selected: strconv.FormatInt(a.ID, 10) == f.AccountID})
-	}
-	for _, c := range conns {
-		connOpts = append(connOpts, option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name + " (" + c.Kind + ")",
-			Selected: strconv.FormatInt(c.ID, 10) == f.ConnectionID})
-	}
-	kinds := []option{{"default", "Every conversation (default)", false}, {"country", "Customers from a country", false},
-		{"keyword", "First message contains a keyword", false}}
-	for i := range kinds {
-		kinds[i].Selected = kinds[i].Value == f.MatchKind || (f.MatchKind == "" && i == 0)
-	}
-	fs := []field{
-		{Name: "account_id", Label: "WhatsApp number", Type: "select", Options: accOpts, Required: true},
-		{Name: "connection_id", Label: "Helpdesk", Type: "select", Options: connOpts, Required: true},
-		{Name: "match_kind", Label: "Match", Type: "select", Options: kinds,
-			Help: "Which of the number's new conversations this route takes. Routes are tried in order; the first that matches wins."},
-		{Name: "match_value", Label: "Country code or keyword", Type: "text", Value: f.MatchValue, Placeholder: "49",
-			Help: "Calling code digits for a country rule (49), or a word for a keyword rule (billing). Empty for default."},
-		{Name: "position", Label: "Order", Type: "number", Value: f.Position, Placeholder: "0",
-			Help: "Lower runs first. Put specific rules before the default one."},
-		{Name: "reopen_window", Label: "Reopen window", Type: "text", Value: f.ReopenWindow, Placeholder: "72h",
-			Help: "A message within this time after a ticket was solved reopens it; later ones open a follow-up ticket. 0 never reopens."},
-		{Name: "tags", Label: "Tags", Type: "text", Value: f.Tags, Placeholder: "whatsapp, vip",
-			Help: "Added to every ticket this route opens. Separate with commas."},
-		{Name: "template_name", Label: "Re-engagement template", Type: "text", Value: f.TemplateName, Placeholder: "hello_world",
-			Help: "An approved template sent when an agent replies after the 24-hour window closed. Empty: the agent gets a note instead."},
-		{Name: "template_language", Label: "Template language", Type: "text", Value: f.TemplateLanguage, Placeholder: "en_US"},
-	}
-	for i := range fs {
-		fs[i].Error = f.Errors[fs[i].Name]
-		fs[i].ReadOnly = readOnly
-	}
-	return fs
+// formInvalid shows a form page again (422) with its errors next to the
+// fields.
+func (s *Server) formInvalid(c echo.Context, name, section string, data any) error {
+	return s.renderPage(c, http.StatusUnprocessableEntity, name, section, data,
+		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
 }

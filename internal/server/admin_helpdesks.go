@@ -155,19 +155,15 @@ func (s *Server) helpdeskCreate(c echo.Context) error {
 	if valid {
 		conn, err := s.store.CreateConnection(c.Request().Context(), store.NewConnection{Name: f.Name, Kind: reg.Description.Kind,
 			BaseURL: f.BaseURL, Settings: f.Settings, Credentials: creds}, s.actor(c))
-		var conflict *store.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		case err != nil:
-			return err
-		default:
+		if err == nil {
 			kind, msg, detail := s.afterSave(c, conn, reg.Description, "Helpdesk "+conn.Name+" added.")
 			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
 		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
+		}
 	}
-	return s.renderPage(c, http.StatusUnprocessableEntity, "helpdesk.html", "helpdesks", s.helpdeskView(c, nil, f, nil),
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "helpdesk.html", "helpdesks", s.helpdeskView(c, nil, f, nil))
 }
 
 // afterSave installs the helpdesk-side webhook when the connector can (and
@@ -248,13 +244,9 @@ func plainConnectorError(err error, name string) string {
 }
 
 func (s *Server) loadConnection(c echo.Context) (store.Connection, connectors.Description, error) {
-	id, err := idParam(c)
+	conn, err := byID(c, inPool(s.store.Pool(), s.store.ConnectionByID))
 	if err != nil {
-		return store.Connection{}, connectors.Description{}, err
-	}
-	conn, err := s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), id)
-	if err != nil {
-		return conn, connectors.Description{}, notFoundOr(err)
+		return conn, connectors.Description{}, err
 	}
 	reg, ok := connectors.Lookup(conn.Kind)
 	if !ok {
@@ -292,15 +284,7 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 	if valid {
 		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
 			Settings: f.Settings, Credentials: creds}, s.actor(c))
-		var conflict *store.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		case errors.Is(err, store.ErrManagedByFile):
-			return s.managedRefusal(c)
-		case err != nil:
-			return err
-		default:
+		if err == nil {
 			saved, err := s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), conn.ID)
 			if err != nil {
 				return err
@@ -308,9 +292,11 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 			kind, msg, detail := s.afterSave(c, saved, desc, "Helpdesk "+saved.Name+" saved.")
 			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
 		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
+		}
 	}
-	return s.renderPage(c, http.StatusUnprocessableEntity, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored),
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored))
 }
 
 func (s *Server) helpdeskEnabled(c echo.Context) error {

@@ -54,8 +54,7 @@ func (b *adminBundle) connection(t *testing.T, id int64) store.Connection {
 
 func TestHelpdeskCreate(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	zd := zendesktest.New(t)
 
 	t.Run("the kind picker lists every connector", func(t *testing.T) {
@@ -116,18 +115,13 @@ func TestHelpdeskCreate(t *testing.T) {
 		form.Set("settings.subdomain", "")
 		form.Set("credentials.email", "not-an-email")
 		form.Set("base_url", "ftp://x")
-		res := a.post("/admin/helpdesks", form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		for _, msg := range []string{"Give it a name.", "Subdomain is required.", "Agent email must be an email address.", "Enter an http(s) URL"} {
-			require.Contains(t, res.body, msg)
-		}
+		res := requireRejected(t, a.post("/admin/helpdesks", form),
+			"Give it a name.", "Subdomain is required.", "Agent email must be an email address.", "Enter an http(s) URL")
 		require.Contains(t, res.body, `id="e-settings.subdomain"`)
 		require.NotContains(t, res.body, zendesktest.APIToken)
 	})
 	t.Run("duplicate name", func(t *testing.T) {
-		res := a.post("/admin/helpdesks", zendeskForm(zd, "zendesk-main"))
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Another helpdesk connection already has this name.")
+		requireRejected(t, a.post("/admin/helpdesks", zendeskForm(zd, "zendesk-main")), "Another helpdesk connection already has this name.")
 	})
 	t.Run("unknown kind", func(t *testing.T) {
 		form := zendeskForm(zd, "x")
@@ -148,8 +142,7 @@ func TestHelpdeskCreate(t *testing.T) {
 
 func TestHelpdeskUpdateTestAndRotate(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	zd := zendesktest.New(t)
 	id := a.addHelpdesk(zendeskForm(zd, "zendesk-main"))
 	path := "/admin/helpdesks/" + strconv.FormatInt(id, 10)
@@ -186,9 +179,7 @@ func TestHelpdeskUpdateTestAndRotate(t *testing.T) {
 	t.Run("invalid", func(t *testing.T) {
 		form := zendeskForm(zd, "zendesk-renamed")
 		form.Set("settings.subdomain", "Not A Subdomain!")
-		res := a.post(path, form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Subdomain has an invalid format.")
+		requireRejected(t, a.post(path, form), "Subdomain has an invalid format.")
 	})
 	t.Run("rotate the webhook secret", func(t *testing.T) {
 		requireRedirect(t, a.post(path+"/webhook", nil), path)
@@ -216,8 +207,7 @@ func TestHelpdeskUpdateTestAndRotate(t *testing.T) {
 
 func TestHelpdeskFromTheFileIsReadOnly(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	zd := zendesktest.New(t)
 	cfg := zd.Config()
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -37,6 +38,23 @@ func idParam(c echo.Context) (int64, error) {
 	return id, nil
 }
 
+// byID loads the entry the :id path parameter names; a bad or unknown id
+// is a 404.
+func byID[T any](c echo.Context, load func(context.Context, int64) (T, error)) (T, error) {
+	id, err := idParam(c)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := load(c.Request().Context(), id)
+	return v, notFoundOr(err)
+}
+
+// inPool binds a store lookup that takes a DBTX to db.
+func inPool[T any](db store.DBTX, load func(context.Context, store.DBTX, int64) (T, error)) func(context.Context, int64) (T, error) {
+	return func(ctx context.Context, id int64) (T, error) { return load(ctx, db, id) }
+}
+
 // notFoundOr maps store.ErrNotFound to a 404.
 func notFoundOr(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
@@ -65,29 +83,20 @@ func (s *Server) numberCreate(c echo.Context) error {
 			f.VerifyToken = randomText(24)
 		}
 		a, err := s.store.CreateAccount(c.Request().Context(), f.NewAccount(), s.actor(c))
-		var conflict *store.ConflictError
-		if errors.As(err, &conflict) {
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		} else if err != nil {
-			return err
-		} else {
+		if err == nil {
 			return s.flash(c, "/admin/numbers/"+strconv.FormatInt(a.ID, 10), "success", "Number "+a.Name+" added.",
 				"Next: press “Test connection”, then set up the webhook in Meta's App Dashboard (see Webhooks).")
 		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
+		}
 	}
 	f.AccessToken, f.AppSecret, f.VerifyToken = "", "", "" // never echo secrets back
-	return s.renderPage(c, http.StatusUnprocessableEntity, "number.html", "numbers",
-		numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"},
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "number.html", "numbers", numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"})
 }
 
 func (s *Server) loadAccount(c echo.Context) (store.Account, error) {
-	id, err := idParam(c)
-	if err != nil {
-		return store.Account{}, err
-	}
-	a, err := s.store.AccountByID(c.Request().Context(), s.store.Pool(), id)
-	return a, notFoundOr(err)
+	return byID(c, inPool(s.store.Pool(), s.store.AccountByID))
 }
 
 func (s *Server) numberEdit(c echo.Context) error {
@@ -113,23 +122,16 @@ func (s *Server) numberUpdate(c echo.Context) error {
 	f := numberFormFromRequest(c)
 	if f.Validate(false) {
 		err := s.store.UpdateAccount(c.Request().Context(), a.ID, f.NewAccount(), s.actor(c))
-		var conflict *store.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		case errors.Is(err, store.ErrManagedByFile):
-			return s.managedRefusal(c)
-		case err != nil:
-			return err
-		default:
+		if err == nil {
 			return s.flash(c, self, "success", "Number "+f.Name+" saved.", "")
+		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
 		}
 	}
 	f.AccessToken, f.AppSecret, f.VerifyToken = "", "", ""
 	tok, app, ver := a.HasSecrets()
-	return s.renderPage(c, http.StatusUnprocessableEntity, "number.html", "numbers",
-		numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self},
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "number.html", "numbers", numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self})
 }
 
 // managedRefusal answers a change to an entry of the configuration file.

@@ -51,8 +51,7 @@ func (b *adminBundle) fileNumber(t *testing.T, name, phoneID string) store.Accou
 
 func TestNumberCreate(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 
 	t.Run("valid", func(t *testing.T) {
@@ -85,12 +84,9 @@ func TestNumberCreate(t *testing.T) {
 		form := b.numberForm("", "12ab")
 		form.Set("graph_version", "23")
 		form.Set("send_rate", "0")
-		res := a.post("/admin/numbers", form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		for _, msg := range []string{"Give it a name.", "Enter the numeric phone number ID", "Write it like v23.0.",
-			"from 1 to 1000 messages per second"} {
-			require.Contains(t, res.body, msg)
-		}
+		res := requireRejected(t, a.post("/admin/numbers", form),
+			"Give it a name.", "Enter the numeric phone number ID", "Write it like v23.0.",
+			"from 1 to 1000 messages per second")
 		require.Contains(t, res.body, `aria-invalid="true" aria-describedby="e-phone_number_id"`, "the error sits next to its field")
 		require.NotContains(t, res.body, b.graph.AccessToken(), "a typed secret is not echoed back")
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM whatsapp_accounts"))
@@ -99,15 +95,10 @@ func TestNumberCreate(t *testing.T) {
 		form := b.numberForm("other", "999")
 		form.Set("access_token", "")
 		form.Set("app_secret", "")
-		res := a.post("/admin/numbers", form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Paste the system user access token.")
-		require.Contains(t, res.body, "Paste the app secret")
+		requireRejected(t, a.post("/admin/numbers", form), "Paste the system user access token.", "Paste the app secret")
 	})
 	t.Run("duplicate phone number id", func(t *testing.T) {
-		res := a.post("/admin/numbers", b.numberForm("another-name", whatsapptest.FixturePhoneNumberID))
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Another number already uses this phone number id.")
+		requireRejected(t, a.post("/admin/numbers", b.numberForm("another-name", whatsapptest.FixturePhoneNumberID)), "Another number already uses this phone number id.")
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
 		form := b.numberForm("csrf", "123")
@@ -123,8 +114,7 @@ func TestNumberCreate(t *testing.T) {
 
 func TestNumberUpdate(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 	id := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
 	path := "/admin/numbers/" + strconv.FormatInt(id, 10)
@@ -163,10 +153,7 @@ func TestNumberUpdate(t *testing.T) {
 	t.Run("invalid", func(t *testing.T) {
 		form := b.numberForm("support-renamed", "")
 		form.Set("graph_url", "ftp://graph")
-		res := a.post(path, form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "Enter the numeric phone number ID")
-		require.Contains(t, res.body, "Enter an http(s) URL")
+		requireRejected(t, a.post(path, form), "Enter the numeric phone number ID", "Enter an http(s) URL")
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
 		form := b.numberForm("csrf-rename", whatsapptest.FixturePhoneNumberID)
@@ -194,8 +181,7 @@ func TestNumberUpdate(t *testing.T) {
 
 func TestNumbersFromTheFileAreReadOnly(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	acc := b.fileNumber(t, "from-file", "555")
 	path := "/admin/numbers/" + strconv.FormatInt(acc.ID, 10)
 
@@ -227,8 +213,7 @@ func TestNumbersFromTheFileAreReadOnly(t *testing.T) {
 
 func TestNumberTestConnection(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 	health := func(id int64) (string, string) {
 		acc, err := b.store.AccountByID(ctx, b.pool, id)

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,8 +57,7 @@ func TestJobsUI(t *testing.T) {
 
 func TestAdminPagesAndStatic(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 
 	t.Run("every page renders", func(t *testing.T) {
 		for _, p := range []string{"/admin/numbers", "/admin/numbers/new", "/admin/helpdesks", "/admin/helpdesks/new",
@@ -74,6 +74,16 @@ func TestAdminPagesAndStatic(t *testing.T) {
 		res := a.get("/admin/nope")
 		require.Equal(t, http.StatusNotFound, res.code)
 		require.Contains(t, res.body, "There is no such page.")
+	})
+	t.Run("unknown pages ask logged-out visitors to log in", func(t *testing.T) {
+		requireRedirect(t, b.agent(t).get("/admin/nope"), "/admin/login?next=%2Fadmin%2Fnope")
+	})
+	t.Run("body limits: 256K for admin forms, 64K for the API-app pages", func(t *testing.T) {
+		big := url.Values{"name": {strings.Repeat("x", 100<<10)}}
+		require.Equal(t, http.StatusRequestEntityTooLarge, a.post("/admin/apps", big).code)
+		requireRejected(t, a.post("/admin/numbers", big), "Use at most 64 characters.")
+		huge := url.Values{"name": {strings.Repeat("x", 300<<10)}}
+		require.Equal(t, http.StatusRequestEntityTooLarge, a.post("/admin/numbers", huge).code)
 	})
 	t.Run("the audit log lists changes", func(t *testing.T) {
 		require.Contains(t, a.get("/admin/audit").body, "admin.create")

@@ -10,23 +10,23 @@ import (
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
-// routesView is the data of routes.html.
-type routesView struct {
-	Routes   []store.RouteView
+// routingRulesView is the data of routing_rules.html.
+type routingRulesView struct {
+	Rules    []store.RouteView
 	CanAdd   bool // at least one number and one helpdesk exist
 	Accounts int
 	Conns    int
 }
 
-// routeView is the data of route.html (new and edit).
-type routeView struct {
-	Route    *store.RouteView // nil when adding
+// routingRuleView is the data of routing_rule.html (new and edit).
+type routingRuleView struct {
+	Rule     *store.RouteView // nil when adding
 	Fields   []field
 	Action   string
 	ReadOnly bool
 }
 
-func (s *Server) routesList(c echo.Context) error {
+func (s *Server) routingRuleList(c echo.Context) error {
 	ctx := c.Request().Context()
 	routes, err := s.store.RouteViews(ctx)
 	if err != nil {
@@ -40,12 +40,12 @@ func (s *Server) routesList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "routes.html", "routes", routesView{Routes: routes,
+	return s.render(c, http.StatusOK, "routing_rules.html", "routes", routingRulesView{Rules: routes,
 		CanAdd: len(accounts) > 0 && len(conns) > 0, Accounts: len(accounts), Conns: len(conns)})
 }
 
-// routeChoices loads what a route may join.
-func (s *Server) routeChoices(c echo.Context) ([]store.Account, []store.Connection, error) {
+// routingChoices loads what a routing rule may join.
+func (s *Server) routingChoices(c echo.Context) ([]store.Account, []store.Connection, error) {
 	accounts, err := s.store.Accounts(c.Request().Context())
 	if err != nil {
 		return nil, nil, err
@@ -54,96 +54,79 @@ func (s *Server) routeChoices(c echo.Context) ([]store.Account, []store.Connecti
 	return accounts, conns, err
 }
 
-func (s *Server) routeNew(c echo.Context) error {
-	accounts, conns, err := s.routeChoices(c)
+func (s *Server) routingRuleNew(c echo.Context) error {
+	accounts, conns, err := s.routingChoices(c)
 	if err != nil {
 		return err
 	}
-	f := &routeForm{Position: "0", MatchKind: "default", ReopenWindow: "72h", Tags: "whatsapp", Errors: map[string]string{}}
-	return s.render(c, http.StatusOK, "route.html", "routes", routeView{Fields: f.Fields(accounts, conns, false), Action: "/admin/routes"})
+	f := &routingRuleForm{Position: "0", MatchKind: "default", ReopenWindow: "72h", Tags: "whatsapp", Errors: map[string]string{}}
+	return s.render(c, http.StatusOK, "routing_rule.html", "routes", routingRuleView{Fields: f.Fields(accounts, conns, false), Action: "/admin/routes"})
 }
 
-func (s *Server) routeCreate(c echo.Context) error {
-	accounts, conns, err := s.routeChoices(c)
+func (s *Server) routingRuleCreate(c echo.Context) error {
+	accounts, conns, err := s.routingChoices(c)
 	if err != nil {
 		return err
 	}
-	f := routeFormFromRequest(c)
+	f := routingRuleFormFromRequest(c)
 	if f.Validate(accounts, conns) {
-		_, err := s.store.CreateRoute(c.Request().Context(), f.NewRoute(), s.actor(c))
-		var conflict *store.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		case err != nil:
-			return err
-		default:
+		_, err := s.store.CreateRoute(c.Request().Context(), f.NewRule(), s.actor(c))
+		if err == nil {
 			return s.flash(c, "/admin/routes", "success", "Route added.", "New conversations on the number now follow it.")
 		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
+		}
 	}
-	return s.renderPage(c, http.StatusUnprocessableEntity, "route.html", "routes",
-		routeView{Fields: f.Fields(accounts, conns, false), Action: "/admin/routes"},
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "routing_rule.html", "routes", routingRuleView{Fields: f.Fields(accounts, conns, false), Action: "/admin/routes"})
 }
 
-func (s *Server) loadRoute(c echo.Context) (store.RouteView, error) {
-	id, err := idParam(c)
-	if err != nil {
-		return store.RouteView{}, err
-	}
-	r, err := s.store.RouteViewByID(c.Request().Context(), id)
-	return r, notFoundOr(err)
+func (s *Server) loadRoutingRule(c echo.Context) (store.RouteView, error) {
+	return byID(c, s.store.RouteViewByID)
 }
 
-func (s *Server) routeEdit(c echo.Context) error {
-	r, err := s.loadRoute(c)
+func (s *Server) routingRuleEdit(c echo.Context) error {
+	r, err := s.loadRoutingRule(c)
 	if err != nil {
 		return err
 	}
-	accounts, conns, err := s.routeChoices(c)
+	accounts, conns, err := s.routingChoices(c)
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "route.html", "routes", routeView{Route: &r,
-		Fields: routeFormFrom(r).Fields(accounts, conns, r.ManagedByFile), Action: "/admin/routes/" + strconv.FormatInt(r.ID, 10),
+	return s.render(c, http.StatusOK, "routing_rule.html", "routes", routingRuleView{Rule: &r,
+		Fields: routingRuleFormFrom(r).Fields(accounts, conns, r.ManagedByFile), Action: "/admin/routes/" + strconv.FormatInt(r.ID, 10),
 		ReadOnly: r.ManagedByFile})
 }
 
-func (s *Server) routeUpdate(c echo.Context) error {
-	r, err := s.loadRoute(c)
+func (s *Server) routingRuleUpdate(c echo.Context) error {
+	r, err := s.loadRoutingRule(c)
 	if err != nil {
 		return err
 	}
 	if r.ManagedByFile {
 		return s.managedRefusal(c)
 	}
-	accounts, conns, err := s.routeChoices(c)
+	accounts, conns, err := s.routingChoices(c)
 	if err != nil {
 		return err
 	}
 	self := "/admin/routes/" + strconv.FormatInt(r.ID, 10)
-	f := routeFormFromRequest(c)
+	f := routingRuleFormFromRequest(c)
 	if f.Validate(accounts, conns) {
-		err := s.store.UpdateRoute(c.Request().Context(), r.ID, f.NewRoute(), s.actor(c))
-		var conflict *store.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			f.Errors[conflict.Field] = capitalize(conflict.Message) + "."
-		case errors.Is(err, store.ErrManagedByFile):
-			return s.managedRefusal(c)
-		case err != nil:
-			return err
-		default:
+		err := s.store.UpdateRoute(c.Request().Context(), r.ID, f.NewRule(), s.actor(c))
+		if err == nil {
 			return s.flash(c, "/admin/routes", "success", "Route saved.", "")
 		}
+		if stop, err := s.writeFailed(c, err, f.Errors); stop {
+			return err
+		}
 	}
-	return s.renderPage(c, http.StatusUnprocessableEntity, "route.html", "routes",
-		routeView{Route: &r, Fields: f.Fields(accounts, conns, false), Action: self},
-		&store.Flash{Kind: "error", Message: "Please correct the fields marked below."})
+	return s.formInvalid(c, "routing_rule.html", "routes", routingRuleView{Rule: &r, Fields: f.Fields(accounts, conns, false), Action: self})
 }
 
-func (s *Server) routeDelete(c echo.Context) error {
-	r, err := s.loadRoute(c)
+func (s *Server) routingRuleDelete(c echo.Context) error {
+	r, err := s.loadRoutingRule(c)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
-func routeForm(accountID, connID int64) url.Values {
+func routingRuleValues(accountID, connID int64) url.Values {
 	return url.Values{
 		"account_id": {strconv.FormatInt(accountID, 10)}, "connection_id": {strconv.FormatInt(connID, 10)},
 		"match_kind": {"country"}, "match_value": {"49"}, "position": {"1"}, "reopen_window": {"3d"},
@@ -24,10 +24,9 @@ func routeForm(accountID, connID int64) url.Values {
 	}
 }
 
-func TestRoutes(t *testing.T) {
+func TestRoutingRules(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 
 	t.Run("adding needs a number and a helpdesk", func(t *testing.T) {
@@ -38,16 +37,16 @@ func TestRoutes(t *testing.T) {
 	accID := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
 	zd := zendesktest.New(t)
 	connID := a.addHelpdesk(zendeskForm(zd, "zendesk-main"))
-	var routeID int64
+	var ruleID int64
 
 	t.Run("valid", func(t *testing.T) {
 		a.get("/admin/routes/new")
-		requireRedirect(t, a.post("/admin/routes", routeForm(accID, connID)), "/admin/routes")
+		requireRedirect(t, a.post("/admin/routes", routingRuleValues(accID, connID)), "/admin/routes")
 		routes, err := b.store.RoutesForAccount(ctx, b.pool, accID)
 		require.NoError(t, err)
 		require.Len(t, routes, 1)
 		r := routes[0]
-		routeID = r.ID
+		ruleID = r.ID
 		require.Equal(t, store.RouteMatch{Kind: "country", Value: "49"}, r.Match)
 		require.Equal(t, 72*time.Hour, r.ReopenWindow)
 		require.Equal(t, []string{"whatsapp", "vip"}, r.Tags)
@@ -60,55 +59,50 @@ func TestRoutes(t *testing.T) {
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM audit_log WHERE action = 'route.create' AND target_name = 'support-us -> zendesk-main'"))
 	})
 	t.Run("invalid", func(t *testing.T) {
-		form := routeForm(accID, 999)
+		form := routingRuleValues(accID, 999)
 		form.Set("match_value", "")
 		form.Set("reopen_window", "soon")
 		form.Set("template_language", "")
-		res := a.post("/admin/routes", form)
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		for _, msg := range []string{"Choose the helpdesk.", "Enter the calling code digits", "Write a duration such as 72h",
-			"Give the template&#39;s language too"} {
-			require.Contains(t, res.body, msg)
-		}
+		requireRejected(t, a.post("/admin/routes", form),
+			"Choose the helpdesk.", "Enter the calling code digits", "Write a duration such as 72h",
+			"Give the template&#39;s language too")
 	})
 	t.Run("one route per number and helpdesk", func(t *testing.T) {
-		res := a.post("/admin/routes", routeForm(accID, connID))
-		require.Equal(t, http.StatusUnprocessableEntity, res.code)
-		require.Contains(t, res.body, "A route already joins this number and this helpdesk.")
+		requireRejected(t, a.post("/admin/routes", routingRuleValues(accID, connID)), "A route already joins this number and this helpdesk.")
 	})
 	t.Run("update", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(routeID, 10)
+		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
 		require.Equal(t, http.StatusOK, a.get(path).code)
-		form := routeForm(accID, connID)
+		form := routingRuleValues(accID, connID)
 		form.Set("match_kind", "default")
 		form.Set("reopen_window", "0")
 		form.Set("template_name", "")
 		form.Set("template_language", "")
 		requireRedirect(t, a.post(path, form), "/admin/routes")
-		r, err := b.store.RouteViewByID(ctx, routeID)
+		r, err := b.store.RouteViewByID(ctx, ruleID)
 		require.NoError(t, err)
 		require.Equal(t, store.RouteMatch{Kind: "default"}, r.Match)
 		require.Zero(t, r.ReopenWindow)
 		require.Nil(t, r.ReengagementTemplate)
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(routeID, 10)
+		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
 		for _, p := range []string{"/admin/routes", path, path + "/delete"} {
-			form := routeForm(accID, connID)
+			form := routingRuleValues(accID, connID)
 			form.Set("_csrf", "")
 			require.Equal(t, http.StatusForbidden, a.post(p, form).code, p)
 		}
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM routes"))
 	})
 	t.Run("not logged in", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(routeID, 10)
+		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
 		for _, p := range []string{"/admin/routes", path, path + "/delete"} {
-			requireRedirect(t, b.agent(t).postRaw(p, routeForm(accID, connID)), "/admin/login")
+			requireRedirect(t, b.agent(t).postRaw(p, routingRuleValues(accID, connID)), "/admin/login")
 		}
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM routes"))
 	})
 	t.Run("delete", func(t *testing.T) {
-		requireRedirect(t, a.post("/admin/routes/"+strconv.FormatInt(routeID, 10)+"/delete", nil), "/admin/routes")
+		requireRedirect(t, a.post("/admin/routes/"+strconv.FormatInt(ruleID, 10)+"/delete", nil), "/admin/routes")
 		require.Zero(t, b.count(t, "SELECT count(*) FROM routes"))
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM audit_log WHERE action = 'route.delete'"))
 	})
@@ -127,7 +121,7 @@ func TestRoutes(t *testing.T) {
 		page := a.get(path)
 		require.Contains(t, page.body, "Managed by the configuration file.")
 		require.NotContains(t, page.body, `id="delete-route"`)
-		require.Equal(t, http.StatusForbidden, a.post(path, routeForm(accID, connID)).code)
+		require.Equal(t, http.StatusForbidden, a.post(path, routingRuleValues(accID, connID)).code)
 		require.Equal(t, http.StatusForbidden, a.post(path+"/delete", nil).code)
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM routes WHERE id = $1 AND reopen_window = interval '1 hour'", id))
 	})

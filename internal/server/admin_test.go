@@ -171,6 +171,14 @@ func (a *agent) login() {
 	require.Equal(a.t, http.StatusOK, a.get("/admin/numbers").code)
 }
 
+// setupLoggedIn is setupAdmin with default options and an agent logged in
+// as the admin.
+func setupLoggedIn(t *testing.T) (*adminBundle, *agent) {
+	t.Helper()
+	b := setupAdmin(t, adminOpts{})
+	return b, b.loggedIn(t)
+}
+
 // loggedIn returns an agent logged in as the admin.
 func (b *adminBundle) loggedIn(t *testing.T) *agent {
 	t.Helper()
@@ -184,6 +192,17 @@ func (b *adminBundle) count(t *testing.T, sql string, args ...any) int {
 	var n int
 	require.NoError(t, b.pool.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
+}
+
+// requireRejected checks that a form was refused with 422, shown again
+// with each of the messages want, and returns the response.
+func requireRejected(t *testing.T, res response, want ...string) response {
+	t.Helper()
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, res.body)
+	for _, msg := range want {
+		require.Contains(t, res.body, msg)
+	}
+	return res
 }
 
 // requireRedirect checks a 303 to path.

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -17,24 +16,14 @@ import (
 
 func TestWebhooksPage(t *testing.T) {
 	t.Parallel()
-	b := setupAdmin(t, adminOpts{})
-	a := b.loggedIn(t)
+	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 	id := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
 	acc, err := b.store.AccountByID(ctx, b.pool, id)
 	require.NoError(t, err)
 	sec, err := b.store.Secrets(acc)
 	require.NoError(t, err)
-	deliver := func(body []byte, sig string) int {
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if sig != "" {
-			req.Header.Set("X-Hub-Signature-256", sig)
-		}
-		rec := httptest.NewRecorder()
-		b.handler.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	deliver := func(body []byte, sig string) int { return postWhatsApp(b.handler, body, sig).Code }
 
 	t.Run("what to paste into Meta's App Dashboard", func(t *testing.T) {
 		page := a.get("/admin/webhooks")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -110,21 +111,31 @@ func (s *Server) listChats(c echo.Context) error {
 // chatFor loads a chat the application may see and takes the number's
 // rate-limit token; ok is false when the response is already written.
 func (s *Server) chatFor(c echo.Context) (store.APIChat, bool, error) {
+	return apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) int64 { return ch.AccountID })
+}
+
+// apiEntryFor loads the entry the :id path parameter names with load when
+// the application may see its number (account gives the number), and takes
+// that number's rate-limit token. ok is false when the response is already
+// written (a 404 naming what, or 429) or err failed.
+func apiEntryFor[T any](s *Server, c echo.Context, what string, load func(context.Context, store.DBTX, int64) (T, error),
+	account func(T) int64) (T, bool, error) {
 	id, valid := apiID(c, "id")
 	if !valid {
-		return store.APIChat{}, false, s.apiNotFound(c, "chat")
+		var zero T
+		return zero, false, s.apiNotFound(c, what)
 	}
-	ch, err := s.store.APIChatByID(c.Request().Context(), s.store.Pool(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(ch.AccountID)) {
-		return ch, false, s.apiNotFound(c, "chat")
+	v, err := load(c.Request().Context(), s.store.Pool(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(account(v))) {
+		return v, false, s.apiNotFound(c, what)
 	}
 	if err != nil {
-		return ch, false, err
+		return v, false, err
 	}
-	if ok, err := s.takeNumberToken(c, ch.AccountID); !ok || err != nil {
-		return ch, false, err
+	if ok, err := s.takeNumberToken(c, account(v)); !ok || err != nil {
+		return v, false, err
 	}
-	return ch, true, nil
+	return v, true, nil
 }
 
 // getChat is GET /api/v1/chats/{id}.
@@ -171,23 +182,9 @@ func (s *Server) listMessages(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// messageFor loads a message the application may see.
+// messageFor loads a message the application may see (see apiEntryFor).
 func (s *Server) messageFor(c echo.Context) (store.APIMessage, bool, error) {
-	id, valid := apiID(c, "id")
-	if !valid {
-		return store.APIMessage{}, false, s.apiNotFound(c, "message")
-	}
-	m, err := s.store.APIMessageByID(c.Request().Context(), s.store.Pool(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(m.AccountID)) {
-		return m, false, s.apiNotFound(c, "message")
-	}
-	if err != nil {
-		return m, false, err
-	}
-	if ok, err := s.takeNumberToken(c, m.AccountID); !ok || err != nil {
-		return m, false, err
-	}
-	return m, true, nil
+	return apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) int64 { return m.AccountID })
 }
 
 // getMessage is GET /api/v1/messages/{id}.

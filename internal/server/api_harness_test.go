@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
+	"github.com/relaydesk/relaydesk/internal/apiauth"
 	"github.com/relaydesk/relaydesk/internal/apievents"
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
@@ -38,31 +39,19 @@ import (
 )
 
 const (
-	apiPhoneID    = whatsapptest.FixturePhoneNumberID
-	apiAppSecret  = "api-test-app-secret"
-	otherPhoneID  = "209999999999999"
-	adminEmail    = "admin@example.com"
-	adminPassword = "correct horse battery staple"
+	apiPhoneID   = whatsapptest.FixturePhoneNumberID
+	apiAppSecret = "api-test-app-secret"
+	otherPhoneID = "209999999999999"
 )
 
-// testClock is a settable clock shared by the bridge and the fakes.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
+// testClock is a settable clock shared by the bridge and the fakes: the
+// real time moved on by every Advance.
+type testClock struct{ offset atomic.Int64 }
 
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
+// quickRetry retries failed jobs after 100ms so failure tests stay short.
 type quickRetry struct{}
 
 func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
@@ -145,7 +134,7 @@ func apiSetup(t *testing.T, o apiOpts) *apiBundle {
 	b.srv = httptest.NewServer(b.h)
 	t.Cleanup(b.srv.Close)
 
-	admin, err := b.store.CreateAdmin(ctx, adminEmail, adminPassword, store.Actor{Name: "cli"})
+	admin, err := b.store.CreateAdmin(ctx, admEmail, admPassword, store.Actor{Name: "cli"})
 	require.NoError(t, err)
 	b.session, _, err = b.store.CreateSession(ctx, admin.ID, time.Hour, "127.0.0.1", "test")
 	require.NoError(t, err)
@@ -171,6 +160,14 @@ func (b *apiBundle) app(n store.NewAPIClient) (store.APIClient, string) {
 	c, secret, err := b.store.CreateAPIClient(context.Background(), n, store.Actor{Name: "test"})
 	require.NoError(b.t, err)
 	return c, secret
+}
+
+// fullAccessToken registers a client-credentials application with every
+// scope and returns an access token of it.
+func (b *apiBundle) fullAccessToken() string {
+	b.t.Helper()
+	app, secret := b.app(store.NewAPIClient{Scopes: allScopes, GrantTypes: []string{apiauth.GrantClientCredentials}})
+	return b.clientToken(app, secret, "")
 }
 
 // clientToken gets a client-credentials token for scopes ("" = default).

@@ -43,8 +43,7 @@ func TestChatsMessagesAndContacts(t *testing.T) {
 	t.Parallel()
 	b := apiSetup(t, apiOpts{})
 	chatID, jpeg := b.world()
-	app, secret := b.app(store.NewAPIClient{Scopes: allScopes, GrantTypes: []string{apiauth.GrantClientCredentials}})
-	tok := b.clientToken(app, secret, "")
+	tok := b.fullAccessToken()
 
 	t.Run("list chats with filters and cursors", func(t *testing.T) {
 		resp, body := b.api(http.MethodGet, "/api/v1/chats", tok, nil)
@@ -411,8 +410,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	t.Parallel()
 	b := apiSetup(t, apiOpts{})
 	chatID, _ := b.world()
-	app, secret := b.app(store.NewAPIClient{Scopes: allScopes, GrantTypes: []string{apiauth.GrantClientCredentials}})
-	tok := b.clientToken(app, secret, "")
+	tok := b.fullAccessToken()
 	resp, body := b.api(http.MethodPost, "/api/v1/subscriptions", tok, map[string]any{"url": "https://hooks.example.com/rd", "events": []string{"message.received"}})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	subID := decode[apiview.Subscription](t, body).ID

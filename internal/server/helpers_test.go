@@ -1,11 +1,20 @@
-package server
+package server_test
 
 import (
+	"bytes"
+	"net/http"
 	"net/http/httptest"
 )
 
-func httptestDo(s *Server, method, target string) *httptest.ResponseRecorder {
+// postWhatsApp delivers body to the WhatsApp webhook with the signature
+// header sig (none when empty).
+func postWhatsApp(h http.Handler, body []byte, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set("X-Hub-Signature-256", sig)
+	}
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	h.ServeHTTP(rec, req)
 	return rec
 }

@@ -19,8 +19,9 @@ import (
 // ory/fosite): RFC 8414 metadata, the authorization endpoint (RFC 6749
 // §4.1 with RFC 7636 PKCE, S256 only), the token endpoint (authorization
 // code, client credentials, rotating refresh tokens), RFC 7009 revocation
-// and RFC 7662 introspection. The consent page itself is in
-// admin_apps_consent.go: only a logged-in admin can approve an application.
+// and RFC 7662 introspection. The consent page itself is in admin_apps.go
+// (consentPage, consentSubmit): only a logged-in admin can approve an
+// application.
 
 // oauthMetadata serves the RFC 8414 document.
 func (s *Server) oauthMetadata(c echo.Context) error {
@@ -217,6 +218,31 @@ func oauthError(c echo.Context, e *apiauth.Error) error {
 	return c.JSON(status, e.Body())
 }
 
+// clientRequest reads the form of a client-authenticated endpoint and
+// authenticates the client.
+func (s *Server) clientRequest(c echo.Context) (url.Values, store.APIClient, *apiauth.Error) {
+	form, aerr := oauthForm(c)
+	if aerr != nil {
+		return nil, store.APIClient{}, aerr
+	}
+	client, aerr := s.authenticateClient(c, form)
+	return form, client, aerr
+}
+
+// clientTokenRequest is clientRequest for the endpoints about one token
+// (revocation, introspection): it also requires the token parameter.
+func (s *Server) clientTokenRequest(c echo.Context) (string, store.APIClient, *apiauth.Error) {
+	form, client, aerr := s.clientRequest(c)
+	if aerr != nil {
+		return "", client, aerr
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return "", client, apiauth.Errorf(apiauth.ErrInvalidRequest, "token is missing")
+	}
+	return tok, client, nil
+}
+
 // authenticateClient checks a request's client credentials.
 func (s *Server) authenticateClient(c echo.Context, form url.Values) (store.APIClient, *apiauth.Error) {
 	cred, aerr := apiauth.ReadClientCredentials(c.Request(), form)
@@ -237,11 +263,7 @@ func (s *Server) authenticateClient(c echo.Context, form url.Values) (store.APIC
 
 // token is the token endpoint (POST /oauth/token).
 func (s *Server) token(c echo.Context) error {
-	form, aerr := oauthForm(c)
-	if aerr != nil {
-		return oauthError(c, aerr)
-	}
-	client, aerr := s.authenticateClient(c, form)
+	form, client, aerr := s.clientRequest(c)
 	if aerr != nil {
 		return oauthError(c, aerr)
 	}
@@ -366,23 +388,12 @@ func (s *Server) tokenFromRefresh(c echo.Context, client store.APIClient, form u
 // revoke is the RFC 7009 revocation endpoint. An unknown token is answered
 // 200 like a revoked one (§2.2); a token of another client is refused.
 func (s *Server) revoke(c echo.Context) error {
-	form, aerr := oauthForm(c)
+	tok, client, aerr := s.clientTokenRequest(c)
 	if aerr != nil {
 		return oauthError(c, aerr)
 	}
-	client, aerr := s.authenticateClient(c, form)
-	if aerr != nil {
-		return oauthError(c, aerr)
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		return oauthError(c, apiauth.Errorf(apiauth.ErrInvalidRequest, "token is missing"))
-	}
-	switch form.Get("token_type_hint") {
-	case "", "access_token", "refresh_token":
-	default:
-		// An unknown hint is ignored (§2.1): the token is looked up anyway.
-	}
+	// token_type_hint, known or not, is only a hint (§2.1): the token is
+	// looked up anyway.
 	_, other, err := s.store.RevokeToken(c.Request().Context(), tok, client.ID)
 	if err != nil {
 		return err
@@ -415,17 +426,9 @@ type introspection struct {
 // learns about any token; any other application only about its own, every
 // other token being reported inactive.
 func (s *Server) introspect(c echo.Context) error {
-	form, aerr := oauthForm(c)
+	tok, client, aerr := s.clientTokenRequest(c)
 	if aerr != nil {
 		return oauthError(c, aerr)
-	}
-	client, aerr := s.authenticateClient(c, form)
-	if aerr != nil {
-		return oauthError(c, aerr)
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		return oauthError(c, apiauth.Errorf(apiauth.ErrInvalidRequest, "token is missing"))
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	ti, err := s.store.IntrospectToken(c.Request().Context(), tok)

@@ -78,6 +78,7 @@ func New(opts Opts) *Server {
 		rejections: newRejectionLog(200)}
 	e.HTTPErrorHandler = s.errorHandler
 	s.initAdmin()
+	s.initAPIPages()
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(s.logRequests)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -75,4 +76,10 @@ func TestPanicIsRecovered(t *testing.T) {
 	rec := httptestDo(s, http.MethodGet, "/boom")
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	require.Contains(t, rec.Body.String(), `"status":500`)
+}
+
+func httptestDo(s *Server, method, target string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	return rec
 }

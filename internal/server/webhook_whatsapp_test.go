@@ -59,14 +59,7 @@ func setup(t *testing.T) *testBundle {
 
 func (b *testBundle) post(t *testing.T, body []byte, sig string) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if sig != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
-	}
-	rec := httptest.NewRecorder()
-	b.handler.ServeHTTP(rec, req)
-	return rec
+	return postWhatsApp(b.handler, body, sig)
 }
 
 func (b *testBundle) postSigned(t *testing.T, body []byte) *httptest.ResponseRecorder {
@@ -154,7 +147,7 @@ func TestWhatsAppFixturesAreStoredOnce(t *testing.T) {
 			require.Positive(t, b.count(t, "SELECT count(*) FROM messages WHERE kind = $1", kind), "no %s message stored", kind)
 		}
 		require.Equal(t, 0, b.count(t, "SELECT count(*) FROM messages WHERE payload IS NULL"), "the original JSON is kept")
-		require.Positive(t, b.count(t, "SELECT count(*) FROM messages WHERE kind = 'image' AND media->>'ID' <> ''"))
+		require.Positive(t, b.count(t, "SELECT count(*) FROM messages WHERE kind = 'image' AND media->>'id' <> ''"))
 	})
 	t.Run("number change is recorded on the contact", func(t *testing.T) {
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM contacts WHERE changed_to_wa_id IS NOT NULL"))
@@ -291,9 +284,16 @@ func TestWhatsAppStatuses(t *testing.T) {
 		require.Equal(t, "failed", scalar[string](t, b.pool, "SELECT status FROM messages WHERE wamid = $1", w2))
 		require.Equal(t, 2, failJobs())
 	})
-	t.Run("SQL rank matches whatsapp.StatusRank", func(t *testing.T) {
-		for _, s := range []string{"", "accepted", "sent", "delivered", "read", "failed", "played", "deleted"} {
-			require.Equal(t, whatsapp.StatusRank(s), scalar[int](t, b.pool, "SELECT relaydesk_status_rank($1)", s), s)
+	t.Run("SQL rank orders empty < sent < failed < delivered < read", func(t *testing.T) {
+		for _, tc := range []struct {
+			status string
+			rank   int
+		}{
+			{"", 0}, {"sent", 1}, {"failed", 2}, {"delivered", 3}, {"read", 4},
+			// Unknown statuses and other spellings rank like no status.
+			{"accepted", 0}, {"played", 0}, {"deleted", 0}, {"SENT", 0}, {"Read", 0},
+		} {
+			require.Equal(t, tc.rank, scalar[int](t, b.pool, "SELECT relaydesk_status_rank($1)", tc.status), tc.status)
 		}
 	})
 }
