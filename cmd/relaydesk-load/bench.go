@@ -81,7 +81,7 @@ type PhaseReport struct {
 type DBReport struct {
 	SizeBeforeMB    float64 `json:"size_before_mb"`
 	SizeAfterMB     float64 `json:"size_after_mb"`
-	Messages        int     `json:"messages"`
+	Messages        int64   `json:"messages"`
 	BytesPerMessage int64   `json:"bytes_per_message"`
 }
 
@@ -132,7 +132,7 @@ func machine(ctx context.Context, e *environment) Machine {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	_ = e.pool.QueryRow(ctx, `SELECT version()`).Scan(&m.Postgres)
+	m.Postgres, _ = e.st.ServerVersion(ctx)
 	return m
 }
 
@@ -219,11 +219,10 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 
 	rep.Verification = verify(ctx, e, true)
 	sizeAfter := e.dbSize(ctx)
-	var msgs int
-	_ = e.pool.QueryRow(ctx, `SELECT count(*) FROM messages`).Scan(&msgs)
+	msgs, _ := e.st.MessageCount(ctx)
 	rep.DB = DBReport{SizeBeforeMB: mb(sizeBefore), SizeAfterMB: mb(sizeAfter), Messages: msgs}
 	if msgs > 0 {
-		rep.DB.BytesPerMessage = (sizeAfter - sizeBefore) / int64(msgs)
+		rep.DB.BytesPerMessage = (sizeAfter - sizeBefore) / msgs
 	}
 	if rep.Pgbench.TPS > 0 {
 		rep.Ratios.IntakeVsPgbench = round2(rep.Intake.WebhooksPerS / rep.Pgbench.TPS)

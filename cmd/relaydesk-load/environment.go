@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
 	"github.com/relaydesk/relaydesk/internal/secret"
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -49,6 +50,7 @@ type environment struct {
 	adminURL string
 	dbURL    string
 	pool     *pgxpool.Pool
+	st       *store.Store // relaydesk's database, read to check its state
 	graph    *whatsapptest.Server
 	zd       *zendesktest.Fake
 	faults   *faultSwitch
@@ -167,12 +169,15 @@ func setup(ctx context.Context, log *slog.Logger, o envOpts) (*environment, erro
 	if e.pool, err = pgxpool.New(ctx, e.dbURL); err != nil {
 		return nil, err
 	}
-	if err := e.pool.QueryRow(ctx, `SELECT public_id FROM helpdesk_connections WHERE name = 'zendesk-load'`).Scan(&e.publicID); err != nil {
+	e.st = store.New(e.pool, nil)
+	conn, err := e.st.ConnectionByName(ctx, "zendesk-load")
+	if err != nil {
 		return nil, fmt.Errorf("read the helpdesk connection's public id: %w", err)
 	}
+	e.publicID = conn.PublicID
 	bg, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	go e.t.refreshKnown(bg, e.pool)
+	go e.t.refreshKnown(bg, e.st)
 	ok = true
 	return e, nil
 }
@@ -255,8 +260,7 @@ func (e *environment) loader() *loader {
 
 // dbSize returns pg_database_size of relaydesk's database.
 func (e *environment) dbSize(ctx context.Context) int64 {
-	var n int64
-	_ = e.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	n, _ := e.st.DatabaseSize(ctx)
 	return n
 }
 

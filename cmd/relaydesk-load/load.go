@@ -312,10 +312,9 @@ func (l *loader) drain(ctx context.Context, env *environment, timeout time.Durat
 	last := time.Time{}
 	for {
 		in, out, st := l.t.outstanding()
-		pending := -1
+		pending := int64(-1)
 		if in == 0 && out == 0 && st == 0 {
-			var n int
-			if err := env.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE state = 'pending'`).Scan(&n); err == nil {
+			if n, err := env.st.PendingMessageCount(ctx); err == nil {
 				pending = n
 			}
 			if pending == 0 {

@@ -134,11 +134,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep.print(stdout)
 	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
+		if err := saveJSON(o.jsonPath, rep); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\nwrote %s\n", o.jsonPath)
@@ -147,6 +143,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &failedError{"the correctness checks failed (see above)"}
 	}
 	return nil
+}
+
+// saveJSON writes a report as indented JSON.
+func saveJSON(path string, rep any) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // startProfile fetches relaydesk's CPU profile for d in the background.

@@ -18,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // PgbenchResult is the reference rate of single-row INSERT transactions.
@@ -139,6 +141,9 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 		return fail(err)
 	}
 	defer pool.Close()
+	// The scratch database holds River's tables only; the store's job
+	// queries work on them all the same.
+	st := store.New(pool, nil)
 	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return fail(err)
@@ -149,11 +154,14 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 	var done atomic.Int64
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &noopWorker{done: &done})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:  slog.New(slog.DiscardHandler),
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
-		Workers: ws,
-	})
+	newClient := func() (*river.Client[pgx.Tx], error) {
+		return river.NewClient(riverpgxv5.New(pool), &river.Config{
+			Logger:  slog.New(slog.DiscardHandler),
+			Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+			Workers: ws,
+		})
+	}
+	client, err := newClient()
 	if err != nil {
 		return fail(err)
 	}
@@ -174,9 +182,7 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 			}
 			for ictx.Err() == nil {
 				// Keep a bounded backlog: insert only while the queue is short.
-				var avail int
-				_ = pool.QueryRow(ictx, `SELECT count(*) FROM river_job WHERE state = 'available'`).Scan(&avail)
-				if avail > 5000 {
+				if avail, _ := st.AvailableJobs(ictx); avail > 5000 {
 					time.Sleep(5 * time.Millisecond)
 					continue
 				}
@@ -194,7 +200,7 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 	cancel()
 
 	// Burn-down: fill the queue, then work it.
-	if _, err := pool.Exec(ctx, `TRUNCATE river_job`); err != nil {
+	if err := st.DeleteAllJobs(ctx); err != nil {
 		return fail(err)
 	}
 	for i := 0; i < n; i += 1000 {
@@ -207,11 +213,7 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 		}
 	}
 	done.Store(0)
-	client2, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:  slog.New(slog.DiscardHandler),
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
-		Workers: ws,
-	})
+	client2, err := newClient()
 	if err != nil {
 		return fail(err)
 	}

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -43,7 +41,7 @@ type SoakReport struct {
 	Restarts       int            `json:"relaydesk_restarts"`
 	DrainSeconds   float64        `json:"drain_seconds"`
 	Drained        bool           `json:"drained"`
-	OrphanedJobs   int            `json:"orphaned_running_jobs"`
+	OrphanedJobs   int64          `json:"orphaned_running_jobs"`
 	Verification   Verification   `json:"verification"`
 	RelaydeskExits []string       `json:"relaydesk_exits,omitempty"`
 }
@@ -71,8 +69,7 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	rep.print(stdout)
 	if o.jsonPath != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
+		if err := saveJSON(o.jsonPath, rep); err != nil {
 			return err
 		}
 	}

@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -214,25 +213,18 @@ func (t *tracker) ticketFor(c *conv) string {
 }
 
 // refreshKnown keeps the set of tickets relaydesk has stored up to date.
-func (t *tracker) refreshKnown(ctx context.Context, pool *pgxpool.Pool) {
+func (t *tracker) refreshKnown(ctx context.Context, st *store.Store) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		rows, err := pool.Query(ctx, `SELECT remote_id FROM tickets`)
-		if err == nil {
-			known := map[string]bool{}
-			for rows.Next() {
-				var id string
-				if rows.Scan(&id) == nil {
-					known[id] = true
-				}
+		if ids, err := st.TicketRemoteIDs(ctx); err == nil {
+			known := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				known[id] = true
 			}
-			rows.Close()
-			if rows.Err() == nil {
-				t.mu.Lock()
-				t.known = known
-				t.mu.Unlock()
-			}
+			t.mu.Lock()
+			t.known = known
+			t.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():

@@ -27,14 +27,14 @@ type Verification struct {
 	StatusNotRead      int `json:"replies_without_read_status"`
 	UnknownComments    int `json:"unknown_comments"`
 
-	MessageStates        map[string]int `json:"message_states"`
-	FailedWithoutReason  int            `json:"failed_without_reason"`
-	WaitingWithoutReason int            `json:"waiting_without_reason"`
-	JobStates            map[string]int `json:"job_states"`
-	JobsWithWorkLeft     int            `json:"jobs_with_work_left"`
-	HelpdeskViolations   []string       `json:"helpdesk_violations,omitempty"`
-	Problems             []string       `json:"problems,omitempty"`
-	OK                   bool           `json:"ok"`
+	MessageStates        map[string]int64 `json:"message_states"`
+	FailedWithoutReason  int64            `json:"failed_without_reason"`
+	WaitingWithoutReason int64            `json:"waiting_without_reason"`
+	JobStates            map[string]int64 `json:"job_states"`
+	JobsWithWorkLeft     int64            `json:"jobs_with_work_left"`
+	HelpdeskViolations   []string         `json:"helpdesk_violations,omitempty"`
+	Problems             []string         `json:"problems,omitempty"`
+	OK                   bool             `json:"ok"`
 }
 
 func (v *Verification) problem(format string, args ...any) {
@@ -46,7 +46,7 @@ func (v *Verification) problem(format string, args ...any) {
 // verify compares what the load sent with what the fakes hold and what the
 // database says. expectStatuses asks that every sent reply was read.
 func verify(ctx context.Context, e *environment, expectStatuses bool) Verification {
-	v := Verification{MessageStates: map[string]int{}, JobStates: map[string]int{}}
+	v := Verification{MessageStates: map[string]int64{}, JobStates: map[string]int64{}}
 	t := e.t
 
 	// Customer messages, from the helpdesk's own record, ticket by ticket.
@@ -78,71 +78,40 @@ func verify(ctx context.Context, e *environment, expectStatuses bool) Verificati
 	t.mu.Lock()
 	v.UnknownComments = t.unknownComments + t.unknownSends
 	for _, cv := range t.convs {
-		accepted := map[int]bool{}
-		for _, s := range cv.accepted {
-			accepted[s] = true
-		}
 		v.InboundAccepted += len(cv.accepted)
-		seen := map[int]int{}
-		last := 0
-		outOfOrder := false
-		for _, s := range got[cv.idx] {
-			seen[s]++
-			if seen[s] > 1 {
-				v.InboundDuplicated++
-				v.problem("conversation %d: message %d posted %d times", cv.idx, s, seen[s])
-				continue
-			}
-			if !accepted[s] {
-				v.InboundUnconfirmed++
-			}
-			if s < last {
-				outOfOrder = true
-			}
-			last = s
+		in := compareArrival(got[cv.idx], cv.accepted)
+		for _, d := range in.duplicates {
+			v.InboundDuplicated++
+			v.problem("conversation %d: message %d posted %d times", cv.idx, d.n, d.times)
 		}
-		if outOfOrder {
+		v.InboundUnconfirmed += in.unconfirmed
+		if in.outOfOrder {
 			v.InboundOutOfOrder++
 			v.problem("conversation %d: helpdesk order %v, sent order %v", cv.idx, clip(got[cv.idx]), clip(cv.accepted))
 		}
-		for _, s := range cv.accepted {
-			if seen[s] == 0 {
-				v.InboundMissing++
-				v.problem("conversation %d: message %d was accepted but never reached the helpdesk", cv.idx, s)
-			} else {
-				v.InboundDelivered++
-			}
+		for _, s := range in.missing {
+			v.InboundMissing++
+			v.problem("conversation %d: message %d was accepted but never reached the helpdesk", cv.idx, s)
 		}
+		v.InboundDelivered += in.delivered
 
 		// Agent replies, from the order Graph accepted them.
 		v.RepliesAccepted += len(cv.replies)
 		sent := t.graphSeq[cv.waID]
-		rseen := map[int]int{}
-		last, outOfOrder = 0, false
-		for _, s := range sent {
-			rseen[s]++
-			if rseen[s] > 1 {
-				v.RepliesDuplicated++
-				v.problem("conversation %d: reply %d sent to WhatsApp %d times", cv.idx, s, rseen[s])
-				continue
-			}
-			if s < last {
-				outOfOrder = true
-			}
-			last = s
+		out := compareArrival(sent, cv.replies)
+		for _, d := range out.duplicates {
+			v.RepliesDuplicated++
+			v.problem("conversation %d: reply %d sent to WhatsApp %d times", cv.idx, d.n, d.times)
 		}
-		if outOfOrder {
+		if out.outOfOrder {
 			v.RepliesOutOfOrder++
 			v.problem("conversation %d: WhatsApp order %v, reply order %v", cv.idx, clip(sent), clip(cv.replies))
 		}
-		for _, s := range cv.replies {
-			if rseen[s] == 0 {
-				v.RepliesMissing++
-				v.problem("conversation %d: reply %d was accepted but never sent to WhatsApp", cv.idx, s)
-			} else {
-				v.RepliesSent++
-			}
+		for _, s := range out.missing {
+			v.RepliesMissing++
+			v.problem("conversation %d: reply %d was accepted but never sent to WhatsApp", cv.idx, s)
 		}
+		v.RepliesSent += out.delivered
 	}
 	for tok, s := range t.in {
 		if s.accepted && s.got > 0 && s.size > 0 {
@@ -156,44 +125,23 @@ func verify(ctx context.Context, e *environment, expectStatuses bool) Verificati
 	t.mu.Unlock()
 
 	// relaydesk's own state.
-	q := func(sql string, dst *int) {
-		if err := e.pool.QueryRow(ctx, sql).Scan(dst); err != nil {
-			v.problem("query %q: %v", sql, err)
+	if ms, err := e.st.MessageStats(ctx); err != nil {
+		v.problem("message counts: %v", err)
+	} else {
+		v.MessageStates, v.FailedWithoutReason, v.WaitingWithoutReason = ms.States, ms.FailedWithoutReason, ms.WaitingWithoutReason
+		if expectStatuses {
+			v.StatusNotRead = int(ms.SentNotRead)
 		}
 	}
-	rows, err := e.pool.Query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
-	if err == nil {
-		for rows.Next() {
-			var s string
-			var n int
-			if rows.Scan(&s, &n) == nil {
-				v.MessageStates[s] = n
-			}
-		}
-		rows.Close()
-	}
-	q(`SELECT count(*) FROM messages WHERE state = 'failed' AND (error IS NULL OR error = 'null'::jsonb)`, &v.FailedWithoutReason)
-	q(`SELECT count(*) FROM messages WHERE state = 'waiting_window' AND (error IS NULL OR error = 'null'::jsonb)`, &v.WaitingWithoutReason)
-	if expectStatuses {
-		q(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'done' AND status <> 'read'`, &v.StatusNotRead)
-	}
-	rows, err = e.pool.Query(ctx, `SELECT state::text, count(*) FROM river_job GROUP BY state`)
-	if err == nil {
-		for rows.Next() {
-			var s string
-			var n int
-			if rows.Scan(&s, &n) == nil {
-				v.JobStates[s] = n
-			}
-		}
-		rows.Close()
+	if jobs, err := e.st.JobCounts(ctx); err == nil {
+		v.JobStates = jobs
 	}
 	// A job is stuck when its conversation still has work and nothing will
 	// run it; after a drain, no conversation should have pending work at all.
-	q(`SELECT count(*) FROM river_job j WHERE j.state NOT IN ('completed', 'cancelled', 'discarded')
-		AND j.kind IN ('deliver_inbound', 'send_outbound')
-		AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = (j.args->>'conversation_id')::bigint AND m.state = 'pending')`,
-		&v.JobsWithWorkLeft)
+	var err error
+	if v.JobsWithWorkLeft, err = e.st.JobsWithWorkLeft(ctx); err != nil {
+		v.problem("job counts: %v", err)
+	}
 	v.HelpdeskViolations = e.zd.Violations()
 	if len(v.HelpdeskViolations) > 10 {
 		v.HelpdeskViolations = v.HelpdeskViolations[:10]
@@ -204,6 +152,51 @@ func verify(ctx context.Context, e *environment, expectStatuses bool) Verificati
 		v.MessageStates["pending"] == 0 && v.FailedWithoutReason == 0 && v.WaitingWithoutReason == 0 &&
 		v.MessageStates["failed"] == 0 && v.JobsWithWorkLeft == 0 && v.ExtraTickets == 0 && len(v.HelpdeskViolations) == 0
 	return v
+}
+
+// arrival compares the numbered items that arrived somewhere, in arrival
+// order, with the numbers the load had accepted.
+type arrival struct {
+	duplicates  []repeat // items that arrived more than once, each time again
+	unconfirmed int      // items that arrived although the load never saw them accepted
+	outOfOrder  bool     // a number arrived after a higher one
+	missing     []int    // accepted items that never arrived
+	delivered   int      // accepted items that arrived
+}
+
+// repeat is an item that arrived for the times-th time.
+type repeat struct{ n, times int }
+
+func compareArrival(arrived, accepted []int) arrival {
+	var a arrival
+	ok := make(map[int]bool, len(accepted))
+	for _, n := range accepted {
+		ok[n] = true
+	}
+	seen := map[int]int{}
+	last := 0
+	for _, n := range arrived {
+		seen[n]++
+		if seen[n] > 1 {
+			a.duplicates = append(a.duplicates, repeat{n, seen[n]})
+			continue
+		}
+		if !ok[n] {
+			a.unconfirmed++
+		}
+		if n < last {
+			a.outOfOrder = true
+		}
+		last = n
+	}
+	for _, n := range accepted {
+		if seen[n] == 0 {
+			a.missing = append(a.missing, n)
+		} else {
+			a.delivered++
+		}
+	}
+	return a
 }
 
 func clip(s []int) []int {

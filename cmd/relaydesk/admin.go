@@ -9,9 +9,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/migrate"
+	"github.com/relaydesk/relaydesk/internal/password"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -50,20 +50,15 @@ func runAdmin(ctx context.Context, getenv config.Getenv, args []string, stdin io
 	if _, err := store.NormalizeEmail(email); err != nil {
 		return err
 	}
-	password, generated, err := readPassword(stdin)
+	pw, generated, err := readPassword(stdin)
 	if err != nil {
 		return err
 	}
-	if err := store.CheckPasswordRules(password); err != nil {
+	if err := password.Check(pw); err != nil {
 		return fmt.Errorf("password from stdin: %w", err)
 	}
 
-	dbURL, level, format, err := config.LoadDatabase(getenv)
-	if err != nil {
-		return err
-	}
-	log := app.NewLogger(level, format)
-	pool, err := store.OpenPool(ctx, dbURL, 2)
+	pool, log, err := openDatabase(ctx, getenv, 2)
 	if err != nil {
 		return err
 	}
@@ -77,7 +72,7 @@ func runAdmin(ctx context.Context, getenv config.Getenv, args []string, stdin io
 
 	switch sub {
 	case "create":
-		a, err := st.CreateAdmin(ctx, email, password, who)
+		a, err := st.CreateAdmin(ctx, email, pw, who)
 		if errors.Is(err, store.ErrAdminExists) {
 			return fmt.Errorf("%w (use `relaydesk admin password --email %s` to set a new password)", err, strings.ToLower(email))
 		}
@@ -87,7 +82,7 @@ func runAdmin(ctx context.Context, getenv config.Getenv, args []string, stdin io
 		log.Info("admin account created", "admin", a.Email)
 		fmt.Fprintf(stdout, "created admin %s\n", a.Email)
 	case "password":
-		err := st.SetAdminPassword(ctx, email, password, who)
+		err := st.SetAdminPassword(ctx, email, pw, who)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no admin has the email %s", strings.ToLower(email))
 		}
@@ -98,17 +93,17 @@ func runAdmin(ctx context.Context, getenv config.Getenv, args []string, stdin io
 		fmt.Fprintf(stdout, "new password set for %s; their sessions were ended\n", strings.ToLower(email))
 	}
 	if generated {
-		fmt.Fprintf(stdout, "password: %s\n(shown once: keep it in your password manager)\n", password)
+		fmt.Fprintf(stdout, "password: %s\n(shown once: keep it in your password manager)\n", pw)
 	}
 	return nil
 }
 
 // readPassword reads a password from stdin (one line, the trailing newline
 // removed), or generates one when stdin is a terminal or empty.
-func readPassword(stdin io.Reader) (password string, generated bool, err error) {
+func readPassword(stdin io.Reader) (pw string, generated bool, err error) {
 	if f, ok := stdin.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return store.GeneratePassword(), true, nil
+			return password.Generate(), true, nil
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(stdin, maxPasswordInput+1))
@@ -118,12 +113,12 @@ func readPassword(stdin io.Reader) (password string, generated bool, err error) 
 	if len(b) > maxPasswordInput {
 		return "", false, errors.New("password from stdin: too long")
 	}
-	pw := strings.TrimRight(string(b), "\r\n")
+	pw = strings.TrimRight(string(b), "\r\n")
 	if strings.ContainsAny(pw, "\r\n") {
 		return "", false, errors.New("password from stdin: give one line")
 	}
 	if pw == "" {
-		return store.GeneratePassword(), true, nil
+		return password.Generate(), true, nil
 	}
 	return pw, false, nil
 }

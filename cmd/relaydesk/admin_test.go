@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/relaydesk/relaydesk/internal/password"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
@@ -60,7 +61,7 @@ func TestAdminCommand(t *testing.T) {
 	})
 	t.Run("a weak password", func(t *testing.T) {
 		_, _, err := admin("short", "create", "--email", "weak@example.com")
-		require.ErrorIs(t, err, store.ErrWeakPassword)
+		require.ErrorIs(t, err, password.ErrWeak)
 		_, _, err = admin("two\nlines", "create", "--email", "weak@example.com")
 		require.Error(t, err)
 	})

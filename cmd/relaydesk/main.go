@@ -12,10 +12,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/config"
@@ -194,12 +197,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 
-	dbURL, level, format, err := config.LoadDatabase(os.Getenv)
-	if err != nil {
-		return err
-	}
-	log := app.NewLogger(level, format)
-	pool, err := store.OpenPool(ctx, dbURL, 4)
+	pool, log, err := openDatabase(ctx, os.Getenv, 4)
 	if err != nil {
 		return err
 	}
@@ -233,4 +231,19 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%s (%s)\n", st, state)
 	return nil
+}
+
+// openDatabase connects to DATABASE_URL for a command that needs only the
+// database, and returns the logger the environment asks for.
+func openDatabase(ctx context.Context, getenv config.Getenv, maxConns int32) (*pgxpool.Pool, *slog.Logger, error) {
+	dbURL, level, format, err := config.LoadDatabase(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := app.NewLogger(level, format)
+	pool, err := store.OpenPool(ctx, dbURL, maxConns)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pool, log, nil
 }

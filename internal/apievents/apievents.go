@@ -39,7 +39,7 @@ const DefaultDisableAfter = 72 * time.Hour
 
 // DeliverArgs asks for one delivery (one event to one subscription).
 type DeliverArgs struct {
-	DeliveryID int64 `json:"delivery_id"`
+	DeliveryID store.DeliveryID `json:"delivery_id"`
 }
 
 // Kind is the job kind.
@@ -138,7 +138,7 @@ func CheckURL(s string) error {
 
 // Deliver makes one attempt at a delivery. attempt and maxAttempts are the
 // job's; the last failed attempt marks the delivery failed.
-func (d *Deliverer) Deliver(ctx context.Context, deliveryID int64, attempt, maxAttempts int) error {
+func (d *Deliverer) Deliver(ctx context.Context, deliveryID store.DeliveryID, attempt, maxAttempts int) error {
 	w, err := d.store.DeliveryByID(ctx, deliveryID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the subscription or the event is gone

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/relaydesk/relaydesk/internal/store"
-	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // Number is a business WhatsApp number.
@@ -37,10 +36,10 @@ type ChatContact struct {
 
 // Chat is one customer's conversation with one number.
 type Chat struct {
-	ID            int64       `json:"id"`
-	Number        Number      `json:"number"`
-	Contact       ChatContact `json:"contact"`
-	LastInboundAt *time.Time  `json:"last_inbound_at"`
+	ID            store.ConversationID `json:"id"`
+	Number        Number               `json:"number"`
+	Contact       ChatContact          `json:"contact"`
+	LastInboundAt *time.Time           `json:"last_inbound_at"`
 	// WindowOpenUntil is when the 24-hour customer service window closes
 	// (null: no customer message yet); after it only templates may be sent.
 	WindowOpenUntil *time.Time `json:"window_open_until"`
@@ -86,21 +85,21 @@ type Template struct {
 
 // Message is one message, either direction.
 type Message struct {
-	ID        int64     `json:"id"`
-	ChatID    int64     `json:"chat_id"`
-	Direction string    `json:"direction"` // inbound | outbound
-	Type      string    `json:"type"`
-	Text      string    `json:"text"`
-	Media     *Media    `json:"media"`
-	Template  *Template `json:"template,omitempty"`
+	ID        store.MessageID      `json:"id"`
+	ChatID    store.ConversationID `json:"chat_id"`
+	Direction string               `json:"direction"` // inbound | outbound
+	Type      string               `json:"type"`
+	Text      string               `json:"text"`
+	Media     *Media               `json:"media"`
+	Template  *Template            `json:"template,omitempty"`
 	// State is relaydesk's progress: pending, done, failed, waiting_window.
 	State string `json:"state"`
 	// Status is WhatsApp's delivery status of an outbound message
 	// (accepted, sent, delivered, read, failed); "" for inbound.
-	Status   string          `json:"status"`
-	StatusAt *time.Time      `json:"status_at"`
-	Error    json.RawMessage `json:"error"`
-	WAMID    string          `json:"wamid"`
+	Status   string              `json:"status"`
+	StatusAt *time.Time          `json:"status_at"`
+	Error    *store.MessageError `json:"error"`
+	WAMID    string              `json:"wamid"`
 	// Author is "customer", "agent:<helpdesk user id>" or "app:<application name>".
 	Author string `json:"author"`
 	// Timestamp is WhatsApp's time of an inbound message, else CreatedAt.
@@ -108,40 +107,18 @@ type Message struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// APIPayload is the "api" member of an API send's stored payload.
-type APIPayload struct {
-	Type     string          `json:"type"`
-	Link     string          `json:"link,omitempty"`
-	Caption  string          `json:"caption,omitempty"`
-	Filename string          `json:"filename,omitempty"`
-	Template json.RawMessage `json:"template,omitempty"`
-}
-
-// DecodeAPIPayload returns an API send's payload, if m is one.
-func DecodeAPIPayload(payload json.RawMessage) (APIPayload, bool) {
-	var p struct {
-		API *APIPayload `json:"api"`
-	}
-	if len(payload) == 0 || json.Unmarshal(payload, &p) != nil || p.API == nil {
-		return APIPayload{}, false
-	}
-	return *p.API, true
-}
-
 // NewMessage builds a Message; baseURL prefixes media download URLs.
 func NewMessage(m store.APIMessage, baseURL string) Message {
 	out := Message{ID: m.ID, ChatID: m.ConversationID, Direction: "inbound", Type: m.Kind, Text: m.Body,
 		State: m.State, Status: m.Status, StatusAt: utc(m.StatusAt), WAMID: m.WAMID, Author: m.Author,
 		Timestamp: m.CreatedAt.UTC(), CreatedAt: m.CreatedAt.UTC()}
-	if len(m.Error) > 0 && string(m.Error) != "null" {
-		out.Error = m.Error
-	}
+	out.Error = m.Error
 	if m.WATimestamp != nil {
 		out.Timestamp = m.WATimestamp.UTC()
 	}
 	if m.Direction == "out" {
 		out.Direction = "outbound"
-		if p, ok := DecodeAPIPayload(m.Payload); ok {
+		if p := m.APISend; p != nil {
 			out.Type = p.Type
 			if p.Link != "" {
 				out.Media = &Media{Link: p.Link, Caption: p.Caption, Filename: p.Filename}
@@ -154,24 +131,19 @@ func NewMessage(m store.APIMessage, baseURL string) Message {
 		}
 		return out
 	}
-	if len(m.Media) > 0 {
-		var im whatsapp.Media
-		if json.Unmarshal(m.Media, &im) == nil && im.ID != "" {
-			out.Media = &Media{MimeType: im.MimeType, SHA256: im.SHA256, Filename: im.Filename, Caption: im.Caption,
-				Voice: im.Voice, DownloadURL: fmt.Sprintf("%s/api/v1/messages/%d/media", baseURL, m.ID)}
-		}
+	if im := m.Media; im != nil && im.ID != "" {
+		out.Media = &Media{MimeType: im.MimeType, SHA256: im.SHA256, Filename: im.Filename, Caption: im.Caption,
+			Voice: im.Voice, DownloadURL: fmt.Sprintf("%s/api/v1/messages/%d/media", baseURL, m.ID)}
 	}
 	return out
 }
 
 // MediaID returns the Graph media id of an inbound message, if any.
 func MediaID(m store.APIMessage) string {
-	if m.Direction != "in" || len(m.Media) == 0 {
+	if m.Direction != "in" || m.Media == nil {
 		return ""
 	}
-	var im whatsapp.Media
-	_ = json.Unmarshal(m.Media, &im)
-	return im.ID
+	return m.Media.ID
 }
 
 // Contact is a customer.
@@ -179,10 +151,10 @@ type Contact struct {
 	WaID        string `json:"wa_id"`
 	ProfileName string `json:"profile_name"`
 	// ChangedToWaID is the customer's new number, when WhatsApp reported a change.
-	ChangedToWaID string    `json:"changed_to_wa_id,omitempty"`
-	ChatIDs       []int64   `json:"chat_ids"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ChangedToWaID string                 `json:"changed_to_wa_id,omitempty"`
+	ChatIDs       []store.ConversationID `json:"chat_ids"`
+	CreatedAt     time.Time              `json:"created_at"`
+	UpdatedAt     time.Time              `json:"updated_at"`
 }
 
 // NewContact builds a Contact.
@@ -217,9 +189,9 @@ type Event struct {
 
 // Subscription is an event subscription.
 type Subscription struct {
-	ID     int64    `json:"id"`
-	URL    string   `json:"url"`
-	Events []string `json:"events"`
+	ID     store.SubscriptionID `json:"id"`
+	URL    string               `json:"url"`
+	Events []string             `json:"events"`
 	// Secret signs deliveries; it is only in the answer that creates it.
 	Secret         string     `json:"secret,omitempty"`
 	Enabled        bool       `json:"enabled"`

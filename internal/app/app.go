@@ -20,6 +20,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/apievents"
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/jobs"
 	"github.com/relaydesk/relaydesk/internal/metrics"
 	"github.com/relaydesk/relaydesk/internal/migrate"
@@ -62,7 +63,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	}
 	st := store.New(pool, keys)
 	if file != nil {
-		res, err := st.ApplyFile(ctx, file)
+		res, err := declare.Apply(ctx, st, file)
 		if err != nil {
 			return fmt.Errorf("apply %s: %w", file.Path, err)
 		}
@@ -73,8 +74,9 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
 
+	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
-		Connectors: ConnectorFactory(st, cfg.BaseURL.String()), APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/")})
+		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/")})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,
@@ -95,7 +97,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		WebhookMaxBytes: cfg.WebhookMaxBytes,
 		TLS:             cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
 		Ready:           func(ctx context.Context) error { return ready(ctx, pool) },
-		BaseURL:         cfg.BaseURL, River: client, Connectors: ConnectorFactory(st, cfg.BaseURL.String()),
+		BaseURL:         cfg.BaseURL, River: client, Connectors: factory,
 	})
 	if err := srv.StartAdmin(ctx); err != nil {
 		return err

@@ -29,9 +29,13 @@ func CheckKind(kind string, settings map[string]any, credentials map[string]stri
 // NewConnector builds a connection's connector through the registry, with
 // API-token credentials only.
 func NewConnector(c store.Connection, credentials map[string]string, hc *http.Client) (connectors.Connector, error) {
-	return connectors.New(c.Kind, connectors.Config{
+	return connectors.New(c.Kind, connectorConfig(c, credentials, hc))
+}
+
+func connectorConfig(c store.Connection, credentials map[string]string, hc *http.Client) connectors.Config {
+	return connectors.Config{
 		Name: c.Name, BaseURL: c.BaseURL, Settings: c.Settings, Credentials: credentials, HTTPClient: hc,
-	})
+	}
 }
 
 // ConnectorFactory builds connectors for the bridge. A connection connected
@@ -51,10 +55,8 @@ func ConnectorFactory(st *store.Store, baseURL string) bridge.ConnectorFactory {
 		if err != nil {
 			return nil, err
 		}
-		cfg := oc.OAuth2Config(baseURL + OAuthCallbackPath)
-		return connectors.New(c.Kind, connectors.Config{
-			Name: c.Name, BaseURL: c.BaseURL, Settings: c.Settings, Credentials: credentials, HTTPClient: hc,
-			TokenSource: oauth.TokenSource(context.Background(), st, c.ID, cfg, tok),
-		})
+		cfg := connectorConfig(c, credentials, hc)
+		cfg.TokenSource = oauth.TokenSource(context.Background(), st, c.ID, oc.OAuth2Config(baseURL+OAuthCallbackPath), tok)
+		return connectors.New(c.Kind, cfg)
 	}
 }

@@ -1,12 +1,15 @@
 package bridge
 
 // The River job arguments of the bridge's work. Each names rows by id; the
-// workers in internal/jobs decode them and call the bridge.
+// workers in internal/jobs decode them and call the bridge. The ids are
+// typed; their JSON is a plain number.
+
+import "github.com/relaydesk/relaydesk/internal/store"
 
 // DeliverInboundArgs asks for a conversation's pending customer messages to
 // be posted to its helpdesk ticket, in order.
 type DeliverInboundArgs struct {
-	ConversationID int64 `json:"conversation_id"`
+	ConversationID store.ConversationID `json:"conversation_id"`
 }
 
 // Kind is the job kind.
@@ -15,7 +18,7 @@ func (DeliverInboundArgs) Kind() string { return "deliver_inbound" }
 // SendOutboundArgs asks for a conversation's pending agent replies to be
 // sent to WhatsApp, in order.
 type SendOutboundArgs struct {
-	ConversationID int64 `json:"conversation_id"`
+	ConversationID store.ConversationID `json:"conversation_id"`
 }
 
 // Kind is the job kind.
@@ -24,7 +27,7 @@ func (SendOutboundArgs) Kind() string { return "send_outbound" }
 // StatusFailedArgs asks for a WhatsApp delivery failure of an outbound
 // message to be reported on the ticket as an internal note.
 type StatusFailedArgs struct {
-	MessageID int64 `json:"message_id"`
+	MessageID store.MessageID `json:"message_id"`
 }
 
 // Kind is the job kind.
@@ -34,9 +37,9 @@ func (StatusFailedArgs) Kind() string { return "status_failed" }
 // delivered, a WhatsApp failure...). A job of its own, so the note survives
 // a helpdesk outage.
 type AddNoteArgs struct {
-	TicketID int64  `json:"ticket_id"`
-	Body     string `json:"body"`
-	Key      string `json:"key"`
+	TicketID store.TicketID `json:"ticket_id"`
+	Body     string         `json:"body"`
+	Key      string         `json:"key"`
 }
 
 // Kind is the job kind.
@@ -44,7 +47,7 @@ func (AddNoteArgs) Kind() string { return "add_note" }
 
 // PollArgs asks for one helpdesk connection without webhooks to be polled.
 type PollArgs struct {
-	ConnectionID int64 `json:"connection_id"`
+	ConnectionID store.ConnectionID `json:"connection_id"`
 }
 
 // Kind is the job kind.

@@ -108,12 +108,20 @@ func DefaultHTTPClient() *http.Client {
 func (b *Bridge) SetJobs(j JobInserter) { b.jobs = j }
 
 // enqueue inserts jobs in tx; nothing happens when there are none.
-func (b *Bridge) enqueue(ctx context.Context, tx pgx.Tx, jobs []river.InsertManyParams) error {
+func (b *Bridge) enqueue(ctx context.Context, tx *store.Tx, jobs []river.InsertManyParams) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	if _, err := b.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
+	if _, err := b.jobs.InsertManyTx(ctx, tx.PgxTx(), jobs); err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
+}
+
+// enqueueAlone inserts jobs in a transaction of their own.
+func (b *Bridge) enqueueAlone(ctx context.Context, jobs []river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	return b.store.InTx(ctx, func(tx *store.Tx) error { return b.enqueue(ctx, tx, jobs) })
 }

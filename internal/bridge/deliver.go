@@ -2,13 +2,10 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/internal/msgconv"
@@ -28,7 +25,7 @@ const (
 // helpdesk ticket, in order, opening or reopening the ticket as needed. It
 // records each message's remote id as soon as it exists, so a retry resumes
 // at the first message not yet posted.
-func (b *Bridge) DeliverInbound(ctx context.Context, convID int64) error {
+func (b *Bridge) DeliverInbound(ctx context.Context, convID store.ConversationID) error {
 	return b.drain(ctx, convID, store.DirIn, b.deliverOne)
 }
 
@@ -39,7 +36,7 @@ var errMediaGone = errors.New("media no longer available")
 // done or failed for good (with its reason recorded); an error means the job
 // should stop and be retried or snoozed.
 func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) error {
-	wm := whatsapp.DecodeMessage(m.Payload)
+	wm := inboundOf(m)
 	var mediaErr error
 	msg := connectors.Message{Body: msgconv.Render(wm), Key: m.WAMID, At: m.CreatedAt}
 	if m.WATimestamp != nil {
@@ -61,12 +58,21 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 	return err
 }
 
+// inboundOf is a customer message as the intake decoded it. Rows stored
+// before migration 005 hold only Meta's raw JSON, decoded here.
+func inboundOf(m store.Message) whatsapp.Message {
+	if m.Inbound != nil {
+		return *m.Inbound
+	}
+	return whatsapp.DecodeMessage(m.InboundRaw)
+}
+
 // lookBeforePosting reports whether a message may already be on the ticket:
 // an earlier attempt may have posted it before failing.
 func lookBeforePosting(m store.Message) bool { return m.Attempts > 0 }
 
 func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, mediaErr *error) error {
-	ticket, err := b.store.ActiveTicket(ctx, b.store.Pool(), ic.conv.ID)
+	ticket, err := b.store.ActiveTicket(ctx, ic.conv.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return b.openTicket(ctx, ic, m, msg, nil, mediaErr)
@@ -90,7 +96,7 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 			return b.classify(ctx, ic, m, conn, err, nil)
 		}
 		if found {
-			return b.store.MarkPosted(ctx, b.store.Pool(), m.ID, ticket.ID, conn.row.ID, id)
+			return b.store.MarkPosted(ctx, m.ID, ticket.ID, conn.row.ID, id)
 		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
@@ -104,11 +110,11 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 		return b.classify(ctx, ic, m, conn, err, *mediaErr)
 	}
 	if ticket.Status == string(connectors.StatusSolved) {
-		if err := b.store.SetTicketStatus(ctx, b.store.Pool(), ticket.ID, string(connectors.StatusOpen)); err != nil {
+		if err := b.store.SetTicketStatus(ctx, ticket.ID, string(connectors.StatusOpen)); err != nil {
 			return err
 		}
 	}
-	return b.store.MarkPosted(ctx, b.store.Pool(), m.ID, ticket.ID, conn.row.ID, commentID)
+	return b.store.MarkPosted(ctx, m.ID, ticket.ID, conn.row.ID, commentID)
 }
 
 // needsNewTicket applies the reopen policy: a closed ticket, or one solved
@@ -137,8 +143,8 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	route := pickRoute(routes, ic.conv.WaID, msg.Body)
 	if route == nil {
 		b.log.Warn("no route for the number; the message stays pending", "account", ic.account.Name, "message", m.ID)
-		return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{
-			"reason": "This WhatsApp number has no route to a helpdesk. Add a route in the admin page, then retry the message."})
+		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("",
+			"This WhatsApp number has no route to a helpdesk. Add a route in the admin page, then retry the message."))
 	}
 	conn, err := b.connFor(ctx, ic, route.ConnectionID)
 	if err != nil {
@@ -158,7 +164,7 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		Tags:        route.Tags,
 		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + ic.conv.WaID,
 	}
-	var prevID *int64
+	var prevID *store.TicketID
 	if prev != nil && prev.ConnectionID == conn.row.ID {
 		nt.PreviousTicketID = prev.RemoteID
 		prevID = &prev.ID
@@ -169,18 +175,18 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, *mediaErr)
 	}
-	return b.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := b.store.LockTicketKey(ctx, tx, conn.row.ID, t.ID); err != nil {
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockTicketKey(ctx, conn.row.ID, t.ID); err != nil {
 			return err
 		}
-		row, err := b.store.InsertTicket(ctx, tx, store.NewTicket{
+		row, err := tx.InsertTicket(ctx, store.NewTicket{
 			ConversationID: ic.conv.ID, ConnectionID: conn.row.ID, RouteID: &route.ID, RemoteID: t.ID,
 			RequesterID: requesterID, URL: t.URL, Status: string(t.Status), PreviousTicketID: prevID,
 		})
 		if err != nil {
 			return err
 		}
-		if err := b.store.MarkPosted(ctx, tx, m.ID, row.ID, conn.row.ID, firstComment); err != nil {
+		if err := tx.MarkPosted(ctx, m.ID, row.ID, conn.row.ID, firstComment); err != nil {
 			return err
 		}
 		if err := b.emitTicketLinked(ctx, tx, ic.account.ID, ic.conv.ID); err != nil {
@@ -192,18 +198,10 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 
 // adoptParked stores the agent replies that arrived before their ticket was
 // recorded, in the transaction that records it.
-func (b *Bridge) adoptParked(ctx context.Context, tx pgx.Tx, row store.Connection, remoteTicketID string) error {
-	raws, err := b.store.TakeParkedEvents(ctx, tx, row.ID, remoteTicketID)
-	if err != nil || len(raws) == 0 {
+func (b *Bridge) adoptParked(ctx context.Context, tx *store.Tx, row store.Connection, remoteTicketID string) error {
+	events, err := tx.TakeParkedEvents(ctx, row.ID, remoteTicketID)
+	if err != nil || len(events) == 0 {
 		return err
-	}
-	events := make([]connectors.Event, 0, len(raws))
-	for _, raw := range raws {
-		var e connectors.Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return err
-		}
-		events = append(events, e)
 	}
 	var res HelpdeskResult
 	jobs, err := b.storeEvents(ctx, tx, row, events, &res)
@@ -237,7 +235,7 @@ func routeMatches(m store.RouteMatch, waID, body string) bool {
 }
 
 // routeByID is the route with the given id among routes, or nil.
-func routeByID(routes []store.Route, id *int64) *store.Route {
+func routeByID(routes []store.Route, id *store.RouteID) *store.Route {
 	if id == nil {
 		return nil
 	}

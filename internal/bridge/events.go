@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/internal/apievents"
 	"github.com/relaydesk/relaydesk/internal/apiview"
+	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // Public-API events are stored, with their delivery jobs, in the
@@ -18,24 +18,25 @@ import (
 
 // emitReceived emits message.received for the customer messages a delivery
 // stored in this transaction.
-func (b *Bridge) emitReceived(ctx context.Context, tx pgx.Tx, accountID, convID int64) error {
-	return b.emitMessages(ctx, tx, apiview.EventMessageReceived, accountID, func() ([]int64, error) {
-		return b.store.InboundInsertedInTx(ctx, tx, convID)
+func (b *Bridge) emitReceived(ctx context.Context, tx *store.Tx, accountID store.AccountID, convID store.ConversationID) error {
+	return b.emitMessages(ctx, tx, apiview.EventMessageReceived, accountID, func() ([]store.MessageID, error) {
+		return tx.InboundInsertedInTx(ctx, convID)
 	})
 }
 
 // emitStatus emits message.status for an outbound message whose status
 // moved forward.
-func (b *Bridge) emitStatus(ctx context.Context, tx pgx.Tx, accountID, messageID int64) error {
-	return b.emitMessages(ctx, tx, apiview.EventMessageStatus, accountID, func() ([]int64, error) {
-		return []int64{messageID}, nil
+func (b *Bridge) emitStatus(ctx context.Context, tx *store.Tx, accountID store.AccountID, messageID store.MessageID) error {
+	return b.emitMessages(ctx, tx, apiview.EventMessageStatus, accountID, func() ([]store.MessageID, error) {
+		return []store.MessageID{messageID}, nil
 	})
 }
 
 // emitMessages emits one event of type typ a message, for the messages
 // listed by ids, when the number has subscribers to typ.
-func (b *Bridge) emitMessages(ctx context.Context, tx pgx.Tx, typ string, accountID int64, ids func() ([]int64, error)) error {
-	subs, err := b.store.EventSubscribers(ctx, tx, typ, accountID)
+func (b *Bridge) emitMessages(ctx context.Context, tx *store.Tx, typ string, accountID store.AccountID,
+	ids func() ([]store.MessageID, error)) error {
+	subs, err := tx.EventSubscribers(ctx, typ, accountID)
 	if err != nil || len(subs) == 0 {
 		return err
 	}
@@ -51,12 +52,13 @@ func (b *Bridge) emitMessages(ctx context.Context, tx pgx.Tx, typ string, accoun
 	return nil
 }
 
-func (b *Bridge) emitMessage(ctx context.Context, tx pgx.Tx, typ string, accountID, messageID int64, subs []int64) error {
-	m, err := b.store.APIMessageByID(ctx, tx, messageID)
+func (b *Bridge) emitMessage(ctx context.Context, tx *store.Tx, typ string, accountID store.AccountID, messageID store.MessageID,
+	subs []store.SubscriptionID) error {
+	m, err := tx.APIMessageByID(ctx, messageID)
 	if err != nil {
 		return err
 	}
-	chat, err := b.store.APIChatByID(ctx, tx, m.ConversationID)
+	chat, err := tx.APIChatByID(ctx, m.ConversationID)
 	if err != nil {
 		return err
 	}
@@ -70,12 +72,12 @@ func (b *Bridge) emitMessage(ctx context.Context, tx pgx.Tx, typ string, account
 }
 
 // emitTicketLinked emits chat.ticket_linked when a chat gets a new ticket.
-func (b *Bridge) emitTicketLinked(ctx context.Context, tx pgx.Tx, accountID, convID int64) error {
-	subs, err := b.store.EventSubscribers(ctx, tx, apiview.EventChatTicketLinked, accountID)
+func (b *Bridge) emitTicketLinked(ctx context.Context, tx *store.Tx, accountID store.AccountID, convID store.ConversationID) error {
+	subs, err := tx.EventSubscribers(ctx, apiview.EventChatTicketLinked, accountID)
 	if err != nil || len(subs) == 0 {
 		return err
 	}
-	chat, err := b.store.APIChatByID(ctx, tx, convID)
+	chat, err := tx.APIChatByID(ctx, convID)
 	if err != nil {
 		return err
 	}
@@ -87,12 +89,13 @@ func (b *Bridge) emitTicketLinked(ctx context.Context, tx pgx.Tx, accountID, con
 	return b.insertEvent(ctx, tx, apiview.EventChatTicketLinked, key, accountID, apiview.EventData{Chat: &c}, subs)
 }
 
-func (b *Bridge) insertEvent(ctx context.Context, tx pgx.Tx, typ, key string, accountID int64, data apiview.EventData, subs []int64) error {
+func (b *Bridge) insertEvent(ctx context.Context, tx *store.Tx, typ, key string, accountID store.AccountID, data apiview.EventData,
+	subs []store.SubscriptionID) error {
 	payload, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
-	deliveries, err := b.store.InsertEvent(ctx, tx, typ, key, accountID, payload, subs)
+	deliveries, err := tx.InsertEvent(ctx, typ, key, accountID, payload, subs)
 	if err != nil || len(deliveries) == 0 {
 		return err
 	}
@@ -100,6 +103,5 @@ func (b *Bridge) insertEvent(ctx context.Context, tx pgx.Tx, typ, key string, ac
 	for _, d := range deliveries {
 		jobs = append(jobs, river.InsertManyParams{Args: apievents.DeliverArgs{DeliveryID: d}})
 	}
-	_, err = b.jobs.InsertManyTx(ctx, tx, jobs)
-	return err
+	return b.enqueue(ctx, tx, jobs)
 }

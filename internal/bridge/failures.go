@@ -2,13 +2,11 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -31,7 +29,7 @@ func (b *Bridge) classify(ctx context.Context, ic *convCtx, m store.Message, con
 	}
 	if connectors.IsPermanent(err) {
 		b.log.Warn("helpdesk refused a message for good", "connection", conn.row.Name, "message", m.ID, "err", err)
-		return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{"reason": err.Error()})
+		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", err.Error()))
 	}
 	return b.helpdeskErr(ctx, conn, err)
 }
@@ -43,7 +41,7 @@ func (b *Bridge) mediaErr(ctx context.Context, acc store.Account, err error) err
 	case whatsapp.ClassWait:
 		return b.snooze(wait)
 	case whatsapp.ClassAuth:
-		_ = b.store.SetAccountHealth(ctx, b.store.Pool(), acc.ID, "token_expired", "media download refused: "+err.Error())
+		_ = b.store.SetAccountHealth(ctx, acc.ID, "token_expired", "media download refused: "+err.Error())
 	case whatsapp.ClassFinal:
 		return errMediaGone
 	}
@@ -57,7 +55,7 @@ func (b *Bridge) helpdeskErr(ctx context.Context, conn *connection, err error) e
 		return b.snooze(max(wait, time.Second))
 	}
 	if connectors.IsAuth(err) {
-		_ = b.store.SetConnectionHealth(ctx, b.store.Pool(), conn.row.ID, "auth_failed", err.Error())
+		_ = b.store.SetConnectionHealth(ctx, conn.row.ID, "auth_failed", err.Error())
 	}
 	return err
 }
@@ -69,7 +67,7 @@ func (b *Bridge) graphErr(ctx context.Context, acc store.Account, m store.Messag
 	case whatsapp.ClassWait:
 		return b.snooze(max(wait, time.Second))
 	case whatsapp.ClassAuth:
-		_ = b.store.SetAccountHealth(ctx, b.store.Pool(), acc.ID, "token_expired",
+		_ = b.store.SetAccountHealth(ctx, acc.ID, "token_expired",
 			"Graph refused the access token; replace it in the admin page")
 		return err
 	case whatsapp.ClassFinal:
@@ -86,26 +84,25 @@ func (b *Bridge) graphErr(ctx context.Context, acc store.Account, m store.Messag
 // failWithNote marks an outbound message failed and queues a note telling
 // the agent why, in one transaction.
 func (b *Bridge) failWithNote(ctx context.Context, m store.Message, code, note string) error {
-	return b.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := b.store.MarkStateTx(ctx, tx, m.ID, store.StateFailed, map[string]string{"code": code, "reason": note}); err != nil {
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkState(ctx, m.ID, store.StateFailed, store.Failure(code, note)); err != nil {
 			return err
 		}
 		return b.enqueueNote(ctx, tx, m, note, code)
 	})
 }
 
-func (b *Bridge) enqueueNote(ctx context.Context, tx pgx.Tx, m store.Message, note, key string) error {
+func (b *Bridge) enqueueNote(ctx context.Context, tx *store.Tx, m store.Message, note, key string) error {
 	if m.TicketID == nil {
 		return nil // an API send without a ticket: the admin page shows the reason
 	}
-	_, err := b.jobs.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: AddNoteArgs{
+	return b.enqueue(ctx, tx, []river.InsertManyParams{{Args: AddNoteArgs{
 		TicketID: *m.TicketID, Body: "[relaydesk] " + note, Key: fmt.Sprintf("msg-%d-%s", m.ID, key)}}})
-	return err
 }
 
 // AddNote posts an internal note on a ticket (the add_note job).
 func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
-	t, err := b.store.TicketByID(ctx, b.store.Pool(), a.TicketID)
+	t, err := b.store.TicketByID(ctx, a.TicketID)
 	if err != nil {
 		return err
 	}
@@ -127,19 +124,18 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 
 // ReportFailure turns a WhatsApp "failed" status of an outbound message into
 // an internal note on its ticket.
-func (b *Bridge) ReportFailure(ctx context.Context, messageID int64) error {
-	m, err := b.store.MessageByID(ctx, b.store.Pool(), messageID)
+func (b *Bridge) ReportFailure(ctx context.Context, messageID store.MessageID) error {
+	m, err := b.store.MessageByID(ctx, messageID)
 	if err != nil {
 		return err
 	}
 	if m.TicketID == nil {
 		return nil
 	}
-	var errs []whatsapp.Error
-	_ = json.Unmarshal(m.Error, &errs)
 	reason := "WhatsApp reported a delivery failure."
-	if len(errs) > 0 {
-		reason = fmt.Sprintf("%s (WhatsApp error %d)", whatsapp.PlainReason(errs[0].Code), errs[0].Code)
+	if m.Error != nil && len(m.Error.WhatsApp) > 0 {
+		code := m.Error.WhatsApp[0].Code
+		reason = fmt.Sprintf("%s (WhatsApp error %d)", whatsapp.PlainReason(code), code)
 	}
 	excerpt := msgconv.Truncate(strings.TrimSpace(m.Body), 80)
 	return b.AddNote(ctx, AddNoteArgs{TicketID: *m.TicketID, Key: fmt.Sprintf("msg-%d-failed", m.ID),
@@ -165,7 +161,7 @@ func giveUpFor(direction string, cause error) giveUp {
 // GiveUp is called after a job's last attempt: the conversation's first
 // pending message is marked failed with the last error, so it is visible and
 // can be retried from the admin page, and the job ends.
-func (b *Bridge) GiveUp(ctx context.Context, convID int64, direction string, cause error) error {
+func (b *Bridge) GiveUp(ctx context.Context, convID store.ConversationID, direction string, cause error) error {
 	m, err := b.store.NextPending(ctx, convID, direction)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -177,5 +173,5 @@ func (b *Bridge) GiveUp(ctx context.Context, convID int64, direction string, cau
 	if g.noteCode != "" {
 		return b.failWithNote(ctx, m, g.noteCode, g.reason)
 	}
-	return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{"reason": g.reason})
+	return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason))
 }

@@ -39,8 +39,8 @@ func (b *Bridge) graphClient(acc store.Account) (Graph, error) {
 
 // OpenMedia streams an inbound media file of a number from Graph (the
 // public API's download endpoint). The caller closes the reader.
-func (b *Bridge) OpenMedia(ctx context.Context, accountID int64, mediaID string) (io.ReadCloser, whatsapp.MediaInfo, error) {
-	acc, err := b.store.AccountByID(ctx, b.store.Pool(), accountID)
+func (b *Bridge) OpenMedia(ctx context.Context, accountID store.AccountID, mediaID string) (io.ReadCloser, whatsapp.MediaInfo, error) {
+	acc, err := b.store.AccountByID(ctx, accountID)
 	if err != nil {
 		return nil, whatsapp.MediaInfo{}, fmt.Errorf("load account: %w", err)
 	}

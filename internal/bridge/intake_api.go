@@ -10,10 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/relaydesk/relaydesk/internal/apiview"
 	"github.com/relaydesk/relaydesk/internal/msgconv"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
@@ -37,8 +35,8 @@ type APISend struct {
 	ClientName string
 	// ChatID names an existing chat; otherwise AccountID and WaID name the
 	// number and the customer (the chat is created when needed).
-	ChatID    int64
-	AccountID int64
+	ChatID    store.ConversationID
+	AccountID store.AccountID
 	WaID      string
 	// Type is text, image, video, audio, document, sticker or template.
 	Type     string
@@ -123,26 +121,26 @@ func (s APISend) validate() error {
 // message outside the 24-hour window is refused with ErrOutsideWindow. When
 // the chat has a ticket, an internal note saying which application sent the
 // message is queued in the same transaction. It returns the message id.
-func (b *Bridge) QueueAPISend(ctx context.Context, tx pgx.Tx, s APISend) (int64, error) {
+func (b *Bridge) QueueAPISend(ctx context.Context, tx *store.Tx, s APISend) (store.MessageID, error) {
 	if err := s.validate(); err != nil {
 		return 0, err
 	}
 	convID := s.ChatID
 	if convID == 0 {
 		var err error
-		if convID, err = b.store.EnsureConversation(ctx, tx, s.AccountID, s.WaID); err != nil {
+		if convID, err = tx.EnsureConversation(ctx, s.AccountID, s.WaID); err != nil {
 			return 0, fmt.Errorf("ensure chat: %w", err)
 		}
 	}
-	conv, err := b.store.ConversationByID(ctx, tx, convID)
+	conv, err := tx.ConversationByID(ctx, convID)
 	if err != nil {
 		return 0, fmt.Errorf("load chat: %w", err)
 	}
 	if needsWindow(s.Type) && !b.inWindow(conv) {
 		return 0, ErrOutsideWindow
 	}
-	var ticketID *int64
-	if t, err := b.store.ActiveTicket(ctx, tx, convID); err == nil {
+	var ticketID *store.TicketID
+	if t, err := tx.ActiveTicket(ctx, convID); err == nil {
 		ticketID = &t.ID
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return 0, err
@@ -167,31 +165,22 @@ func (b *Bridge) QueueAPISend(ctx context.Context, tx pgx.Tx, s APISend) (int64,
 }
 
 // storeAPISend inserts the outbound message of an API send, with what the
-// send job needs beyond its text in the payload.
-func (b *Bridge) storeAPISend(ctx context.Context, tx pgx.Tx, convID int64, ticketID *int64, s APISend) (int64, error) {
-	body := s.Text
+// send job needs beyond its text (a media link, a template) in APISend.
+func (b *Bridge) storeAPISend(ctx context.Context, tx *store.Tx, convID store.ConversationID, ticketID *store.TicketID,
+	s APISend) (store.MessageID, error) {
+	o := store.Outbound{ConversationID: convID, TicketID: ticketID, Kind: s.Type, Body: s.Text, Author: "app:" + s.ClientName}
 	if s.Type != whatsapp.TypeText {
-		body = s.Caption
-	}
-	id, _, err := b.store.InsertOutbound(ctx, tx, store.Outbound{ConversationID: convID, TicketID: ticketID,
-		Kind: s.Type, Body: body, Author: "app:" + s.ClientName})
-	if err != nil || s.Type == whatsapp.TypeText {
-		return id, err
-	}
-	p := apiview.APIPayload{Type: s.Type, Link: s.Link, Caption: s.Caption, Filename: s.Filename}
-	if s.Template != nil {
-		if p.Template, err = json.Marshal(s.Template); err != nil {
-			return 0, err
+		o.Body = s.Caption
+		o.APISend = &store.APISend{Type: s.Type, Link: s.Link, Caption: s.Caption, Filename: s.Filename}
+		if s.Template != nil {
+			var err error
+			if o.APISend.Template, err = json.Marshal(s.Template); err != nil {
+				return 0, fmt.Errorf("encode template: %w", err)
+			}
 		}
 	}
-	raw, err := json.Marshal(map[string]any{"api": p})
-	if err != nil {
-		return 0, err
-	}
-	if err := b.store.SetMessagePayload(ctx, tx, id, raw); err != nil {
-		return 0, err
-	}
-	return id, nil
+	id, _, err := tx.InsertOutbound(ctx, o)
+	return id, err
 }
 
 func apiSummary(s APISend) string {

@@ -2,11 +2,9 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -33,7 +31,7 @@ type HelpdeskResult struct {
 // are never sent.
 func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h http.Header, body []byte) (HelpdeskResult, error) {
 	var res HelpdeskResult
-	row, err := b.store.ConnectionByPublicID(ctx, b.store.Pool(), publicID)
+	row, err := b.store.ConnectionByPublicID(ctx, publicID)
 	if errors.Is(err, store.ErrNotFound) {
 		return res, &RejectError{RejectUnknownConnection, err}
 	}
@@ -56,7 +54,7 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 	case err != nil:
 		return res, &RejectError{RejectMalformed, err}
 	}
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = b.store.InTx(ctx, func(tx *store.Tx) error {
 		res = HelpdeskResult{Kind: row.Kind}
 		jobs, err := b.storeEvents(ctx, tx, row, events, &res)
 		if err != nil {
@@ -66,13 +64,13 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 		if res.Replies == 0 && res.Statuses == 0 {
 			outcome = OutcomeDuplicate
 		}
-		if _, err := b.store.InsertWebhookEvent(ctx, tx, store.WebhookEvent{
+		if _, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: row.Kind, Outcome: outcome, Body: body,
 			Summary: map[string]any{"connection": row.Name, "replies": res.Replies, "statuses": res.Statuses, "ignored": res.Ignored},
 		}); err != nil {
 			return err
 		}
-		if err := b.store.TouchWebhook(ctx, tx, row.ID); err != nil {
+		if err := tx.TouchWebhook(ctx, row.ID); err != nil {
 			return err
 		}
 		return b.enqueue(ctx, tx, jobs)
@@ -82,7 +80,7 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 
 // storeEvents stores a connection's events (from a webhook, a poll or the
 // parked ones) and returns the jobs to enqueue with them.
-func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connection, events []connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
+func (b *Bridge) storeEvents(ctx context.Context, tx *store.Tx, row store.Connection, events []connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
 	for _, e := range events {
 		t, found, err := b.eventTicket(ctx, tx, row, e)
@@ -95,7 +93,7 @@ func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connectio
 		}
 		switch {
 		case e.Type == connectors.EventTicketStatus && e.Status.Valid():
-			if err := b.store.SetTicketStatus(ctx, tx, t.ID, string(e.Status)); err != nil {
+			if err := tx.SetTicketStatus(ctx, t.ID, string(e.Status)); err != nil {
 				return nil, err
 			}
 			res.Statuses++
@@ -116,15 +114,15 @@ func (b *Bridge) storeEvents(ctx context.Context, tx pgx.Tx, row store.Connectio
 // ticket not (yet) recorded may have come before the job that created the
 // ticket recorded it: under the ticket's lock it looks again, and parks the
 // reply until the ticket is recorded (it expires if the ticket never is).
-func (b *Bridge) eventTicket(ctx context.Context, tx pgx.Tx, row store.Connection, e connectors.Event) (store.Ticket, bool, error) {
-	t, err := b.store.TicketByRemoteID(ctx, tx, row.ID, e.TicketID)
+func (b *Bridge) eventTicket(ctx context.Context, tx *store.Tx, row store.Connection, e connectors.Event) (store.Ticket, bool, error) {
+	t, err := tx.TicketByRemoteID(ctx, row.ID, e.TicketID)
 	if errors.Is(err, store.ErrNotFound) && e.IsAgentReply() {
-		if err := b.store.LockTicketKey(ctx, tx, row.ID, e.TicketID); err != nil {
+		if err := tx.LockTicketKey(ctx, row.ID, e.TicketID); err != nil {
 			return t, false, err
 		}
-		t, err = b.store.TicketByRemoteID(ctx, tx, row.ID, e.TicketID)
+		t, err = tx.TicketByRemoteID(ctx, row.ID, e.TicketID)
 		if errors.Is(err, store.ErrNotFound) {
-			return t, false, b.store.ParkEvent(ctx, tx, row.ID, e.TicketID, e)
+			return t, false, tx.ParkEvent(ctx, row.ID, e.TicketID, e)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -136,17 +134,10 @@ func (b *Bridge) eventTicket(ctx context.Context, tx pgx.Tx, row store.Connectio
 // storeReply stores an agent's public reply and wakes the conversation's
 // outbound queue; a redelivery, or a comment relaydesk posted itself, is
 // ignored.
-func (b *Bridge) storeReply(ctx context.Context, tx pgx.Tx, row store.Connection, t store.Ticket, e connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
-	media, err := json.Marshal(e.Attachments)
-	if err != nil {
-		return nil, err
-	}
-	if len(e.Attachments) == 0 {
-		media = nil
-	}
-	id, inserted, err := b.store.InsertOutbound(ctx, tx, store.Outbound{
+func (b *Bridge) storeReply(ctx context.Context, tx *store.Tx, row store.Connection, t store.Ticket, e connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
+	id, inserted, err := tx.InsertOutbound(ctx, store.Outbound{
 		ConversationID: t.ConversationID, ConnectionID: &row.ID, TicketID: &t.ID, RemoteID: e.CommentID,
-		Kind: "text", Body: e.Body, Media: media, Author: "agent:" + e.AuthorID,
+		Kind: "text", Body: e.Body, Attachments: e.Attachments, Author: "agent:" + e.AuthorID,
 	})
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -43,7 +42,7 @@ func (e *RejectError) Unwrap() error { return e.Err }
 // IntakeResult describes an accepted delivery.
 type IntakeResult struct {
 	Outcome       string
-	EventID       int64 // webhook_events row, 0 for unknown numbers
+	EventID       store.WebhookEventID // webhook_events row, 0 for unknown numbers
 	NewMessages   int
 	Duplicates    int
 	Statuses      int
@@ -84,18 +83,18 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		return res, &RejectError{reason, err}
 	}
 	accounts = signedBy(accounts, secrets, secrets[matched])
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = b.store.InTx(ctx, func(tx *store.Tx) error {
 		res = IntakeResult{}
 		jobs, err := b.storeBatch(ctx, tx, accounts, batch, &res)
 		if err != nil {
 			return err
 		}
 		res.Outcome = outcome(res)
-		var accountID *int64
+		var accountID *store.AccountID
 		if len(accounts) == 1 {
 			accountID = &accounts[0].ID
 		}
-		id, err := b.store.InsertWebhookEvent(ctx, tx, store.WebhookEvent{
+		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
 				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown},
@@ -159,7 +158,7 @@ func signedBy(accounts []store.Account, secrets [][]byte, secret []byte) []store
 
 // storeBatch stores the changes of the vouched-for numbers and the account
 // events, and returns the jobs to enqueue.
-func (b *Bridge) storeBatch(ctx context.Context, tx pgx.Tx, accounts []store.Account, batch *whatsapp.Batch, res *IntakeResult) ([]river.InsertManyParams, error) {
+func (b *Bridge) storeBatch(ctx context.Context, tx *store.Tx, accounts []store.Account, batch *whatsapp.Batch, res *IntakeResult) ([]river.InsertManyParams, error) {
 	byPhone := map[string]store.Account{}
 	for _, a := range accounts {
 		byPhone[a.PhoneNumberID] = a
@@ -200,7 +199,7 @@ func outcome(r IntakeResult) string {
 
 // storeChange stores one number's messages and statuses and returns the
 // jobs to enqueue.
-func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, ch whatsapp.Change, res *IntakeResult) ([]river.InsertManyParams, error) {
+func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Account, ch whatsapp.Change, res *IntakeResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
 
 	// Group messages by customer, keeping their order.
@@ -211,7 +210,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 			continue // nothing to key it on; kept in webhook_events
 		}
 		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
-			if err := b.store.RecordNumberChange(ctx, tx, m.From, m.System.NewWaID, m.Timestamp); err != nil {
+			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, m.Timestamp); err != nil {
 				return nil, err
 			}
 		}
@@ -226,7 +225,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 	}
 	for _, waID := range order {
 		msgs := byCustomer[waID]
-		r, err := b.store.RecordInbound(ctx, tx, store.Inbound{
+		r, err := tx.RecordInbound(ctx, store.Inbound{
 			AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs,
 		})
 		if err != nil {
@@ -243,7 +242,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 			}
 			// The customer wrote: the 24-hour window is open again, so
 			// replies held for it can go.
-			held, err := b.store.ReleaseWaiting(ctx, tx, r.ConversationID)
+			held, err := tx.ReleaseWaiting(ctx, r.ConversationID)
 			if err != nil {
 				return nil, err
 			}
@@ -258,14 +257,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 	}
 
 	for _, st := range ch.Statuses {
-		var errJSON json.RawMessage
-		if len(st.Errors) > 0 {
-			var err error
-			if errJSON, err = json.Marshal(st.Errors); err != nil {
-				return nil, err
-			}
-		}
-		r, err := b.store.ApplyStatus(ctx, tx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: st.Timestamp, Error: errJSON})
+		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: st.Timestamp, Errors: st.Errors})
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +277,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 	}
 	if len(ch.Errors) > 0 {
 		b.log.Warn("whatsapp reported errors for a number", "account", acc.Name, "errors", fmt.Sprint(ch.Errors))
-		if err := b.store.SetAccountHealth(ctx, tx, acc.ID, "degraded", fmt.Sprint(ch.Errors)); err != nil {
+		if err := tx.SetAccountHealth(ctx, acc.ID, "degraded", fmt.Sprint(ch.Errors)); err != nil {
 			return nil, err
 		}
 	}
@@ -293,7 +285,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx pgx.Tx, acc store.Account, 
 }
 
 // applyAccountEvent surfaces account-level fields as the number's status.
-func (b *Bridge) applyAccountEvent(ctx context.Context, tx pgx.Tx, accounts []store.Account, ev whatsapp.AccountEvent) error {
+func (b *Bridge) applyAccountEvent(ctx context.Context, tx *store.Tx, accounts []store.Account, ev whatsapp.AccountEvent) error {
 	var v struct {
 		Event        string `json:"event"`
 		CurrentLimit string `json:"current_limit"`
@@ -320,16 +312,17 @@ func (b *Bridge) applyAccountEvent(ctx context.Context, tx pgx.Tx, accounts []st
 				health = "healthy"
 			}
 		}
-		if err := b.store.SetAccountHealth(ctx, tx, a.ID, health, detail); err != nil {
+		if err := tx.SetAccountHealth(ctx, a.ID, health, detail); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// inboundMessage turns a parsed message into its stored form.
+// inboundMessage turns a parsed message into its stored form: the decoded
+// message itself, so the delivery job does not parse Meta's JSON again.
 func inboundMessage(m whatsapp.Message) store.InboundMessage {
-	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Payload: m.Raw, At: m.Timestamp}
+	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Message: &m, At: m.Timestamp}
 	if im.At.IsZero() {
 		im.At = time.Now()
 	}
@@ -337,10 +330,7 @@ func inboundMessage(m whatsapp.Message) store.InboundMessage {
 	case m.Type == whatsapp.TypeText:
 		im.Body = m.Text
 	case m.Media != nil:
-		im.Body = m.Media.Caption
-		if b, err := json.Marshal(m.Media); err == nil {
-			im.Media = b
-		}
+		im.Body, im.Media = m.Media.Caption, m.Media
 	case m.Interactive != nil:
 		im.Body = m.Interactive.Title
 	case m.Button != nil:

@@ -3,10 +3,10 @@ package bridge
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // SchedulePolls enqueues a poll for each enabled connection whose connector
@@ -38,18 +38,17 @@ func (b *Bridge) SchedulePolls(ctx context.Context) (int, error) {
 			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: connectors.PollInterval(row.Settings)},
 		}})
 	}
-	if len(jobs) == 0 {
-		return 0, nil
+	if err := b.enqueueAlone(ctx, jobs); err != nil {
+		return 0, err
 	}
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error { return b.enqueue(ctx, tx, jobs) })
-	return len(jobs), err
+	return len(jobs), nil
 }
 
 // Poll asks a connection's helpdesk for events after its stored cursor,
 // stores them like webhook events and moves the cursor, in one transaction:
 // a crash between the two re-reads the same events, which the bridge
 // deduplicates by comment id.
-func (b *Bridge) Poll(ctx context.Context, connectionID int64) (HelpdeskResult, error) {
+func (b *Bridge) Poll(ctx context.Context, connectionID store.ConnectionID) (HelpdeskResult, error) {
 	conn, err := b.connection(ctx, connectionID)
 	if err != nil {
 		return HelpdeskResult{}, err
@@ -65,13 +64,13 @@ func (b *Bridge) Poll(ctx context.Context, connectionID int64) (HelpdeskResult, 
 		return HelpdeskResult{}, b.helpdeskErr(ctx, conn, err)
 	}
 	var res HelpdeskResult
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = b.store.InTx(ctx, func(tx *store.Tx) error {
 		res = HelpdeskResult{Kind: conn.row.Kind}
 		jobs, err := b.storeEvents(ctx, tx, conn.row, events, &res)
 		if err != nil {
 			return err
 		}
-		if err := b.store.SetPollCursor(ctx, tx, conn.row.ID, next); err != nil {
+		if err := tx.SetPollCursor(ctx, conn.row.ID, next); err != nil {
 			return err
 		}
 		return b.enqueue(ctx, tx, jobs)

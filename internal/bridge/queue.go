@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -50,7 +49,7 @@ func capWait(d, limit time.Duration) time.Duration {
 }
 
 // jobFor is the job that works a conversation's queue of one direction.
-func jobFor(dir store.Direction, convID int64) river.JobArgs {
+func jobFor(dir store.Direction, convID store.ConversationID) river.JobArgs {
 	if dir == store.DirOut {
 		return SendOutboundArgs{ConversationID: convID}
 	}
@@ -76,8 +75,8 @@ func directionOf(dir store.Direction) string {
 // wake marks a conversation's queue of one direction as queued and returns
 // the job to enqueue in the same transaction, or none when one is queued
 // already.
-func (b *Bridge) wake(ctx context.Context, tx pgx.Tx, convID int64, dir store.Direction) ([]river.InsertManyParams, error) {
-	queue, err := b.store.MarkQueued(ctx, tx, convID, dir)
+func (b *Bridge) wake(ctx context.Context, tx *store.Tx, convID store.ConversationID, dir store.Direction) ([]river.InsertManyParams, error) {
+	queue, err := tx.MarkQueued(ctx, convID, dir)
 	if err != nil || !queue {
 		return nil, err
 	}
@@ -86,7 +85,7 @@ func (b *Bridge) wake(ctx context.Context, tx pgx.Tx, convID int64, dir store.Di
 
 // claim takes a conversation's lease for one direction and keeps it alive
 // until release is called.
-func (b *Bridge) claim(ctx context.Context, convID int64, dir store.Direction) (release func(), err error) {
+func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (release func(), err error) {
 	ok, err := b.store.ClaimConversation(ctx, convID, dir, lease)
 	if err != nil {
 		return nil, err
@@ -124,7 +123,7 @@ func (b *Bridge) claim(ctx context.Context, convID int64, dir store.Direction) (
 
 // drain claims a conversation's direction and works its pending messages in
 // sequence order until none is left or one asks the job to stop.
-func (b *Bridge) drain(ctx context.Context, convID int64, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
+func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
 	release, err := b.claim(ctx, convID, dir)
 	if err != nil {
 		return err
@@ -154,17 +153,17 @@ type convCtx struct {
 	conv       store.Conversation
 	account    store.Account
 	graph      Graph
-	conns      map[int64]*connection // built once per drain, not once per message
-	routes     []store.Route         // the number's routes, read once per drain
+	conns      map[store.ConnectionID]*connection // built once per drain, not once per message
+	routes     []store.Route                      // the number's routes, read once per drain
 	haveRoutes bool
 }
 
-func (b *Bridge) loadConversation(ctx context.Context, convID int64) (*convCtx, error) {
-	conv, err := b.store.ConversationByID(ctx, b.store.Pool(), convID)
+func (b *Bridge) loadConversation(ctx context.Context, convID store.ConversationID) (*convCtx, error) {
+	conv, err := b.store.ConversationByID(ctx, convID)
 	if err != nil {
 		return nil, fmt.Errorf("load conversation %d: %w", convID, err)
 	}
-	acc, err := b.store.AccountByID(ctx, b.store.Pool(), conv.AccountID)
+	acc, err := b.store.AccountByID(ctx, conv.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("load account: %w", err)
 	}
@@ -178,7 +177,7 @@ func (b *Bridge) loadConversation(ctx context.Context, convID int64) (*convCtx, 
 // routesOf returns the number's routes, read once per drain.
 func (b *Bridge) routesOf(ctx context.Context, cc *convCtx) ([]store.Route, error) {
 	if !cc.haveRoutes {
-		routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), cc.account.ID)
+		routes, err := b.store.RoutesForAccount(ctx, cc.account.ID)
 		if err != nil {
 			return nil, fmt.Errorf("load routes: %w", err)
 		}
@@ -193,8 +192,8 @@ type connection struct {
 	c   connectors.Connector
 }
 
-func (b *Bridge) connection(ctx context.Context, id int64) (*connection, error) {
-	row, err := b.store.ConnectionByID(ctx, b.store.Pool(), id)
+func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connection, error) {
+	row, err := b.store.ConnectionByID(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load connection %d: %w", id, err)
 	}
@@ -210,7 +209,7 @@ func (b *Bridge) connection(ctx context.Context, id int64) (*connection, error) 
 }
 
 // connFor returns a helpdesk connection's connector, built once per drain.
-func (b *Bridge) connFor(ctx context.Context, cc *convCtx, id int64) (*connection, error) {
+func (b *Bridge) connFor(ctx context.Context, cc *convCtx, id store.ConnectionID) (*connection, error) {
 	if c, ok := cc.conns[id]; ok {
 		return c, nil
 	}
@@ -219,7 +218,7 @@ func (b *Bridge) connFor(ctx context.Context, cc *convCtx, id int64) (*connectio
 		return nil, err
 	}
 	if cc.conns == nil {
-		cc.conns = map[int64]*connection{}
+		cc.conns = map[store.ConnectionID]*connection{}
 	}
 	cc.conns[id] = c
 	return c, nil

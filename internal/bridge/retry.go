@@ -3,16 +3,16 @@ package bridge
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // RetryMessage puts a failed message back in its conversation's queue (the
 // admin page's "retry" action). It keeps its place in the sequence: messages
 // of the same direction behind it wait until it is delivered or fails again.
 // It returns store.ErrNotFound when the message is not failed or held.
-func (b *Bridge) RetryMessage(ctx context.Context, messageID int64) error {
-	return b.store.InTx(ctx, func(tx pgx.Tx) error {
-		convID, direction, err := b.store.RetryMessage(ctx, tx, messageID)
+func (b *Bridge) RetryMessage(ctx context.Context, messageID store.MessageID) error {
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		convID, direction, err := tx.RetryMessage(ctx, messageID)
 		if err != nil {
 			return err
 		}

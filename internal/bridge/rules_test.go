@@ -104,7 +104,7 @@ func TestPickRoute(t *testing.T) {
 		routes []store.Route
 		waID   string
 		body   string
-		want   int64 // 0: no route
+		want   store.RouteID // 0: no route
 	}{
 		{"the first match wins over later ones", routes, "4915112345678", "my invoice", 1},
 		{"a country route before the default", routes, "4915112345678", "hello", 2},
@@ -129,12 +129,12 @@ func TestPickRoute(t *testing.T) {
 func TestRouteByID(t *testing.T) {
 	t.Parallel()
 	routes := []store.Route{{ID: 7}, {ID: 9}}
-	id := func(v int64) *int64 { return &v }
+	id := func(v store.RouteID) *store.RouteID { return &v }
 	require.Nil(t, routeByID(routes, nil), "a ticket without a route")
 	require.Nil(t, routeByID(routes, id(8)), "a deleted route")
 	got := routeByID(routes, id(9))
 	require.NotNil(t, got)
-	require.Equal(t, int64(9), got.ID)
+	require.Equal(t, store.RouteID(9), got.ID)
 	require.Same(t, &routes[1], got, "the route itself, not a copy")
 }
 

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
-	"github.com/relaydesk/relaydesk/internal/apiview"
 	"github.com/relaydesk/relaydesk/internal/msgconv"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
@@ -24,7 +22,7 @@ const (
 // SendOutbound sends a conversation's pending agent replies to WhatsApp in
 // order, applying the 24-hour window, the number's send rate and Graph's
 // error classes.
-func (b *Bridge) SendOutbound(ctx context.Context, convID int64) error {
+func (b *Bridge) SendOutbound(ctx context.Context, convID store.ConversationID) error {
 	return b.drain(ctx, convID, store.DirOut, b.sendOne)
 }
 
@@ -62,12 +60,11 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	}
 
 	// Each attachment is one WhatsApp media message, then the text; parts
-	// already accepted (recorded in payload.parts) are not sent again.
-	done := sentParts(m.Payload)
+	// already accepted (recorded in sent_parts) are not sent again.
 	to := recipient(cc.conv)
 	var last string
 	for i, a := range attachments {
-		if w, ok := done[strconv.Itoa(i)]; ok {
+		if w, ok := m.SentParts[i]; ok {
 			last = w
 			continue
 		}
@@ -105,15 +102,15 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 // attachments) are completed from the helpdesk first, updating m's body;
 // until attachments are known, every attempt asks again.
 func (b *Bridge) attachmentsOf(ctx context.Context, conn *connection, m *store.Message) ([]connectors.RemoteAttachment, error) {
-	attachments := remoteAttachments(m.Media)
-	if conn == nil || m.RemoteID == "" || len(m.Media) != 0 || m.TicketID == nil {
+	attachments := m.Attachments
+	if conn == nil || m.RemoteID == "" || len(attachments) != 0 || m.TicketID == nil {
 		return attachments, nil
 	}
 	hy, ok := conn.c.(connectors.EventHydrator)
 	if !ok {
 		return attachments, nil
 	}
-	t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID)
+	t, err := b.store.TicketByID(ctx, *m.TicketID)
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +121,10 @@ func (b *Bridge) attachmentsOf(ctx context.Context, conn *connection, m *store.M
 	if err != nil {
 		return nil, b.helpdeskErr(ctx, conn, err)
 	}
-	media, _ := json.Marshal(e.Attachments)
-	if len(e.Attachments) == 0 {
-		media = nil
-	}
 	if e.Body != "" {
 		m.Body = e.Body
 	}
-	if err := b.store.SetMedia(ctx, m.ID, m.Body, media); err != nil {
+	if err := b.store.SetAttachments(ctx, m.ID, m.Body, e.Attachments); err != nil {
 		return nil, err
 	}
 	return e.Attachments, nil
@@ -197,28 +190,10 @@ func (b *Bridge) openRemoteAttachment(ctx context.Context, conn *connection, a c
 	return rc, ctype, err
 }
 
-func remoteAttachments(media json.RawMessage) []connectors.RemoteAttachment {
-	var out []connectors.RemoteAttachment
-	if len(media) > 0 {
-		_ = json.Unmarshal(media, &out)
-	}
-	return out
-}
-
-func sentParts(payload json.RawMessage) map[string]string {
-	var p struct {
-		Parts map[string]string `json:"parts"`
-	}
-	if len(payload) > 0 {
-		_ = json.Unmarshal(payload, &p)
-	}
-	return p.Parts
-}
-
 // sendAPIMessage sends an API message other than text (media by link, a
 // template); text goes the agent replies' way. The caller has applied the
 // window rule.
-func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Message, p apiview.APIPayload) error {
+func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Message, p *store.APISend) error {
 	to := recipient(cc.conv)
 	if err := b.pace(ctx, cc.account, to); err != nil {
 		return err
@@ -230,7 +205,7 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 	if p.Type == whatsapp.TypeTemplate {
 		var t APITemplate
 		if err := json.Unmarshal(p.Template, &t); err != nil {
-			return b.store.MarkState(ctx, m.ID, store.StateFailed, map[string]string{"reason": "unreadable template: " + err.Error()})
+			return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", "unreadable template: "+err.Error()))
 		}
 		wamid, err = cc.graph.SendTemplate(sctx, to, t.wire())
 	} else {
@@ -244,10 +219,9 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 
 // apiMessageOf reports whether m is an API send the agent-reply path does
 // not handle (media by link, template).
-func apiMessageOf(m store.Message) (apiview.APIPayload, bool) {
-	if m.Direction != "out" || !strings.HasPrefix(m.Author, "app:") {
-		return apiview.APIPayload{}, false
+func apiMessageOf(m store.Message) (*store.APISend, bool) {
+	if m.Direction != "out" || !strings.HasPrefix(m.Author, "app:") || m.APISend == nil {
+		return nil, false
 	}
-	p, ok := apiview.DecodeAPIPayload(m.Payload)
-	return p, ok && p.Type != whatsapp.TypeText
+	return m.APISend, m.APISend.Type != whatsapp.TypeText
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
@@ -77,7 +75,7 @@ func (b *Bridge) reengagementTemplate(ctx context.Context, cc *convCtx, m store.
 	if m.TicketID == nil {
 		return nil, nil
 	}
-	t, err := b.store.TicketByID(ctx, b.store.Pool(), *m.TicketID)
+	t, err := b.store.TicketByID(ctx, *m.TicketID)
 	if err != nil || t.RouteID == nil {
 		return nil, nil // an unreadable ticket counts as one without a route
 	}
@@ -94,8 +92,8 @@ func (b *Bridge) reengagementTemplate(ctx context.Context, cc *convCtx, m store.
 // holdWithNote parks a reply until the window opens again and queues a note
 // telling the agent, in one transaction.
 func (b *Bridge) holdWithNote(ctx context.Context, m store.Message, note string) error {
-	return b.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := b.store.MarkStateTx(ctx, tx, m.ID, store.StateWaitingWindow, map[string]string{"reason": note}); err != nil {
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkState(ctx, m.ID, store.StateWaitingWindow, store.Failure("", note)); err != nil {
 			return err
 		}
 		return b.enqueueNote(ctx, tx, m, note, "held")

@@ -15,6 +15,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/msgconv"
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
@@ -312,25 +313,6 @@ func TestSolvedAndClosedTickets(t *testing.T) {
 	h.noViolations()
 }
 
-func TestSweepRecoversACancelledJob(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, harnessOpts{})
-	h.killWorkers() // nothing works jobs while we break things
-	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "lost?"))
-	// An operator cancels the delivery job from the jobs page.
-	_, err := h.pool.Exec(context.Background(), `UPDATE river_job SET state = 'cancelled', finalized_at = now() WHERE kind = 'deliver_inbound'`)
-	require.NoError(t, err)
-	h.startWorkers()
-
-	n, err := h.bridge.Sweep(context.Background(), 0)
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	h.eventually(func() bool {
-		ts := h.zd.Tickets()
-		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 1
-	}, "delivered after the sweep")
-}
-
 func TestHelpdeskWebhookAuthentication(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
@@ -375,7 +357,7 @@ func TestAgentReplyBeforeTheTicketIsRecordedIsNotLost(t *testing.T) {
 	// auto-responder answers at once, before relaydesk has recorded the
 	// ticket. The same request with the same idempotency key makes the
 	// job's own create return this ticket afterwards.
-	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	conn, err := h.store.ConnectionByName(ctx, "zendesk")
 	require.NoError(t, err)
 	creds, err := h.store.Credentials(conn)
 	require.NoError(t, err)
@@ -445,16 +427,16 @@ func TestMediaDownloadAuthFailureMarksTheConversationsNumber(t *testing.T) {
 	h := newHarness(t, harnessOpts{spare: true})
 	ctx := context.Background()
 
-	spare, err := h.store.AccountByPhoneNumberID(ctx, h.pool, sparePhoneID)
+	spare, err := h.store.AccountByPhoneNumberID(ctx, sparePhoneID)
 	require.NoError(t, err)
-	tested, err := h.store.AccountByPhoneNumberID(ctx, h.pool, phoneID)
+	tested, err := h.store.AccountByPhoneNumberID(ctx, phoneID)
 	require.NoError(t, err)
-	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	conn, err := h.store.ConnectionByName(ctx, "zendesk")
 	require.NoError(t, err)
-	require.NotEqual(t, tested.ID, conn.ID, "the ids must differ for the test to tell them apart")
-	require.Equal(t, spare.ID, conn.ID, "a wrong id would land on the spare number")
-	connHealth := func() map[int64]string {
-		out := map[int64]string{}
+	require.NotEqual(t, int64(tested.ID), int64(conn.ID), "the ids must differ for the test to tell them apart")
+	require.Equal(t, int64(spare.ID), int64(conn.ID), "a wrong id would land on the spare number")
+	connHealth := func() map[store.ConnectionID]string {
+		out := map[store.ConnectionID]string{}
 		conns, err := h.store.Connections(ctx)
 		require.NoError(t, err)
 		for _, c := range conns {
@@ -472,12 +454,70 @@ func TestMediaDownloadAuthFailureMarksTheConversationsNumber(t *testing.T) {
 	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Image(customer, imgID, "image/jpeg", "the receipt"))
 
 	h.eventually(func() bool {
-		a, err := h.store.AccountByPhoneNumberID(ctx, h.pool, phoneID)
+		a, err := h.store.AccountByPhoneNumberID(ctx, phoneID)
 		require.NoError(t, err)
 		return a.Health == "token_expired"
 	}, "the number under test is marked token_expired")
-	spare, err = h.store.AccountByPhoneNumberID(ctx, h.pool, sparePhoneID)
+	spare, err = h.store.AccountByPhoneNumberID(ctx, sparePhoneID)
 	require.NoError(t, err)
 	require.NotEqual(t, "token_expired", spare.Health, "the other number is untouched")
 	require.Equal(t, before, connHealth(), "no connection's health changed")
+}
+
+// The intake stores the message it decoded (wa_message), not Meta's JSON,
+// and the delivery job uses it as it is. Rows stored before migration 005
+// hold only Meta's JSON (wa_raw): they are decoded on delivery and reach
+// the agent exactly as a new row with the same content does.
+func TestInboundIsStoredDecodedAndLegacyRowsStillDeliver(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	ctx := context.Background()
+	h.killWorkers() // store both deliveries before any job runs
+
+	jpeg := []byte{0xff, 0xd8, 0xff, 0xe0, 1, 2, 3}
+	imgID := h.graph.AddMedia(whatsapptest.Media{MimeType: "image/jpeg", Data: jpeg})
+	content := func() *whatsapptest.Delivery {
+		return whatsapptest.NewDelivery(phoneID).
+			Location(customer, 52.52, 13.405, "Office", "Main Street 1").
+			Image(customer, imgID, "image/jpeg", "the receipt").
+			ButtonReply(customer, "yes-1", "Yes, please")
+	}
+	current, legacy := content(), content()
+	h.postWhatsApp(current)
+	h.postWhatsApp(legacy)
+	require.Equal(t, 6, h.count(`SELECT count(*) FROM messages
+		WHERE direction = 'in' AND wa_message IS NOT NULL AND wa_raw IS NULL`), "every new row holds the decoded message only")
+
+	// Turn the second delivery's rows into rows as migration 005 left them:
+	// Meta's JSON in wa_raw, no decoded message.
+	batch, err := whatsapp.ParseDelivery(legacy.Bytes())
+	require.NoError(t, err)
+	var want []string
+	for _, m := range batch.Changes[0].Messages {
+		tag, err := h.pool.Exec(ctx, `UPDATE messages SET wa_message = NULL, wa_raw = $2 WHERE wamid = $1`, m.ID, []byte(m.Raw))
+		require.NoError(t, err)
+		require.EqualValues(t, 1, tag.RowsAffected())
+		want = append(want, msgconv.Render(whatsapp.DecodeMessage(m.Raw)))
+	}
+	require.Equal(t, 3, h.count(`SELECT count(*) FROM messages WHERE wa_message IS NULL AND wa_raw IS NOT NULL`))
+
+	h.startWorkers()
+	h.eventually(func() bool {
+		ts := h.zd.Tickets()
+		return len(ts) == 1 && len(h.publicComments(ts[0].ID)) == 6
+	}, "both deliveries posted")
+	cs := h.publicComments(h.zd.Tickets()[0].ID)
+	for i := range 3 {
+		fresh, old := cs[i], cs[i+3]
+		require.Equal(t, want[i], old.Body, "the legacy row renders as its raw JSON decodes")
+		require.Equal(t, fresh.Body, old.Body, "a legacy row and a new row with the same content read the same")
+		require.Len(t, old.Attachments, len(fresh.Attachments))
+		for j := range fresh.Attachments {
+			require.Equal(t, fresh.Attachments[j].ContentType, old.Attachments[j].ContentType)
+			require.Equal(t, jpeg, old.Attachments[j].Data, "the legacy row's media is fetched too")
+		}
+	}
+	require.Len(t, cs[1].Attachments, 1, "the image carries its file")
+	require.Equal(t, 0, h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`), "failed: %s", h.failures())
+	h.noViolations()
 }

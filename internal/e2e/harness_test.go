@@ -28,6 +28,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/jobs"
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -59,12 +60,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// fastRetry retries failed jobs quickly so failure tests stay short.
-type fastRetry struct{}
+// fastRetry retries failed jobs after its duration so failure tests stay
+// short.
+type fastRetry time.Duration
 
-func (fastRetry) NextRetry(*rivertype.JobRow) time.Time {
-	return time.Now().Add(100 * time.Millisecond)
-}
+func (d fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
 
 type harness struct {
 	t        *testing.T
@@ -132,9 +132,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: spareDesk, Kind: "zendesk", BaseURL: sc.BaseURL,
 			Settings: sc.Settings, Credentials: sc.Credentials, WebhookSecret: "spare-webhook-secret"})
 	}
-	_, err := h.store.ApplyFile(ctx, file)
+	_, err := declare.Apply(ctx, h.store, file)
 	require.NoError(t, err)
-	conn, err := h.store.ConnectionByName(ctx, h.pool, "zendesk")
+	conn, err := h.store.ConnectionByName(ctx, "zendesk")
 	require.NoError(t, err)
 	h.publicID = conn.PublicID
 
@@ -152,7 +152,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 func (h *harness) startWorkers() {
 	h.t.Helper()
 	c, err := jobs.NewClient(jobs.Opts{Store: h.store, Logger: slog.New(slog.DiscardHandler), MaxWorkers: 10,
-		RegisterWorkers: jobs.AddBridgeWorkers(h.bridge), RetryPolicy: fastRetry{}, FetchPollInterval: 200 * time.Millisecond})
+		RegisterWorkers: jobs.AddBridgeWorkers(h.bridge), RetryPolicy: fastRetry(100 * time.Millisecond), FetchPollInterval: 200 * time.Millisecond})
 	require.NoError(h.t, err)
 	h.bridge.SetJobs(c)
 	require.NoError(h.t, c.Start(context.Background()))

@@ -30,7 +30,7 @@ func TestPollingHelpdeskRoundTrip(t *testing.T) {
 	// Freshdesk has no signed webhooks: agent replies are found by polling.
 	h.fd.AgentReply(tk.ID, "We will correct it today.")
 	h.fd.AgentNote(tk.ID, "internal: refund 20 EUR")
-	conn, err := h.store.ConnectionByName(ctx, h.pool, "freshdesk")
+	conn, err := h.store.ConnectionByName(ctx, "freshdesk")
 	require.NoError(t, err)
 	for range 3 { // polling again finds nothing new
 		_, err := h.bridge.Poll(ctx, conn.ID)
@@ -39,7 +39,7 @@ func TestPollingHelpdeskRoundTrip(t *testing.T) {
 	h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "the reply reached WhatsApp")
 	require.Equal(t, []string{"We will correct it today."}, h.sentTexts())
 
-	conn, err = h.store.ConnectionByName(ctx, h.pool, "freshdesk")
+	conn, err = h.store.ConnectionByName(ctx, "freshdesk")
 	require.NoError(t, err)
 	require.NotEmpty(t, conn.PollCursor, "the cursor is stored")
 

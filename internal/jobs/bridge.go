@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/relaydesk/relaydesk/internal/bridge"
+	"github.com/relaydesk/relaydesk/internal/store"
 )
 
 // outcome maps the bridge's result to River's: a SnoozeError waits without
@@ -57,8 +58,8 @@ func (w *SendOutboundWorker) Work(ctx context.Context, job *river.Job[bridge.Sen
 // drain works a conversation's queue of one direction; after the last
 // attempt the waiting message is marked failed (visible and retryable in the
 // admin page) rather than silently dropped.
-func drain(ctx context.Context, b *bridge.Bridge, job *rivertype.JobRow, convID int64, direction string,
-	work func(context.Context, int64) error) error {
+func drain(ctx context.Context, b *bridge.Bridge, job *rivertype.JobRow, convID store.ConversationID, direction string,
+	work func(context.Context, store.ConversationID) error) error {
 	err := work(ctx, convID)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		return b.GiveUp(ctx, convID, direction, err)
@@ -94,15 +95,21 @@ type SweepWorker struct {
 	Bridge *bridge.Bridge
 }
 
-// Work sweeps conversations idle for more than five minutes.
+// SweepEvery is both how often the sweep runs and how long pending messages
+// must have waited, with no lease and no live job, to be re-queued. It is
+// short because a job orphaned by a killed process is otherwise rescued
+// only after RescueStuckJobsAfter.
+const SweepEvery = 30 * time.Second
+
+// Work sweeps conversations whose pending messages waited SweepEvery.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[bridge.SweepArgs]) error {
-	_, err := w.Bridge.Sweep(ctx, 5*time.Minute)
+	_, err := w.Bridge.Sweep(ctx, SweepEvery)
 	return err
 }
 
-// SweepPeriodic runs the sweep every minute on the leader.
+// SweepPeriodic runs the sweep every SweepEvery on the leader.
 func SweepPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+	return river.NewPeriodicJob(river.PeriodicInterval(SweepEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return bridge.SweepArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "sweep_stalled"})
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -25,14 +24,14 @@ var ErrNotConnected = errors.New("oauth: the connection has no OAuth2 token: con
 // row, uses a token another replica refreshed meanwhile if there is one, or
 // refreshes with cfg and stores the new (possibly rotated) token before
 // returning it.
-func TokenSource(ctx context.Context, st *store.Store, connectionID int64, cfg *oauth2.Config, current *oauth2.Token) oauth2.TokenSource {
+func TokenSource(ctx context.Context, st *store.Store, connectionID store.ConnectionID, cfg *oauth2.Config, current *oauth2.Token) oauth2.TokenSource {
 	return &source{ctx: context.WithoutCancel(ctx), st: st, id: connectionID, cfg: cfg, tok: current}
 }
 
 type source struct {
 	ctx context.Context
 	st  *store.Store
-	id  int64
+	id  store.ConnectionID
 	cfg *oauth2.Config
 
 	mu  sync.Mutex
@@ -53,8 +52,8 @@ func (s *source) Token() (*oauth2.Token, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	var out *oauth2.Token
-	err := s.st.InTx(ctx, func(tx pgx.Tx) error {
-		t, err := s.st.LockOAuthToken(ctx, tx, s.id)
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		t, err := tx.LockOAuthToken(ctx, s.id)
 		if err != nil {
 			return err
 		}
@@ -76,7 +75,7 @@ func (s *source) Token() (*oauth2.Token, error) {
 			nt.RefreshToken = t.RefreshToken // not rotated: keep the old one
 		}
 		out = nt
-		return s.st.SetOAuthToken(ctx, tx, s.id, nt)
+		return tx.SetOAuthToken(ctx, s.id, nt)
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/oauth"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
@@ -22,10 +23,10 @@ func TestRefreshIsSerialisedAndPersisted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := testdb.NewStore(t)
-	_, err := st.ApplyFile(ctx, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "zd", Kind: "zendesk",
+	_, err := declare.Apply(ctx, st, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "zd", Kind: "zendesk",
 		Settings: map[string]any{}, Credentials: map[string]string{}}}})
 	require.NoError(t, err)
-	conn, err := st.ConnectionByName(ctx, st.Pool(), "zd")
+	conn, err := st.ConnectionByName(ctx, "zd")
 	require.NoError(t, err)
 
 	// A token endpoint that rotates refresh tokens: each may be used once.
@@ -54,7 +55,7 @@ func TestRefreshIsSerialisedAndPersisted(t *testing.T) {
 	cfg := &oauth2.Config{ClientID: "c", ClientSecret: "s", Endpoint: oauth2.Endpoint{TokenURL: ts.URL, AuthStyle: oauth2.AuthStyleInParams}}
 
 	expired := &oauth2.Token{AccessToken: "access-0", RefreshToken: "refresh-0", Expiry: time.Now().Add(-time.Hour)}
-	require.NoError(t, st.SetOAuthToken(ctx, st.Pool(), conn.ID, expired))
+	require.NoError(t, st.SetOAuthToken(ctx, conn.ID, expired))
 
 	// Four replicas find the token expired at the same moment.
 	var wg sync.WaitGroup
@@ -74,17 +75,17 @@ func TestRefreshIsSerialisedAndPersisted(t *testing.T) {
 		require.Equal(t, "access-1", g)
 	}
 
-	conn, err = st.ConnectionByName(ctx, st.Pool(), "zd")
+	conn, err = st.ConnectionByName(ctx, "zd")
 	require.NoError(t, err)
 	stored, err := st.OAuthToken(conn)
 	require.NoError(t, err)
 	require.Equal(t, "refresh-1", stored.RefreshToken, "the rotated refresh token is persisted")
 
 	t.Run("no token means not connected", func(t *testing.T) {
-		_, err := st.ApplyFile(ctx, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "other", Kind: "zendesk",
+		_, err := declare.Apply(ctx, st, &config.File{Path: "t", Helpdesks: []config.HelpdeskEntry{{Name: "other", Kind: "zendesk",
 			Settings: map[string]any{}, Credentials: map[string]string{}}}})
 		require.NoError(t, err)
-		other, err := st.ConnectionByName(ctx, st.Pool(), "other")
+		other, err := st.ConnectionByName(ctx, "other")
 		require.NoError(t, err)
 		_, err = oauth.TokenSource(ctx, st, other.ID, cfg, nil).Token()
 		require.ErrorIs(t, err, oauth.ErrNotConnected)

@@ -49,7 +49,7 @@ type appForm struct {
 	Scopes            []string
 	ClientCredentials bool
 	AuthorizationCode bool
-	Numbers           []int64
+	Numbers           []store.AccountID
 	CanIntrospect     bool
 }
 
@@ -59,7 +59,7 @@ type checkOption struct {
 }
 
 type numberOption struct {
-	ID            int64
+	ID            store.AccountID
 	Name, Display string
 	Checked       bool
 }
@@ -116,7 +116,7 @@ func (s *Server) appCreate(c echo.Context) error {
 	}
 	var problems []string
 	for _, v := range form["numbers"] {
-		id, err := strconv.ParseInt(v, 10, 64)
+		id, err := parseID[store.AccountID](v)
 		if err != nil {
 			problems = append(problems, "unknown number")
 			continue
@@ -166,12 +166,8 @@ type subscriptionView struct {
 	Deliveries []store.Delivery
 }
 
-func (s *Server) appByParam(c echo.Context) (store.APIClient, error) {
-	return byID(c, s.store.APIClientByID)
-}
-
 func (s *Server) appView(c echo.Context) error {
-	app, err := s.appByParam(c)
+	app, err := byID(c, s.store.APIClientByID)
 	if err != nil {
 		return err
 	}
@@ -211,7 +207,7 @@ func (s *Server) renderApp(c echo.Context, app store.APIClient, secret string) e
 // then redirects to the page change returns with its message. An error of
 // change about a missing entry is a 404.
 func (s *Server) appChange(c echo.Context, change func(ctx context.Context, app store.APIClient) (to, msg string, err error)) error {
-	app, err := s.appByParam(c)
+	app, err := byID(c, s.store.APIClientByID)
 	if err != nil {
 		return err
 	}
@@ -237,7 +233,7 @@ func (s *Server) appEnabled(c echo.Context) error {
 }
 
 func (s *Server) appRotateSecret(c echo.Context) error {
-	app, err := s.appByParam(c)
+	app, err := byID(c, s.store.APIClientByID)
 	if err != nil {
 		return err
 	}
@@ -256,9 +252,9 @@ func (s *Server) appRevokeAll(c echo.Context) error {
 
 func (s *Server) appRevokeGrant(c echo.Context) error {
 	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
-		gid, err := strconv.ParseInt(c.Param("grant"), 10, 64)
+		gid, err := pathID[store.GrantID](c, "grant")
 		if err != nil {
-			return "", "", echo.NewHTTPError(http.StatusNotFound)
+			return "", "", err
 		}
 		return appPath(app), "The grant and its tokens are revoked.", s.store.RevokeAPIGrant(ctx, app.ID, gid, s.actor(c))
 	})
@@ -266,9 +262,9 @@ func (s *Server) appRevokeGrant(c echo.Context) error {
 
 func (s *Server) appSubscriptionEnabled(c echo.Context) error {
 	return s.appChange(c, func(ctx context.Context, app store.APIClient) (string, string, error) {
-		sid, err := strconv.ParseInt(c.Param("sub"), 10, 64)
+		sid, err := pathID[store.SubscriptionID](c, "sub")
 		if err != nil {
-			return "", "", echo.NewHTTPError(http.StatusNotFound)
+			return "", "", err
 		}
 		sub, err := s.store.SubscriptionByID(ctx, sid)
 		if err != nil || sub.ClientID != app.ID {
@@ -357,7 +353,7 @@ func (s *Server) consentSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.RecordAudit(c.Request().Context(), s.actor(c), "api_client.authorize", "api_client", r.Client.ID, r.Client.Name,
+	if err := s.store.RecordAudit(c.Request().Context(), s.actor(c), "api_client.authorize", "api_client", int64(r.Client.ID), r.Client.Name,
 		map[string]any{"scopes": r.Scopes, "redirect_uri": r.RedirectURI}); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relaydesk/relaydesk/internal/password"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -56,8 +57,8 @@ func (s *Server) loginSubmit(c echo.Context) error {
 		return s.forbidden(c, "The login form expired or did not come from this site. Reload the page and try again.")
 	}
 	v := loginView{LoginCSRF: s.loginCSRFToken(c), Email: strings.TrimSpace(c.FormValue("email")), Next: c.FormValue("next")}
-	password := c.FormValue("password")
-	if v.Email == "" || password == "" {
+	pw := c.FormValue("password")
+	if v.Email == "" || pw == "" {
 		v.Error = "Enter your email and password."
 		return s.render(c, http.StatusUnprocessableEntity, "login.html", "", v)
 	}
@@ -73,7 +74,7 @@ func (s *Server) loginSubmit(c echo.Context) error {
 		v.Error = fmt.Sprintf("Too many login attempts. Try again in %s.", roundWait(wait))
 		return s.render(c, http.StatusTooManyRequests, "login.html", "", v)
 	}
-	admin, err := s.store.Authenticate(ctx, v.Email, password)
+	admin, err := s.store.Authenticate(ctx, v.Email, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
 		s.log.Warn("admin login failed", "remote_ip", c.RealIP(), "request_id", requestID(c))
 		v.Error = "That email and password do not match an admin account."
@@ -101,7 +102,7 @@ func roundWait(d time.Duration) string {
 
 // startSession rotates the session: the old one (if any) ends, a new random
 // token is set in an HttpOnly, SameSite=Lax cookie (Secure over HTTPS).
-func (s *Server) startSession(c echo.Context, adminID int64) (store.Session, error) {
+func (s *Server) startSession(c echo.Context, adminID store.AdminID) (store.Session, error) {
 	ctx := c.Request().Context()
 	if old := s.cookie(c, "relaydesk_session"); old != "" {
 		if err := s.store.DeleteSession(ctx, old); err != nil {
@@ -172,19 +173,19 @@ func (s *Server) setupSubmit(c echo.Context) error {
 	}
 	v := setupView{LoginCSRF: s.loginCSRFToken(c), Token: c.FormValue("token"), Email: strings.TrimSpace(c.FormValue("email")),
 		Errors: map[string]string{}}
-	password := c.FormValue("password")
+	pw := c.FormValue("password")
 	if _, err := store.NormalizeEmail(v.Email); err != nil {
 		v.Errors["email"] = err.Error()
 	}
-	if err := store.CheckPasswordRules(password); err != nil {
+	if err := password.Check(pw); err != nil {
 		v.Errors["password"] = "Use " + err.Error() + "."
-	} else if password != c.FormValue("confirm") {
+	} else if pw != c.FormValue("confirm") {
 		v.Errors["confirm"] = "The two passwords differ."
 	}
 	if len(v.Errors) > 0 {
 		return s.render(c, http.StatusUnprocessableEntity, "setup.html", "", v)
 	}
-	admin, err := s.store.CreateFirstAdmin(ctx, v.Token, v.Email, password, c.RealIP())
+	admin, err := s.store.CreateFirstAdmin(ctx, v.Token, v.Email, pw, c.RealIP())
 	switch {
 	case errors.Is(err, store.ErrSetupClosed):
 		return c.Redirect(http.StatusSeeOther, "/admin/login")

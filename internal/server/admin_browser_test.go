@@ -277,9 +277,9 @@ func TestAdminInABrowser(t *testing.T) {
 
 	// Webhooks: run the test event through the real intake, see it listed.
 	br.open("/admin/webhooks")
-	acc, err := b.store.AccountByName(context.Background(), b.pool, "support-us")
+	acc, err := b.store.AccountByName(context.Background(), "support-us")
 	require.NoError(t, err)
-	br.click("#test-event-" + strconv.FormatInt(acc.ID, 10))
+	br.click("#test-event-" + strconv.FormatInt(int64(acc.ID), 10))
 	br.waitText(".flash", "Test event for support-us accepted")
 	require.Contains(t, br.text(".flash"), "no ticket was opened")
 	br.waitText("#deliveries", "test")

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,12 +43,12 @@ func (s *Server) conversationsList(c echo.Context) error {
 
 func (s *Server) conversationView(c echo.Context) error {
 	ctx := c.Request().Context()
-	conv, err := byID(c, inPool(s.store.Pool(), s.store.ConversationByID))
+	conv, err := byID(c, s.store.ConversationByID)
 	if err != nil {
 		return err
 	}
 	id := conv.ID
-	acc, err := s.store.AccountByID(ctx, s.store.Pool(), conv.AccountID)
+	acc, err := s.store.AccountByID(ctx, conv.AccountID)
 	if err != nil {
 		return err
 	}
@@ -61,11 +60,11 @@ func (s *Server) conversationView(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
+	names := map[store.ConnectionID]string{}
 	for _, cn := range conns {
 		names[cn.ID] = cn.Name
 	}
-	urls := map[int64]string{}
+	urls := map[store.TicketID]string{}
 	for _, t := range tickets {
 		urls[t.ID] = t.URL
 	}
@@ -87,12 +86,12 @@ func (s *Server) conversationView(c echo.Context) error {
 // messageRetry puts a failed message back in its conversation's queue.
 func (s *Server) messageRetry(c echo.Context) error {
 	ctx := c.Request().Context()
-	m, err := byID(c, inPool(s.store.Pool(), s.store.MessageByID))
+	m, err := byID(c, s.store.MessageByID)
 	if err != nil {
 		return err
 	}
 	id := m.ID
-	back := "/admin/conversations/" + strconv.FormatInt(m.ConversationID, 10)
+	back := "/admin/conversations/" + idText(m.ConversationID)
 	err = s.bridge.RetryMessage(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return s.flash(c, back, "warning", "That message is not failed or held any more, so there is nothing to retry.", "")
@@ -100,7 +99,7 @@ func (s *Server) messageRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = s.store.RecordAudit(ctx, s.actor(c), "message.retry", "message", id, "", map[string]any{"conversation_id": m.ConversationID})
+	_ = s.store.RecordAudit(ctx, s.actor(c), "message.retry", "message", int64(id), "", map[string]any{"conversation_id": m.ConversationID})
 	return s.flash(c, back, "success", "Message queued again.",
 		"It keeps its place in the conversation: messages after it wait until it is delivered or fails again.")
 }

@@ -20,7 +20,8 @@ type routingRuleForm struct {
 	ReopenWindow, Tags                string
 	TemplateName, TemplateLanguage    string
 	Errors                            map[string]string
-	accountID, connectionID           int64
+	accountID                         store.AccountID
+	connectionID                      store.ConnectionID
 	position                          int
 }
 
@@ -32,7 +33,7 @@ func routingRuleFormFromRequest(c echo.Context) *routingRuleForm {
 }
 
 func routingRuleFormFrom(r store.RouteView) *routingRuleForm {
-	f := &routingRuleForm{AccountID: strconv.FormatInt(r.AccountID, 10), ConnectionID: strconv.FormatInt(r.ConnectionID, 10),
+	f := &routingRuleForm{AccountID: idText(r.AccountID), ConnectionID: idText(r.ConnectionID),
 		Position: strconv.Itoa(r.Position), MatchKind: r.Match.Kind, MatchValue: r.Match.Value,
 		ReopenWindow: windowString(r.ReopenWindow), Tags: strings.Join(r.Tags, ", "), Errors: map[string]string{}}
 	if t := r.ReengagementTemplate; t != nil {
@@ -55,11 +56,11 @@ func windowString(d time.Duration) string {
 // Validate checks the form against the numbers and helpdesks that exist.
 func (f *routingRuleForm) Validate(accounts []store.Account, conns []store.Connection) bool {
 	var err error
-	if f.accountID, err = strconv.ParseInt(f.AccountID, 10, 64); err != nil ||
+	if f.accountID, err = parseID[store.AccountID](f.AccountID); err != nil ||
 		!slices.ContainsFunc(accounts, func(a store.Account) bool { return a.ID == f.accountID }) {
 		f.Errors["account_id"] = "Choose the WhatsApp number."
 	}
-	if f.connectionID, err = strconv.ParseInt(f.ConnectionID, 10, 64); err != nil ||
+	if f.connectionID, err = parseID[store.ConnectionID](f.ConnectionID); err != nil ||
 		!slices.ContainsFunc(conns, func(c store.Connection) bool { return c.ID == f.connectionID }) {
 		f.Errors["connection_id"] = "Choose the helpdesk."
 	}
@@ -135,11 +136,11 @@ func (f *routingRuleForm) Fields(accounts []store.Account, conns []store.Connect
 		if a.DisplayPhoneNumber != "" {
 			label += " (" + a.DisplayPhoneNumber + ")"
 		}
-		accOpts = append(accOpts, option{Value: strconv.FormatInt(a.ID, 10), Label: label, Selected: strconv.FormatInt(a.ID, 10) == f.AccountID})
+		accOpts = append(accOpts, option{Value: idText(a.ID), Label: label, Selected: idText(a.ID) == f.AccountID})
 	}
 	for _, c := range conns {
-		connOpts = append(connOpts, option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name + " (" + c.Kind + ")",
-			Selected: strconv.FormatInt(c.ID, 10) == f.ConnectionID})
+		connOpts = append(connOpts, option{Value: idText(c.ID), Label: c.Name + " (" + c.Kind + ")",
+			Selected: idText(c.ID) == f.ConnectionID})
 	}
 	kinds := []option{{"default", "Every conversation (default)", false}, {"country", "Customers from a country", false},
 		{"keyword", "First message contains a keyword", false}}

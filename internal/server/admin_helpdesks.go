@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -101,7 +100,7 @@ func (s *Server) helpdeskView(c echo.Context, conn *store.Connection, f *connect
 		CallbackURL: s.publicBase(c) + oauthCallbackPath}
 	v.OAuth2 = containsMethod(f.desc.AuthMethods, connectors.AuthOAuth2)
 	if conn != nil {
-		v.Action = "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+		v.Action = "/admin/helpdesks/" + idText(conn.ID)
 		v.ReadOnly = conn.ManagedByFile
 		v.WebhookURL = s.helpdeskWebhookURL(c, *conn)
 		if cn, err := s.connector(*conn); err == nil {
@@ -157,7 +156,7 @@ func (s *Server) helpdeskCreate(c echo.Context) error {
 			BaseURL: f.BaseURL, Settings: f.Settings, Credentials: creds}, s.actor(c))
 		if err == nil {
 			kind, msg, detail := s.afterSave(c, conn, reg.Description, "Helpdesk "+conn.Name+" added.")
-			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
+			return s.flash(c, "/admin/helpdesks/"+idText(conn.ID), kind, msg, detail)
 		}
 		if stop, err := s.writeFailed(c, err, f.Errors); stop {
 			return err
@@ -202,7 +201,7 @@ func (s *Server) installWebhook(c echo.Context, conn store.Connection, desc conn
 	if err := s.store.ReplaceWebhookSecret(c.Request().Context(), conn.ID, secret, how, s.actor(c)); err != nil {
 		return "error", saved, "The webhook was installed but its secret could not be stored: " + err.Error()
 	}
-	_ = s.store.SetConnectionHealth(c.Request().Context(), s.store.Pool(), conn.ID, "healthy", "webhook "+how)
+	_ = s.store.SetConnectionHealth(c.Request().Context(), conn.ID, "healthy", "webhook "+how)
 	if how == "rotated" {
 		return "success", "Webhook secret rotated.", desc.DisplayName + " now signs its events with a new secret; the old one no longer works."
 	}
@@ -223,7 +222,7 @@ func (s *Server) connectorFailure(ctx context.Context, conn store.Connection, de
 		health = "attention"
 	}
 	detail = plainConnectorError(err, desc.DisplayName)
-	_ = s.store.SetConnectionHealth(context.WithoutCancel(ctx), s.store.Pool(), conn.ID, health, detail)
+	_ = s.store.SetConnectionHealth(context.WithoutCancel(ctx), conn.ID, health, detail)
 	return "error", msg, detail
 }
 
@@ -244,7 +243,7 @@ func plainConnectorError(err error, name string) string {
 }
 
 func (s *Server) loadConnection(c echo.Context) (store.Connection, connectors.Description, error) {
-	conn, err := byID(c, inPool(s.store.Pool(), s.store.ConnectionByID))
+	conn, err := byID(c, s.store.ConnectionByID)
 	if err != nil {
 		return conn, connectors.Description{}, err
 	}
@@ -285,12 +284,12 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
 			Settings: f.Settings, Credentials: creds}, s.actor(c))
 		if err == nil {
-			saved, err := s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), conn.ID)
+			saved, err := s.store.ConnectionByID(c.Request().Context(), conn.ID)
 			if err != nil {
 				return err
 			}
 			kind, msg, detail := s.afterSave(c, saved, desc, "Helpdesk "+saved.Name+" saved.")
-			return s.flash(c, "/admin/helpdesks/"+strconv.FormatInt(conn.ID, 10), kind, msg, detail)
+			return s.flash(c, "/admin/helpdesks/"+idText(conn.ID), kind, msg, detail)
 		}
 		if stop, err := s.writeFailed(c, err, f.Errors); stop {
 			return err
@@ -312,7 +311,7 @@ func (s *Server) helpdeskEnabled(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	self := "/admin/helpdesks/" + idText(conn.ID)
 	if enable {
 		return s.flash(c, self, "success", "Helpdesk "+conn.Name+" is enabled again.", "")
 	}
@@ -326,7 +325,7 @@ func (s *Server) helpdeskTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	self := "/admin/helpdesks/" + idText(conn.ID)
 	cn, err := s.connector(conn)
 	if err != nil {
 		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
@@ -341,7 +340,7 @@ func (s *Server) helpdeskTest(c echo.Context) error {
 		kind, msg, detail := s.connectorFailure(ctx, conn, desc, err, "The test failed.")
 		return s.flash(c, self, kind, msg, detail)
 	}
-	if err := s.store.SetConnectionHealth(c.Request().Context(), s.store.Pool(), conn.ID, "healthy", "test connection passed"); err != nil {
+	if err := s.store.SetConnectionHealth(c.Request().Context(), conn.ID, "healthy", "test connection passed"); err != nil {
 		return err
 	}
 	return s.flash(c, self, "success", "Connection works: "+desc.DisplayName+" accepted relaydesk's credentials.", "")
@@ -357,7 +356,7 @@ func (s *Server) helpdeskWebhook(c echo.Context) error {
 	if conn.ManagedByFile {
 		return s.managedRefusal(c)
 	}
-	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	self := "/admin/helpdesks/" + idText(conn.ID)
 	cn, err := s.connector(conn)
 	if err != nil {
 		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
@@ -388,7 +387,7 @@ func (s *Server) helpdeskWebhook(c echo.Context) error {
 	}
 	// A generated secret is shown once, on this response only: it is never
 	// stored anywhere readable.
-	if conn, err = s.store.ConnectionByID(c.Request().Context(), s.store.Pool(), conn.ID); err != nil {
+	if conn, err = s.store.ConnectionByID(c.Request().Context(), conn.ID); err != nil {
 		return err
 	}
 	stored, err := s.store.Credentials(conn)

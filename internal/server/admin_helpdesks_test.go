@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,19 +35,14 @@ func zendeskForm(zd *zendesktest.Fake, name string) url.Values {
 }
 
 // addHelpdesk creates a connection through the form and returns its id.
-func (a *agent) addHelpdesk(form url.Values) int64 {
+func (a *agent) addHelpdesk(form url.Values) store.ConnectionID {
 	a.t.Helper()
-	a.get("/admin/helpdesks/new?kind=" + form.Get("kind"))
-	res := a.post("/admin/helpdesks", form)
-	require.Equal(a.t, http.StatusSeeOther, res.code, res.body)
-	id, err := strconv.ParseInt(strings.TrimPrefix(res.location, "/admin/helpdesks/"), 10, 64)
-	require.NoError(a.t, err)
-	return id
+	return created[store.ConnectionID](a, "/admin/helpdesks/new?kind="+form.Get("kind"), "/admin/helpdesks", form)
 }
 
-func (b *adminBundle) connection(t *testing.T, id int64) store.Connection {
+func (b *adminBundle) connection(t *testing.T, id store.ConnectionID) store.Connection {
 	t.Helper()
-	c, err := b.store.ConnectionByID(context.Background(), b.pool, id)
+	c, err := b.store.ConnectionByID(context.Background(), id)
 	require.NoError(t, err)
 	return c
 }
@@ -92,7 +87,7 @@ func TestHelpdeskCreate(t *testing.T) {
 	t.Run("valid: saved, webhook installed, secret sealed", func(t *testing.T) {
 		id := a.addHelpdesk(zendeskForm(zd, "zendesk-main"))
 		conn := b.connection(t, id)
-		page := a.get("/admin/helpdesks/" + strconv.FormatInt(id, 10))
+		page := a.get("/admin/helpdesks/" + fmt.Sprint(id))
 		require.Contains(t, page.body, "relaydesk installed its webhook in Zendesk.")
 		hooks := zd.Webhooks()
 		require.Len(t, hooks, 1)
@@ -145,7 +140,7 @@ func TestHelpdeskUpdateTestAndRotate(t *testing.T) {
 	b, a := setupLoggedIn(t)
 	zd := zendesktest.New(t)
 	id := a.addHelpdesk(zendeskForm(zd, "zendesk-main"))
-	path := "/admin/helpdesks/" + strconv.FormatInt(id, 10)
+	path := "/admin/helpdesks/" + fmt.Sprint(id)
 
 	t.Run("test connection", func(t *testing.T) {
 		requireRedirect(t, a.post(path+"/test", nil), path)
@@ -211,14 +206,13 @@ func TestHelpdeskFromTheFileIsReadOnly(t *testing.T) {
 	zd := zendesktest.New(t)
 	cfg := zd.Config()
 	ctx := context.Background()
-	_, err := b.store.ApplyFile(ctx, &config.File{Path: "relaydesk.yaml", Helpdesks: []config.HelpdeskEntry{{
+	applyFile(t, b.store, &config.File{Path: "relaydesk.yaml", Helpdesks: []config.HelpdeskEntry{{
 		Name: "zendesk-file", Kind: "zendesk", BaseURL: cfg.BaseURL, Settings: cfg.Settings, Credentials: cfg.Credentials,
 		WebhookSecret: "file-secret",
 	}}})
+	conn, err := b.store.ConnectionByName(ctx, "zendesk-file")
 	require.NoError(t, err)
-	conn, err := b.store.ConnectionByName(ctx, b.pool, "zendesk-file")
-	require.NoError(t, err)
-	path := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	path := "/admin/helpdesks/" + fmt.Sprint(conn.ID)
 
 	page := a.get(path)
 	require.Contains(t, page.body, "Managed by the configuration file.")
@@ -290,7 +284,7 @@ func TestHelpdeskOAuth(t *testing.T) {
 		"settings.auth_method": {"oauth2"}, "settings.subdomain": {zendesktest.Subdomain},
 		"settings.client_id": {"relaydesk-test"}, "credentials.client_secret": {"client-secret"}}
 	id := a.addHelpdesk(form)
-	path := "/admin/helpdesks/" + strconv.FormatInt(id, 10)
+	path := "/admin/helpdesks/" + fmt.Sprint(id)
 	page := a.get(path)
 	require.Contains(t, page.body, "Now press “Connect with Zendesk”")
 	require.Contains(t, page.body, "http://relaydesk.test/admin/oauth/callback")

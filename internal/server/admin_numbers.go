@@ -1,13 +1,11 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -27,32 +25,6 @@ type numberView struct {
 	Fields   []field
 	Action   string
 	ReadOnly bool
-}
-
-// idParam reads the :id path parameter; a bad one is a 404.
-func idParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, echo.NewHTTPError(http.StatusNotFound)
-	}
-	return id, nil
-}
-
-// byID loads the entry the :id path parameter names; a bad or unknown id
-// is a 404.
-func byID[T any](c echo.Context, load func(context.Context, int64) (T, error)) (T, error) {
-	id, err := idParam(c)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	v, err := load(c.Request().Context(), id)
-	return v, notFoundOr(err)
-}
-
-// inPool binds a store lookup that takes a DBTX to db.
-func inPool[T any](db store.DBTX, load func(context.Context, store.DBTX, int64) (T, error)) func(context.Context, int64) (T, error) {
-	return func(ctx context.Context, id int64) (T, error) { return load(ctx, db, id) }
 }
 
 // notFoundOr maps store.ErrNotFound to a 404.
@@ -84,7 +56,7 @@ func (s *Server) numberCreate(c echo.Context) error {
 		}
 		a, err := s.store.CreateAccount(c.Request().Context(), f.NewAccount(), s.actor(c))
 		if err == nil {
-			return s.flash(c, "/admin/numbers/"+strconv.FormatInt(a.ID, 10), "success", "Number "+a.Name+" added.",
+			return s.flash(c, "/admin/numbers/"+idText(a.ID), "success", "Number "+a.Name+" added.",
 				"Next: press “Test connection”, then set up the webhook in Meta's App Dashboard (see Webhooks).")
 		}
 		if stop, err := s.writeFailed(c, err, f.Errors); stop {
@@ -95,27 +67,23 @@ func (s *Server) numberCreate(c echo.Context) error {
 	return s.formInvalid(c, "number.html", "numbers", numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"})
 }
 
-func (s *Server) loadAccount(c echo.Context) (store.Account, error) {
-	return byID(c, inPool(s.store.Pool(), s.store.AccountByID))
-}
-
 func (s *Server) numberEdit(c echo.Context) error {
-	a, err := s.loadAccount(c)
+	a, err := byID(c, s.store.AccountByID)
 	if err != nil {
 		return err
 	}
 	tok, app, ver := a.HasSecrets()
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
-		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + strconv.FormatInt(a.ID, 10),
+		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
 		ReadOnly: a.ManagedByFile})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {
-	a, err := s.loadAccount(c)
+	a, err := byID(c, s.store.AccountByID)
 	if err != nil {
 		return err
 	}
-	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	self := "/admin/numbers/" + idText(a.ID)
 	if a.ManagedByFile {
 		return s.managedRefusal(c)
 	}
@@ -141,11 +109,11 @@ func (s *Server) managedRefusal(c echo.Context) error {
 }
 
 func (s *Server) numberEnabled(c echo.Context) error {
-	a, err := s.loadAccount(c)
+	a, err := byID(c, s.store.AccountByID)
 	if err != nil {
 		return err
 	}
-	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	self := "/admin/numbers/" + idText(a.ID)
 	enable := c.FormValue("enabled") == "true"
 	err = s.store.SetAccountEnabled(c.Request().Context(), a.ID, enable, s.actor(c))
 	if errors.Is(err, store.ErrManagedByFile) {
@@ -164,11 +132,11 @@ func (s *Server) numberEnabled(c echo.Context) error {
 // numberTest asks Graph for the number's details with the stored token, and
 // records what it learnt as the number's health.
 func (s *Server) numberTest(c echo.Context) error {
-	a, err := s.loadAccount(c)
+	a, err := byID(c, s.store.AccountByID)
 	if err != nil {
 		return err
 	}
-	self := "/admin/numbers/" + strconv.FormatInt(a.ID, 10)
+	self := "/admin/numbers/" + idText(a.ID)
 	sec, err := s.store.Secrets(a)
 	if err != nil {
 		return err
@@ -194,7 +162,7 @@ func (s *Server) numberTest(c echo.Context) error {
 		msg, detail = "The test failed.", plainGraphError(err, a)
 	}
 	hdetail := msg + " " + detail
-	if err := s.store.SetAccountHealth(c.Request().Context(), s.store.Pool(), a.ID, health, hdetail); err != nil {
+	if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, hdetail); err != nil {
 		return err
 	}
 	return s.flash(c, self, kind, msg, detail)

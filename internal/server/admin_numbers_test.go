@@ -2,10 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,26 +24,20 @@ func (b *adminBundle) numberForm(name, phoneID string) url.Values {
 }
 
 // addNumber creates a number through the form and returns its id.
-func (a *agent) addNumber(form url.Values) int64 {
+func (a *agent) addNumber(form url.Values) store.AccountID {
 	a.t.Helper()
-	a.get("/admin/numbers/new")
-	res := a.post("/admin/numbers", form)
-	require.Equal(a.t, http.StatusSeeOther, res.code, res.body)
-	id, err := strconv.ParseInt(strings.TrimPrefix(res.location, "/admin/numbers/"), 10, 64)
-	require.NoError(a.t, err)
-	return id
+	return created[store.AccountID](a, "/admin/numbers/new", "/admin/numbers", form)
 }
 
 // fileNumber adds a number the way RELAYDESK_CONFIG does.
 func (b *adminBundle) fileNumber(t *testing.T, name, phoneID string) store.Account {
 	t.Helper()
 	ctx := context.Background()
-	_, err := b.store.ApplyFile(ctx, &config.File{Path: "relaydesk.yaml", WhatsApp: []config.WhatsAppEntry{{
+	applyFile(t, b.store, &config.File{Path: "relaydesk.yaml", WhatsApp: []config.WhatsAppEntry{{
 		Name: name, PhoneNumberID: phoneID, WABAID: "1", AccessToken: "file-token", AppSecret: "file-secret",
 		VerifyToken: "file-verify", GraphURL: b.graph.URL(), GraphVersion: b.graph.Version(), SendRate: 80,
 	}}})
-	require.NoError(t, err)
-	acc, err := b.store.AccountByName(ctx, b.pool, name)
+	acc, err := b.store.AccountByName(ctx, name)
 	require.NoError(t, err)
 	return acc
 }
@@ -57,7 +50,7 @@ func TestNumberCreate(t *testing.T) {
 	t.Run("valid", func(t *testing.T) {
 		form := b.numberForm("support-us", whatsapptest.FixturePhoneNumberID)
 		id := a.addNumber(form)
-		acc, err := b.store.AccountByID(ctx, b.pool, id)
+		acc, err := b.store.AccountByID(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, "support-us", acc.Name)
 		require.False(t, acc.ManagedByFile)
@@ -69,7 +62,7 @@ func TestNumberCreate(t *testing.T) {
 			[]byte(b.graph.AccessToken())), "stored sealed")
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM audit_log WHERE action = 'whatsapp.create' AND actor = $1", admEmail))
 
-		page := a.get("/admin/numbers/" + strconv.FormatInt(id, 10))
+		page := a.get("/admin/numbers/" + fmt.Sprint(id))
 		require.Equal(t, http.StatusOK, page.code)
 		require.Contains(t, page.body, "Number support-us added.")
 		require.Contains(t, page.body, `<span class="badge ok">set</span>`)
@@ -117,9 +110,9 @@ func TestNumberUpdate(t *testing.T) {
 	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 	id := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
-	path := "/admin/numbers/" + strconv.FormatInt(id, 10)
+	path := "/admin/numbers/" + fmt.Sprint(id)
 	secrets := func() store.AccountSecrets {
-		acc, err := b.store.AccountByID(ctx, b.pool, id)
+		acc, err := b.store.AccountByID(ctx, id)
 		require.NoError(t, err)
 		sec, err := b.store.Secrets(acc)
 		require.NoError(t, err)
@@ -134,7 +127,7 @@ func TestNumberUpdate(t *testing.T) {
 		form.Set("app_secret", "")
 		requireRedirect(t, a.post(path, form), path)
 		require.Equal(t, before, secrets())
-		acc, err := b.store.AccountByID(ctx, b.pool, id)
+		acc, err := b.store.AccountByID(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, "support-renamed", acc.Name)
 	})
@@ -183,7 +176,7 @@ func TestNumbersFromTheFileAreReadOnly(t *testing.T) {
 	t.Parallel()
 	b, a := setupLoggedIn(t)
 	acc := b.fileNumber(t, "from-file", "555")
-	path := "/admin/numbers/" + strconv.FormatInt(acc.ID, 10)
+	path := "/admin/numbers/" + fmt.Sprint(acc.ID)
 
 	page := a.get(path)
 	require.Equal(t, http.StatusOK, page.code)
@@ -197,7 +190,7 @@ func TestNumbersFromTheFileAreReadOnly(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, res.code, "enforced on the server, not only hidden")
 	require.Contains(t, res.body, "managed by the configuration file")
 	require.Equal(t, http.StatusForbidden, a.post(path+"/enabled", url.Values{"enabled": {"false"}}).code)
-	got, err := b.store.AccountByID(context.Background(), b.pool, acc.ID)
+	got, err := b.store.AccountByID(context.Background(), acc.ID)
 	require.NoError(t, err)
 	require.Equal(t, "from-file", got.Name)
 	require.True(t, got.Enabled)
@@ -215,15 +208,15 @@ func TestNumberTestConnection(t *testing.T) {
 	t.Parallel()
 	b, a := setupLoggedIn(t)
 	ctx := context.Background()
-	health := func(id int64) (string, string) {
-		acc, err := b.store.AccountByID(ctx, b.pool, id)
+	health := func(id store.AccountID) (string, string) {
+		acc, err := b.store.AccountByID(ctx, id)
 		require.NoError(t, err)
 		return acc.Health, acc.HealthDetail
 	}
 
 	t.Run("valid", func(t *testing.T) {
 		id := a.addNumber(b.numberForm("good", whatsapptest.FixturePhoneNumberID))
-		path := "/admin/numbers/" + strconv.FormatInt(id, 10)
+		path := "/admin/numbers/" + fmt.Sprint(id)
 		requireRedirect(t, a.post(path+"/test", nil), path)
 		page := a.get(path)
 		require.Contains(t, page.body, "Connection works: WhatsApp knows this number as")
@@ -234,7 +227,7 @@ func TestNumberTestConnection(t *testing.T) {
 		form := b.numberForm("expired", "2222")
 		form.Set("access_token", "revoked-token")
 		id := a.addNumber(form)
-		path := "/admin/numbers/" + strconv.FormatInt(id, 10)
+		path := "/admin/numbers/" + fmt.Sprint(id)
 		requireRedirect(t, a.post(path+"/test", nil), path)
 		page := a.get(path)
 		require.Contains(t, page.body, "The test failed.")
@@ -245,7 +238,7 @@ func TestNumberTestConnection(t *testing.T) {
 	})
 	t.Run("unknown phone number id", func(t *testing.T) {
 		id := a.addNumber(b.numberForm("unknown", "3333"))
-		path := "/admin/numbers/" + strconv.FormatInt(id, 10)
+		path := "/admin/numbers/" + fmt.Sprint(id)
 		requireRedirect(t, a.post(path+"/test", nil), path)
 		require.Contains(t, a.get(path).body, "WhatsApp does not know phone number ID 3333")
 		h, _ := health(id)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
@@ -24,7 +23,7 @@ func (s *Server) helpdeskConnect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	self := "/admin/helpdesks/" + idText(conn.ID)
 	if desc.AuthMethod(conn.Settings) != connectors.AuthOAuth2 {
 		return s.flash(c, self, "error", "This connection uses an API token.", "Choose OAuth under Authentication and save first.")
 	}
@@ -71,7 +70,7 @@ func (s *Server) oauthCallback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := s.store.ConnectionByID(ctx, s.store.Pool(), st.ConnectionID)
+	conn, err := s.store.ConnectionByID(ctx, st.ConnectionID)
 	if err != nil {
 		return notFoundOr(err)
 	}
@@ -80,7 +79,7 @@ func (s *Server) oauthCallback(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	desc := reg.Description
-	self := "/admin/helpdesks/" + strconv.FormatInt(conn.ID, 10)
+	self := "/admin/helpdesks/" + idText(conn.ID)
 	if e := c.QueryParam("error"); e != "" {
 		why := c.QueryParam("error_description")
 		if why == "" {
@@ -111,12 +110,12 @@ func (s *Server) oauthCallback(c echo.Context) error {
 	if err := s.store.ConnectOAuth(ctx, conn.ID, tok, s.actor(c)); err != nil {
 		return err
 	}
-	if conn, err = s.store.ConnectionByID(ctx, s.store.Pool(), conn.ID); err != nil {
+	if conn, err = s.store.ConnectionByID(ctx, conn.ID); err != nil {
 		return err
 	}
 	saved := "Connected to " + desc.DisplayName + "."
 	if conn.HasWebhookSecret() {
-		_ = s.store.SetConnectionHealth(ctx, s.store.Pool(), conn.ID, "healthy", "connected with OAuth")
+		_ = s.store.SetConnectionHealth(ctx, conn.ID, "healthy", "connected with OAuth")
 		return s.flash(c, self, "success", saved, "")
 	}
 	kind, msg, detail := s.installWebhook(c, conn, desc, "installed", saved)

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -81,12 +80,8 @@ func (s *Server) routingRuleCreate(c echo.Context) error {
 	return s.formInvalid(c, "routing_rule.html", "routes", routingRuleView{Fields: f.Fields(accounts, conns, false), Action: "/admin/routes"})
 }
 
-func (s *Server) loadRoutingRule(c echo.Context) (store.RouteView, error) {
-	return byID(c, s.store.RouteViewByID)
-}
-
 func (s *Server) routingRuleEdit(c echo.Context) error {
-	r, err := s.loadRoutingRule(c)
+	r, err := byID(c, s.store.RouteViewByID)
 	if err != nil {
 		return err
 	}
@@ -95,12 +90,12 @@ func (s *Server) routingRuleEdit(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, "routing_rule.html", "routes", routingRuleView{Rule: &r,
-		Fields: routingRuleFormFrom(r).Fields(accounts, conns, r.ManagedByFile), Action: "/admin/routes/" + strconv.FormatInt(r.ID, 10),
+		Fields: routingRuleFormFrom(r).Fields(accounts, conns, r.ManagedByFile), Action: "/admin/routes/" + idText(r.ID),
 		ReadOnly: r.ManagedByFile})
 }
 
 func (s *Server) routingRuleUpdate(c echo.Context) error {
-	r, err := s.loadRoutingRule(c)
+	r, err := byID(c, s.store.RouteViewByID)
 	if err != nil {
 		return err
 	}
@@ -111,7 +106,7 @@ func (s *Server) routingRuleUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	self := "/admin/routes/" + strconv.FormatInt(r.ID, 10)
+	self := "/admin/routes/" + idText(r.ID)
 	f := routingRuleFormFromRequest(c)
 	if f.Validate(accounts, conns) {
 		err := s.store.UpdateRoute(c.Request().Context(), r.ID, f.NewRule(), s.actor(c))
@@ -126,7 +121,7 @@ func (s *Server) routingRuleUpdate(c echo.Context) error {
 }
 
 func (s *Server) routingRuleDelete(c echo.Context) error {
-	r, err := s.loadRoutingRule(c)
+	r, err := byID(c, s.store.RouteViewByID)
 	if err != nil {
 		return err
 	}

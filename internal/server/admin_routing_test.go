@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,9 +17,9 @@ import (
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
-func routingRuleValues(accountID, connID int64) url.Values {
+func routingRuleValues(accountID store.AccountID, connID store.ConnectionID) url.Values {
 	return url.Values{
-		"account_id": {strconv.FormatInt(accountID, 10)}, "connection_id": {strconv.FormatInt(connID, 10)},
+		"account_id": {fmt.Sprint(accountID)}, "connection_id": {fmt.Sprint(connID)},
 		"match_kind": {"country"}, "match_value": {"49"}, "position": {"1"}, "reopen_window": {"3d"},
 		"tags": {"whatsapp, vip, whatsapp"}, "template_name": {"hello_world"}, "template_language": {"en_US"},
 	}
@@ -37,12 +38,12 @@ func TestRoutingRules(t *testing.T) {
 	accID := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
 	zd := zendesktest.New(t)
 	connID := a.addHelpdesk(zendeskForm(zd, "zendesk-main"))
-	var ruleID int64
+	var ruleID store.RouteID
 
 	t.Run("valid", func(t *testing.T) {
 		a.get("/admin/routes/new")
 		requireRedirect(t, a.post("/admin/routes", routingRuleValues(accID, connID)), "/admin/routes")
-		routes, err := b.store.RoutesForAccount(ctx, b.pool, accID)
+		routes, err := b.store.RoutesForAccount(ctx, accID)
 		require.NoError(t, err)
 		require.Len(t, routes, 1)
 		r := routes[0]
@@ -71,7 +72,7 @@ func TestRoutingRules(t *testing.T) {
 		requireRejected(t, a.post("/admin/routes", routingRuleValues(accID, connID)), "A route already joins this number and this helpdesk.")
 	})
 	t.Run("update", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
+		path := "/admin/routes/" + fmt.Sprint(ruleID)
 		require.Equal(t, http.StatusOK, a.get(path).code)
 		form := routingRuleValues(accID, connID)
 		form.Set("match_kind", "default")
@@ -86,7 +87,7 @@ func TestRoutingRules(t *testing.T) {
 		require.Nil(t, r.ReengagementTemplate)
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
+		path := "/admin/routes/" + fmt.Sprint(ruleID)
 		for _, p := range []string{"/admin/routes", path, path + "/delete"} {
 			form := routingRuleValues(accID, connID)
 			form.Set("_csrf", "")
@@ -95,26 +96,25 @@ func TestRoutingRules(t *testing.T) {
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM routes"))
 	})
 	t.Run("not logged in", func(t *testing.T) {
-		path := "/admin/routes/" + strconv.FormatInt(ruleID, 10)
+		path := "/admin/routes/" + fmt.Sprint(ruleID)
 		for _, p := range []string{"/admin/routes", path, path + "/delete"} {
 			requireRedirect(t, b.agent(t).postRaw(p, routingRuleValues(accID, connID)), "/admin/login")
 		}
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM routes"))
 	})
 	t.Run("delete", func(t *testing.T) {
-		requireRedirect(t, a.post("/admin/routes/"+strconv.FormatInt(ruleID, 10)+"/delete", nil), "/admin/routes")
+		requireRedirect(t, a.post("/admin/routes/"+fmt.Sprint(ruleID)+"/delete", nil), "/admin/routes")
 		require.Zero(t, b.count(t, "SELECT count(*) FROM routes"))
 		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM audit_log WHERE action = 'route.delete'"))
 	})
 	t.Run("routes from the file are read-only", func(t *testing.T) {
 		cfg := zd.Config()
-		_, err := b.store.ApplyFile(ctx, &config.File{Path: "relaydesk.yaml",
+		applyFile(t, b.store, &config.File{Path: "relaydesk.yaml",
 			WhatsApp: []config.WhatsAppEntry{{Name: "file-number", PhoneNumberID: "777", WABAID: "1", AccessToken: "t",
 				AppSecret: "s", VerifyToken: "v", GraphURL: b.graph.URL(), GraphVersion: "v23.0", SendRate: 80}},
 			Helpdesks: []config.HelpdeskEntry{{Name: "file-zd", Kind: "zendesk", BaseURL: cfg.BaseURL, Settings: cfg.Settings,
 				Credentials: cfg.Credentials}},
 			Routes: []config.RouteEntry{{WhatsApp: "file-number", Helpdesk: "file-zd", Reopen: time.Hour}}})
-		require.NoError(t, err)
 		var id int64
 		require.NoError(t, b.pool.QueryRow(ctx, "SELECT id FROM routes WHERE managed_by_file").Scan(&id))
 		path := "/admin/routes/" + strconv.FormatInt(id, 10)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,6 +23,8 @@ import (
 
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
+	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/jobs"
 	"github.com/relaydesk/relaydesk/internal/secret"
 	"github.com/relaydesk/relaydesk/internal/server"
@@ -160,6 +163,26 @@ func (a *agent) postRaw(path string, form url.Values) response {
 	req := httptest.NewRequest(http.MethodPost, "http://relaydesk.test"+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return a.do(req)
+}
+
+// applyFile applies a configuration file the way RELAYDESK_CONFIG does.
+func applyFile(t *testing.T, st *store.Store, f *config.File) {
+	t.Helper()
+	_, err := declare.Apply(context.Background(), st, f)
+	require.NoError(t, err)
+}
+
+// created loads the page of a creation form, posts form to path and
+// returns the id of the new entry, which the answer redirects to
+// (path/{id}).
+func created[T ~int64](a *agent, page, path string, form url.Values) T {
+	a.t.Helper()
+	a.get(page)
+	res := a.post(path, form)
+	require.Equal(a.t, http.StatusSeeOther, res.code, res.body)
+	id, err := strconv.ParseInt(strings.TrimPrefix(res.location, path+"/"), 10, 64)
+	require.NoError(a.t, err)
+	return T(id)
 }
 
 // login logs in as the bundle's admin and loads a page for its CSRF token.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
@@ -208,47 +209,27 @@ func summaryText(m map[string]any) string {
 }
 
 // errorReason turns a message's stored error into plain words: WhatsApp
-// status errors (a list of {code, title, ...}) get Meta's explanation of
-// their code; relaydesk's own ({"reason": ...}) are shown as written.
-func errorReason(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
+// status errors get Meta's explanation of their code; relaydesk's own
+// reason is shown as written.
+func errorReason(e *store.MessageError) string {
+	switch {
+	case e == nil:
 		return ""
-	}
-	var list []map[string]any
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		var out []string
-		for _, e := range list {
-			code := 0
-			if f, ok := lookupCI(e, "code").(float64); ok {
-				code = int(f)
+	case len(e.WhatsApp) > 0:
+		out := make([]string, 0, len(e.WhatsApp))
+		for _, w := range e.WhatsApp {
+			text := whatsapp.PlainReason(w.Code)
+			if w.Details != "" {
+				text += " (" + w.Details + ")"
+			} else if w.Title != "" && w.Code == 0 {
+				text = w.Title
 			}
-			text := whatsapp.PlainReason(code)
-			if d, _ := lookupCI(e, "details").(string); d != "" {
-				text += " (" + d + ")"
-			} else if t, _ := lookupCI(e, "title").(string); t != "" && code == 0 {
-				text = t
-			}
-			out = append(out, fmt.Sprintf("%s [WhatsApp error %d]", text, code))
+			out = append(out, fmt.Sprintf("%s [WhatsApp error %d]", text, w.Code))
 		}
 		return strings.Join(out, "; ")
+	case e.Reason != "":
+		return e.Reason
 	}
-	var obj map[string]any
-	if json.Unmarshal(raw, &obj) == nil {
-		if r, _ := obj["reason"].(string); r != "" {
-			return r
-		}
-		if m, _ := obj["message"].(string); m != "" {
-			return m
-		}
-	}
+	raw, _ := json.Marshal(e)
 	return string(raw)
-}
-
-func lookupCI(m map[string]any, key string) any {
-	for k, v := range m {
-		if strings.EqualFold(k, key) {
-			return v
-		}
-	}
-	return nil
 }

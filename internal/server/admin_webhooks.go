@@ -127,7 +127,7 @@ func sampleDelivery(a store.Account, now time.Time) ([]byte, string) {
 // runs it through the real intake path (the one POST /webhooks/whatsapp
 // uses), then says what happened.
 func (s *Server) numberEvent(c echo.Context) error {
-	a, err := s.loadAccount(c)
+	a, err := byID(c, s.store.AccountByID)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Server) numberEvent(c echo.Context) error {
 	case err != nil:
 		return s.flash(c, back, "error", "The test event failed inside relaydesk.", err.Error())
 	}
-	_ = s.store.RecordAudit(c.Request().Context(), s.actor(c), "webhook.test_event", "whatsapp", a.ID, a.Name,
+	_ = s.store.RecordAudit(c.Request().Context(), s.actor(c), "webhook.test_event", "whatsapp", int64(a.ID), a.Name,
 		map[string]any{"event_id": res.EventID, "outcome": res.Outcome})
 	if res.EventID == 0 {
 		return s.flash(c, back, "warning", fmt.Sprintf("Test event for %s acknowledged but not stored (outcome: %s).", a.Name, res.Outcome),

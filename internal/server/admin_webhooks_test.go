@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,7 +20,7 @@ func TestWebhooksPage(t *testing.T) {
 	b, a := setupLoggedIn(t)
 	ctx := context.Background()
 	id := a.addNumber(b.numberForm("support-us", whatsapptest.FixturePhoneNumberID))
-	acc, err := b.store.AccountByID(ctx, b.pool, id)
+	acc, err := b.store.AccountByID(ctx, id)
 	require.NoError(t, err)
 	sec, err := b.store.Secrets(acc)
 	require.NoError(t, err)
@@ -30,7 +31,7 @@ func TestWebhooksPage(t *testing.T) {
 		require.Equal(t, http.StatusOK, page.code)
 		require.Contains(t, page.body, "http://relaydesk.test/webhooks/whatsapp")
 		require.Contains(t, page.body, sec.VerifyToken, "the verify token is shown here, to be copied")
-		require.Contains(t, page.body, `data-copy="vt-`+strconv.FormatInt(id, 10)+`"`)
+		require.Contains(t, page.body, `data-copy="vt-`+fmt.Sprint(id)+`"`)
 		require.Contains(t, page.body, "<code>messages</code>")
 		require.Contains(t, page.body, "not verified yet")
 		require.NotContains(t, page.body, sec.AppSecret)
@@ -45,7 +46,7 @@ func TestWebhooksPage(t *testing.T) {
 		require.Contains(t, page.body, "succeeded")
 	})
 	t.Run("send test event", func(t *testing.T) {
-		res := a.post("/admin/numbers/"+strconv.FormatInt(id, 10)+"/test-event", nil)
+		res := a.post("/admin/numbers/"+fmt.Sprint(id)+"/test-event", nil)
 		requireRedirect(t, res, "/admin/webhooks")
 		page := a.get("/admin/webhooks")
 		m := regexp.MustCompile(`Test event for support-us accepted: signature verified, stored as event #(\d+) \(outcome: duplicate\)`).
@@ -84,7 +85,7 @@ func TestWebhooksPage(t *testing.T) {
 		require.NotContains(t, page.body, "do-not-show")
 	})
 	t.Run("a disabled number drops its test event", func(t *testing.T) {
-		path := "/admin/numbers/" + strconv.FormatInt(id, 10)
+		path := "/admin/numbers/" + fmt.Sprint(id)
 		requireRedirect(t, a.post(path+"/enabled", url.Values{"enabled": {"false"}}), path)
 		a.get(path)
 		requireRedirect(t, a.post(path+"/test-event", nil), "/admin/webhooks")
@@ -93,11 +94,11 @@ func TestWebhooksPage(t *testing.T) {
 	})
 	t.Run("CSRF token missing", func(t *testing.T) {
 		before := b.count(t, "SELECT count(*) FROM webhook_events")
-		require.Equal(t, http.StatusForbidden, a.post("/admin/numbers/"+strconv.FormatInt(id, 10)+"/test-event", url.Values{"_csrf": {""}}).code)
+		require.Equal(t, http.StatusForbidden, a.post("/admin/numbers/"+fmt.Sprint(id)+"/test-event", url.Values{"_csrf": {""}}).code)
 		require.Equal(t, before, b.count(t, "SELECT count(*) FROM webhook_events"))
 	})
 	t.Run("not logged in", func(t *testing.T) {
-		requireRedirect(t, b.agent(t).postRaw("/admin/numbers/"+strconv.FormatInt(id, 10)+"/test-event", nil), "/admin/login")
+		requireRedirect(t, b.agent(t).postRaw("/admin/numbers/"+fmt.Sprint(id)+"/test-event", nil), "/admin/login")
 		requireRedirect(t, b.agent(t).get("/admin/webhooks"), "/admin/login?next=%2Fadmin%2Fwebhooks")
 	})
 }

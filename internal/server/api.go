@@ -151,7 +151,7 @@ func (s *Server) takeAPIToken(c echo.Context, key string, limit float64) (ok boo
 }
 
 // takeNumberToken applies a WhatsApp number's share of API requests.
-func (s *Server) takeNumberToken(c echo.Context, accountID int64) (bool, error) {
+func (s *Server) takeNumberToken(c echo.Context, accountID store.AccountID) (bool, error) {
 	limit := s.opts.APINumberRateLimit
 	if limit <= 0 {
 		limit = defaultNumberRateLimit
@@ -161,9 +161,9 @@ func (s *Server) takeNumberToken(c echo.Context, accountID int64) (bool, error) 
 
 // apiID parses a numeric path parameter; a malformed one is a 404 like an
 // unknown one.
-func apiID(c echo.Context, name string) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	return id, err == nil && id > 0
+func apiID[T ~int64](c echo.Context, name string) (T, bool) {
+	id, err := pathID[T](c, name)
+	return id, err == nil
 }
 
 // pageLimit reads the limit query parameter.
@@ -181,9 +181,9 @@ func pageLimit(c echo.Context) (int, error) {
 
 // Cursors are opaque to clients: base64url JSON of where the page ended.
 type cursor struct {
-	UpdatedAt *time.Time `json:"u,omitempty"`
-	ID        int64      `json:"i,omitempty"`
-	Seq       int64      `json:"s,omitempty"`
+	UpdatedAt *time.Time           `json:"u,omitempty"`
+	ID        store.ConversationID `json:"i,omitempty"`
+	Seq       int64                `json:"s,omitempty"`
 }
 
 func encodeCursor(c cursor) string {

@@ -20,7 +20,7 @@ import (
 
 // allowedAccounts is the application's number filter for store queries
 // (nil: every number).
-func allowedAccounts(a store.APIAccess) []int64 {
+func allowedAccounts(a store.APIAccess) []store.AccountID {
 	if len(a.Client.AccountIDs) == 0 {
 		return nil
 	}
@@ -69,7 +69,7 @@ func (s *Server) listChats(c echo.Context) error {
 		if !ok {
 			return s.apiNotFound(c, "number")
 		}
-		f.AccountIDs = []int64{acc.ID}
+		f.AccountIDs = []store.AccountID{acc.ID}
 	}
 	if v := c.QueryParam("updated_since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
@@ -111,21 +111,21 @@ func (s *Server) listChats(c echo.Context) error {
 // chatFor loads a chat the application may see and takes the number's
 // rate-limit token; ok is false when the response is already written.
 func (s *Server) chatFor(c echo.Context) (store.APIChat, bool, error) {
-	return apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) int64 { return ch.AccountID })
+	return apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) store.AccountID { return ch.AccountID })
 }
 
 // apiEntryFor loads the entry the :id path parameter names with load when
 // the application may see its number (account gives the number), and takes
 // that number's rate-limit token. ok is false when the response is already
 // written (a 404 naming what, or 429) or err failed.
-func apiEntryFor[T any](s *Server, c echo.Context, what string, load func(context.Context, store.DBTX, int64) (T, error),
-	account func(T) int64) (T, bool, error) {
-	id, valid := apiID(c, "id")
+func apiEntryFor[ID ~int64, T any](s *Server, c echo.Context, what string, load func(context.Context, ID) (T, error),
+	account func(T) store.AccountID) (T, bool, error) {
+	id, valid := apiID[ID](c, "id")
 	if !valid {
 		var zero T
 		return zero, false, s.apiNotFound(c, what)
 	}
-	v, err := load(c.Request().Context(), s.store.Pool(), id)
+	v, err := load(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !apiAccess(c).Client.AllowsAccount(account(v))) {
 		return v, false, s.apiNotFound(c, what)
 	}
@@ -184,7 +184,7 @@ func (s *Server) listMessages(c echo.Context) error {
 
 // messageFor loads a message the application may see (see apiEntryFor).
 func (s *Server) messageFor(c echo.Context) (store.APIMessage, bool, error) {
-	return apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) int64 { return m.AccountID })
+	return apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) store.AccountID { return m.AccountID })
 }
 
 // getMessage is GET /api/v1/messages/{id}.

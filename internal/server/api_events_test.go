@@ -150,7 +150,7 @@ func TestEventDeliveries(t *testing.T) {
 		id := decode[apiview.Message](t, body).ID
 		var wamid string
 		b.eventually(func() bool {
-			m, err := b.store.MessageByID(context.Background(), b.store.Pool(), id)
+			m, err := b.store.MessageByID(context.Background(), id)
 			wamid = m.WAMID
 			return err == nil && wamid != ""
 		}, "sent")
@@ -249,7 +249,7 @@ func TestAdminRegistersApplications(t *testing.T) {
 
 	app, err := b.store.APIClientByClientID(context.Background(), clientID[1])
 	require.NoError(t, err)
-	require.Equal(t, []int64{b.mainAcc}, app.AccountIDs)
+	require.Equal(t, []store.AccountID{b.mainAcc}, app.AccountIDs)
 	require.Equal(t, 120, app.RateLimit)
 	tok := b.clientToken(app, secret[1], "")
 	resp, _ = b.api(http.MethodGet, "/api/v1/chats", tok, nil)

@@ -69,9 +69,9 @@ type apiBundle struct {
 	zd       *zendesktest.Fake
 	srv      *httptest.Server
 	clock    *testClock
-	session  string // the admin's session cookie value
-	otherAcc int64  // a second number the fake Graph does not serve
-	mainAcc  int64
+	session  string          // the admin's session cookie value
+	otherAcc store.AccountID // a second number the fake Graph does not serve
+	mainAcc  store.AccountID
 	router   routers.Router
 	h        http.Handler
 }
@@ -90,7 +90,7 @@ func apiSetup(t *testing.T, o apiOpts) *apiBundle {
 	b.zd = zendesktest.New(t)
 	b.zd.SetNow(b.clock.Now)
 	zc := b.zd.Config()
-	_, err := b.store.ApplyFile(ctx, &config.File{Path: "api-test",
+	applyFile(t, b.store, &config.File{Path: "api-test",
 		WhatsApp: []config.WhatsAppEntry{
 			{Name: "support", PhoneNumberID: apiPhoneID, WABAID: whatsapptest.FixtureWABAID, DisplayPhoneNumber: "15550783881",
 				AccessToken: b.graph.AccessToken(), AppSecret: apiAppSecret, VerifyToken: "v", GraphURL: b.graph.URL(),
@@ -103,10 +103,9 @@ func apiSetup(t *testing.T, o apiOpts) *apiBundle {
 			Credentials: zc.Credentials, WebhookSecret: string(b.zd.WebhookSecret())}},
 		Routes: []config.RouteEntry{{WhatsApp: "support", Helpdesk: "zendesk", Reopen: 72 * time.Hour}},
 	})
+	main, err := b.store.AccountByPhoneNumberID(ctx, apiPhoneID)
 	require.NoError(t, err)
-	main, err := b.store.AccountByPhoneNumberID(ctx, b.store.Pool(), apiPhoneID)
-	require.NoError(t, err)
-	other, err := b.store.AccountByPhoneNumberID(ctx, b.store.Pool(), otherPhoneID)
+	other, err := b.store.AccountByPhoneNumberID(ctx, otherPhoneID)
 	require.NoError(t, err)
 	b.mainAcc, b.otherAcc = main.ID, other.ID
 
@@ -316,9 +315,9 @@ func (b *apiBundle) count(sql string, args ...any) int {
 }
 
 // chatOf returns the chat id of a customer on the main number.
-func (b *apiBundle) chatOf(waID string) int64 {
+func (b *apiBundle) chatOf(waID string) store.ConversationID {
 	b.t.Helper()
-	ch, err := b.store.APIChatByNumber(context.Background(), b.store.Pool(), b.mainAcc, waID)
+	ch, err := b.store.APIChatByNumber(context.Background(), b.mainAcc, waID)
 	require.NoError(b.t, err)
 	return ch.ID
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/relaydesk/relaydesk/internal/apiview"
@@ -146,10 +145,10 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 
 	var stored *store.StoredResponse
 	var out []byte
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if key != "" {
 			var err error
-			if stored, err = s.store.BeginIdempotent(ctx, tx, a.Client.ID, key, sum[:]); err != nil || stored != nil {
+			if stored, err = tx.BeginIdempotent(ctx, a.Client.ID, key, sum[:]); err != nil || stored != nil {
 				return err
 			}
 		}
@@ -157,7 +156,7 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 		if err != nil {
 			return err
 		}
-		m, err := s.store.APIMessageByID(ctx, tx, id)
+		m, err := tx.APIMessageByID(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -165,7 +164,7 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 			return err
 		}
 		if key != "" {
-			return s.store.FinishIdempotent(ctx, tx, a.Client.ID, key, store.StoredResponse{Status: http.StatusAccepted, Body: out})
+			return tx.FinishIdempotent(ctx, a.Client.ID, key, store.StoredResponse{Status: http.StatusAccepted, Body: out})
 		}
 		return nil
 	})

@@ -88,13 +88,13 @@ func (s *Server) createSubscription(c echo.Context) error {
 	}
 	out := apiview.NewSubscription(sub)
 	out.Secret = secret
-	c.Response().Header().Set("Location", "/api/v1/subscriptions/"+itoa(sub.ID))
+	c.Response().Header().Set("Location", "/api/v1/subscriptions/"+idText(sub.ID))
 	return c.JSON(http.StatusCreated, out)
 }
 
 // subscriptionFor loads one of the application's subscriptions.
 func (s *Server) subscriptionFor(c echo.Context) (store.Subscription, bool, error) {
-	id, valid := apiID(c, "id")
+	id, valid := apiID[store.SubscriptionID](c, "id")
 	if !valid {
 		return store.Subscription{}, false, s.apiNotFound(c, "subscription")
 	}
@@ -124,9 +124,4 @@ func (s *Server) deleteSubscription(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

@@ -27,7 +27,7 @@ var allScopes = []string{apiauth.ScopeChatsRead, apiauth.ScopeMessagesRead, apia
 
 // world has a customer write to the main number (text and an image) and
 // waits until the ticket exists.
-func (b *apiBundle) world() (chatID int64, jpeg []byte) {
+func (b *apiBundle) world() (chatID store.ConversationID, jpeg []byte) {
 	b.t.Helper()
 	jpeg = bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, 1024)
 	img := b.graph.AddMedia(whatsapptest.Media{MimeType: "image/jpeg", Data: jpeg})
@@ -156,14 +156,14 @@ func TestChatsMessagesAndContacts(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 		c := decode[apiview.Contact](t, body)
 		require.Equal(t, "Kerry Fisher", c.ProfileName)
-		require.Equal(t, []int64{chatID}, c.ChatIDs)
+		require.Equal(t, []store.ConversationID{chatID}, c.ChatIDs)
 		resp, _ = b.api(http.MethodGet, "/api/v1/contacts/19999999999", tok, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	})
 
 	t.Run("an application narrowed to another number does not see this chat", func(t *testing.T) {
 		narrow, nsecret := b.app(store.NewAPIClient{Scopes: allScopes, GrantTypes: []string{apiauth.GrantClientCredentials},
-			AccountIDs: []int64{b.otherAcc}})
+			AccountIDs: []store.AccountID{b.otherAcc}})
 		ntok := b.clientToken(narrow, nsecret, "")
 		for _, p := range []string{fmt.Sprintf("/api/v1/chats/%d", chatID), fmt.Sprintf("/api/v1/chats/%d/messages", chatID),
 			"/api/v1/contacts/" + apiCustomer, "/api/v1/chats?number=" + apiPhoneID} {
@@ -414,7 +414,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	resp, body := b.api(http.MethodPost, "/api/v1/subscriptions", tok, map[string]any{"url": "https://hooks.example.com/rd", "events": []string{"message.received"}})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	subID := decode[apiview.Subscription](t, body).ID
-	var imageID int64
+	var imageID store.MessageID
 	require.NoError(t, b.store.Pool().QueryRow(context.Background(), `SELECT id FROM messages WHERE kind = 'image'`).Scan(&imageID))
 
 	resp, body = b.do(mustGet(t, b.srv.URL+"/api/v1/openapi.json"))
@@ -449,8 +449,8 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	})
 
 	t.Run("every documented route answers", func(t *testing.T) {
-		ids := map[string]string{"/api/v1/chats/{id}": strconv.FormatInt(chatID, 10), "/api/v1/messages/{id}": strconv.FormatInt(imageID, 10),
-			"/api/v1/subscriptions/{id}": strconv.FormatInt(subID, 10)}
+		ids := map[string]string{"/api/v1/chats/{id}": fmt.Sprint(chatID), "/api/v1/messages/{id}": fmt.Sprint(imageID),
+			"/api/v1/subscriptions/{id}": fmt.Sprint(subID)}
 		bodies := map[string]any{
 			"/api/v1/chats/{id}/messages": map[string]any{"type": "text", "text": "documented"},
 			"/api/v1/messages":            map[string]any{"to": apiCustomer, "number": apiPhoneID, "type": "text", "text": "documented"},

@@ -379,4 +379,4 @@ func TestMetadata(t *testing.T) {
 	require.ElementsMatch(t, []any{"chats:read", "messages:read", "messages:send", "contacts:read", "webhooks:manage"}, m["scopes_supported"])
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa[T ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }

@@ -39,14 +39,12 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	ctx := context.Background()
 	st := testdb.NewStore(t)
 	pool := st.Pool()
-	_, err := st.ApplyFile(ctx, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
+	applyFile(t, st, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
 		Name: "support-us", PhoneNumberID: phoneID, WABAID: "102290129340398", AccessToken: "tok",
 		AppSecret: appSecret, VerifyToken: verifyToken, GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
 	}}})
-	require.NoError(t, err)
 
 	log := slog.New(slog.DiscardHandler)
 	br := bridge.New(bridge.Opts{Store: st, Logger: log})
@@ -146,7 +144,8 @@ func TestWhatsAppFixturesAreStoredOnce(t *testing.T) {
 			"interactive", "button", "reaction", "order", "system", "unsupported"} {
 			require.Positive(t, b.count(t, "SELECT count(*) FROM messages WHERE kind = $1", kind), "no %s message stored", kind)
 		}
-		require.Equal(t, 0, b.count(t, "SELECT count(*) FROM messages WHERE payload IS NULL"), "the original JSON is kept")
+		require.Equal(t, 0, b.count(t, "SELECT count(*) FROM messages WHERE wa_message IS NULL OR wa_message->>'id' IS DISTINCT FROM wamid"),
+			"the decoded WhatsApp message is kept")
 		require.Positive(t, b.count(t, "SELECT count(*) FROM messages WHERE kind = 'image' AND media->>'id' <> ''"))
 	})
 	t.Run("number change is recorded on the contact", func(t *testing.T) {
@@ -316,14 +315,13 @@ func TestWhatsAppSignatureVouchesOnlyForItsOwnNumbers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	const otherPhoneID, otherSecret = "209876543210987", "another-apps-secret"
-	_, err := b.store.ApplyFile(context.Background(), &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
+	applyFile(t, b.store, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
 		Name: "support-us", PhoneNumberID: phoneID, WABAID: "102290129340398", AccessToken: "tok",
 		AppSecret: appSecret, VerifyToken: verifyToken, GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
 	}, {
 		Name: "support-eu", PhoneNumberID: otherPhoneID, WABAID: "102290129340399", AccessToken: "tok2",
 		AppSecret: otherSecret, VerifyToken: "other-verify-token", GraphURL: "http://127.0.0.1:1", GraphVersion: "v23.0", SendRate: 80,
 	}}})
-	require.NoError(t, err)
 	inNumber := func(pnid string) int {
 		return b.count(t, `SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			JOIN whatsapp_accounts a ON a.id = c.account_id WHERE a.phone_number_id = $1`, pnid)
@@ -359,7 +357,7 @@ func TestWhatsAppAccountChangesApplyAtOnce(t *testing.T) {
 	// process applies to the very next delivery.
 	_, err := b.pool.Exec(ctx, `UPDATE whatsapp_accounts SET managed_by_file = false`) // editable, as if added in the page
 	require.NoError(t, err)
-	acc, err := b.store.AccountByPhoneNumberID(ctx, b.pool, phoneID)
+	acc, err := b.store.AccountByPhoneNumberID(ctx, phoneID)
 	require.NoError(t, err)
 	require.NoError(t, b.store.SetAccountEnabled(ctx, acc.ID, false, store.Actor{Name: "test"}))
 	require.Equal(t, http.StatusOK, b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "two").Bytes()).Code)

@@ -6,35 +6,33 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/relaydesk/relaydesk/internal/password"
 )
 
 // Admin is an admin account.
 type Admin struct {
-	ID          int64
+	ID          AdminID
 	Email       string
 	LastLoginAt *time.Time
 	CreatedAt   time.Time
 }
 
-// Admin errors.
+// Admin errors, shown to people as they are.
 var (
 	// ErrBadCredentials: unknown email or wrong password (deliberately the same).
-	ErrBadCredentials = errors.New("email or password is incorrect")
+	ErrBadCredentials = refusal("email or password is incorrect")
 	// ErrAdminExists: an admin with this email already exists.
-	ErrAdminExists = errors.New("an admin with this email already exists")
+	ErrAdminExists = refusal("an admin with this email already exists")
 	// ErrBadEmail: the email is not a plain address.
-	ErrBadEmail = errors.New("enter an email address such as admin@example.com")
+	ErrBadEmail = refusal("enter an email address such as admin@example.com")
 	// ErrSetupClosed: an admin exists, so the one-time setup is over.
-	ErrSetupClosed = errors.New("setup is closed: an admin account exists")
+	ErrSetupClosed = refusal("setup is closed: an admin account exists")
 	// ErrBadSetupToken: the setup token is wrong or expired.
-	ErrBadSetupToken = errors.New("the setup link is wrong or has expired; restart relaydesk for a new one")
+	ErrBadSetupToken = refusal("the setup link is wrong or has expired; restart relaydesk for a new one")
 )
 
 // NormalizeEmail lower-cases and checks an admin email.
@@ -48,134 +46,119 @@ func NormalizeEmail(email string) (string, error) {
 }
 
 // AdminCount returns how many admin accounts exist.
-func (s *Store) AdminCount(ctx context.Context) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM admin_users`).Scan(&n)
-	return n, err
+func (q *Queries) AdminCount(ctx context.Context) (int, error) {
+	n, err := q.count(ctx, `SELECT count(*) FROM admin_users`)
+	return int(n), wrap(err, "count admins")
 }
 
-// CreateAdmin adds an admin account with an argon2id hash of password.
-func (s *Store) CreateAdmin(ctx context.Context, email, password string, who Actor) (Admin, error) {
+// CreateAdmin adds an admin account; the password must pass password.Check
+// and only its argon2id hash is stored.
+func (q *Queries) CreateAdmin(ctx context.Context, email, pw string, who Actor) (Admin, error) {
 	var a Admin
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		var err error
-		a, err = s.createAdmin(ctx, tx, email, password, who)
+		a, err = tx.createAdmin(ctx, email, pw, who)
 		return err
 	})
-	return a, err
+	return a, wrap(err, "create admin")
 }
 
-func (s *Store) createAdmin(ctx context.Context, tx pgx.Tx, email, password string, who Actor) (Admin, error) {
+func (q *Queries) createAdmin(ctx context.Context, email, pw string, who Actor) (Admin, error) {
 	var a Admin
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return a, err
 	}
-	if err := CheckPasswordRules(password); err != nil {
+	if err := password.Check(pw); err != nil {
 		return a, err
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO admin_users (email, password_hash) VALUES ($1, $2)
-		RETURNING id, email, last_login_at, created_at`, email, hashPassword(password)).
+	err = q.db.QueryRow(ctx, `INSERT INTO admin_users (email, password_hash) VALUES ($1, $2)
+		RETURNING id, email, last_login_at, created_at`, email, password.Hash(pw)).
 		Scan(&a.ID, &a.Email, &a.LastLoginAt, &a.CreatedAt)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if isUniqueViolation(err) {
 		return a, ErrAdminExists
 	}
 	if err != nil {
 		return a, err
 	}
-	return a, s.recordAudit(ctx, tx, who, audit{Action: "admin.create", TargetType: "admin", TargetID: a.ID, TargetName: a.Email})
+	return a, q.recordAudit(ctx, who, audit{Action: "admin.create", TargetType: "admin", TargetID: int64(a.ID), TargetName: a.Email})
 }
 
-// SetAdminPassword replaces an admin's password and ends their sessions.
-func (s *Store) SetAdminPassword(ctx context.Context, email, password string, who Actor) error {
+// SetAdminPassword replaces an admin's password (which must pass
+// password.Check) and ends their sessions.
+func (q *Queries) SetAdminPassword(ctx context.Context, email, pw string, who Actor) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
-	if err := CheckPasswordRules(password); err != nil {
+	if err := password.Check(pw); err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `UPDATE admin_users SET password_hash = $2, updated_at = now() WHERE email = $1 RETURNING id`,
-			email, hashPassword(password)).Scan(&id)
+	err = q.inTx(ctx, func(tx *Queries) error {
+		var id AdminID
+		err := tx.db.QueryRow(ctx, `UPDATE admin_users SET password_hash = $2, updated_at = now() WHERE email = $1 RETURNING id`,
+			email, password.Hash(pw)).Scan(&id)
 		if err != nil {
-			return notFound(err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM admin_sessions WHERE admin_id = $1`, id); err != nil {
 			return err
 		}
-		return s.recordAudit(ctx, tx, who, audit{Action: "admin.password", TargetType: "admin", TargetID: id, TargetName: email})
+		if _, err := tx.db.Exec(ctx, `DELETE FROM admin_sessions WHERE admin_id = $1`, id); err != nil {
+			return err
+		}
+		return tx.recordAudit(ctx, who, audit{Action: "admin.password", TargetType: "admin", TargetID: int64(id), TargetName: email})
 	})
+	return wrap(err, "set password of admin %s", email)
 }
 
-// Authenticate checks an email and password. Unknown emails cost the same
-// hash as known ones and give the same ErrBadCredentials.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (Admin, error) {
+// Authenticate checks an email and password against the stored hash.
+// Unknown emails cost the same hash as known ones and give the same
+// ErrBadCredentials.
+func (q *Queries) Authenticate(ctx context.Context, email, pw string) (Admin, error) {
 	var a Admin
 	var hash string
 	email = strings.ToLower(strings.TrimSpace(email))
-	err := s.pool.QueryRow(ctx, `SELECT id, email, last_login_at, created_at, password_hash FROM admin_users WHERE email = $1`, email).
+	err := q.db.QueryRow(ctx, `SELECT id, email, last_login_at, created_at, password_hash FROM admin_users WHERE email = $1`, email).
 		Scan(&a.ID, &a.Email, &a.LastLoginAt, &a.CreatedAt, &hash)
-	if isNoRows(err) || len(password) > MaxPasswordLength {
-		_, _ = checkPassword(dummyHash(), password)
+	if isNoRows(err) || len(pw) > password.MaxLength {
+		password.Waste(pw)
 		return Admin{}, ErrBadCredentials
 	}
 	if err != nil {
-		return Admin{}, err
+		return Admin{}, wrap(err, "authenticate")
 	}
-	ok, err := checkPassword(hash, password)
+	ok, err := password.Verify(hash, pw)
 	if err != nil {
-		return Admin{}, err
+		return Admin{}, wrap(err, "authenticate admin %d", a.ID)
 	}
 	if !ok {
 		return Admin{}, ErrBadCredentials
 	}
-	_, err = s.pool.Exec(ctx, `UPDATE admin_users SET last_login_at = now() WHERE id = $1`, a.ID)
-	return a, err
+	_, err = q.db.Exec(ctx, `UPDATE admin_users SET last_login_at = now() WHERE id = $1`, a.ID)
+	return a, wrap(err, "record login of admin %d", a.ID)
 }
 
 // NewSetupToken creates a one-time setup token valid for ttl when no admin
 // exists, and returns "" otherwise. Only its SHA-256 is stored.
-func (s *Store) NewSetupToken(ctx context.Context, ttl time.Duration) (string, error) {
+func (q *Queries) NewSetupToken(ctx context.Context, ttl time.Duration) (string, error) {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(tok))
-	tag, err := s.pool.Exec(ctx, `
+	n, err := q.exec(ctx, `
 		WITH gone AS (DELETE FROM admin_setup_tokens WHERE expires_at < now())
 		INSERT INTO admin_setup_tokens (token_hash, expires_at)
 		SELECT $1, now() + $2::interval WHERE NOT EXISTS (SELECT 1 FROM admin_users)`, sum[:], ttl)
-	if err != nil || tag.RowsAffected() == 0 {
-		return "", err
+	if err != nil || n == 0 {
+		return "", wrap(err, "create setup token")
 	}
 	return tok, nil
 }
 
-// SetupOpen reports whether the one-time setup page may be used: no admin
-// exists and a setup token is live.
-func (s *Store) SetupOpen(ctx context.Context) (bool, error) {
-	var open bool
-	err := s.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM admin_users)
-		AND EXISTS (SELECT 1 FROM admin_setup_tokens WHERE expires_at > now())`).Scan(&open)
-	return open, err
-}
-
 // CheckSetupToken reports whether tok is a live setup token, comparing its
 // hash with every live one in constant time.
-func (s *Store) CheckSetupToken(ctx context.Context, tok string) (bool, error) {
-	return s.checkSetupToken(ctx, s.pool, tok)
-}
-
-func (s *Store) checkSetupToken(ctx context.Context, db DBTX, tok string) (bool, error) {
-	rows, err := db.Query(ctx, `SELECT token_hash FROM admin_setup_tokens WHERE expires_at > now()`)
+func (q *Queries) CheckSetupToken(ctx context.Context, tok string) (bool, error) {
+	hashes, err := column[[]byte](ctx, q.db, `SELECT token_hash FROM admin_setup_tokens WHERE expires_at > now()`)
 	if err != nil {
-		return false, err
-	}
-	hashes, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return false, err
+		return false, wrap(err, "check setup token")
 	}
 	sum := sha256.Sum256([]byte(tok))
 	match := 0
@@ -189,32 +172,32 @@ func (s *Store) checkSetupToken(ctx context.Context, db DBTX, tok string) (bool,
 // setup: every setup token is deleted. It fails with ErrSetupClosed when an
 // admin exists (also when two browsers race) and ErrBadSetupToken when tok
 // is not live.
-func (s *Store) CreateFirstAdmin(ctx context.Context, tok, email, password, ip string) (Admin, error) {
+func (q *Queries) CreateFirstAdmin(ctx context.Context, tok, email, pw, ip string) (Admin, error) {
 	var a Admin
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		// Serialise concurrent setups: the second waits, then sees the admin.
-		if _, err := tx.Exec(ctx, `LOCK TABLE admin_setup_tokens IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.db.Exec(ctx, `LOCK TABLE admin_setup_tokens IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_users)`).Scan(&exists); err != nil {
+		if err := tx.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_users)`).Scan(&exists); err != nil {
 			return err
 		}
 		if exists {
 			return ErrSetupClosed
 		}
-		ok, err := s.checkSetupToken(ctx, tx, tok)
+		ok, err := tx.CheckSetupToken(ctx, tok)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return ErrBadSetupToken
 		}
-		if a, err = s.createAdmin(ctx, tx, email, password, Actor{Name: "setup", IP: ip}); err != nil {
+		if a, err = tx.createAdmin(ctx, email, pw, Actor{Name: "setup", IP: ip}); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM admin_setup_tokens`)
+		_, err = tx.db.Exec(ctx, `DELETE FROM admin_setup_tokens`)
 		return err
 	})
-	return a, err
+	return a, wrap(err, "create first admin")
 }

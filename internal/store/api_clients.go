@@ -2,27 +2,23 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/relaydesk/relaydesk/internal/apiauth"
 )
 
 // APIClient is an application registered for the public API.
 type APIClient struct {
-	ID            int64
-	ClientID      string
+	ID            ClientID
+	ClientID      string // the public client_id
 	Name          string
 	RedirectURIs  []string
 	Scopes        []string
 	GrantTypes    []string
-	AccountIDs    []int64 // empty: every number
+	AccountIDs    []AccountID // empty: every number
 	CanIntrospect bool
 	RateLimit     int // requests per minute
 	Enabled       bool
@@ -46,7 +42,7 @@ func (c APIClient) AllowsGrant(g string) bool {
 }
 
 // AllowsAccount reports whether the application may reach a WhatsApp number.
-func (c APIClient) AllowsAccount(accountID int64) bool {
+func (c APIClient) AllowsAccount(accountID AccountID) bool {
 	return len(c.AccountIDs) == 0 || slices.Contains(c.AccountIDs, accountID)
 }
 
@@ -56,13 +52,13 @@ type NewAPIClient struct {
 	RedirectURIs  []string
 	Scopes        []string
 	GrantTypes    []string
-	AccountIDs    []int64
+	AccountIDs    []AccountID
 	CanIntrospect bool
 	RateLimit     int
 }
 
 // ErrAPIClientExists: another application has this name.
-var ErrAPIClientExists = errors.New("an application with this name already exists")
+var ErrAPIClientExists = refusal("an application with this name already exists")
 
 // Validate reports every problem with a registration at once.
 func (n NewAPIClient) Validate() error {
@@ -112,120 +108,108 @@ func (e *APIValidationError) Error() string { return strings.Join(e.Problems, ";
 const apiClientColumns = `id, client_id, name, redirect_uris, scopes, grant_types, account_ids, can_introspect,
 	rate_limit, enabled, created_at, secret_hash`
 
-func scanAPIClient(row pgx.Row) (APIClient, error) {
+func scanAPIClient(row scanner) (APIClient, error) {
 	var c APIClient
 	err := row.Scan(&c.ID, &c.ClientID, &c.Name, &c.RedirectURIs, &c.Scopes, &c.GrantTypes, &c.AccountIDs,
 		&c.CanIntrospect, &c.RateLimit, &c.Enabled, &c.CreatedAt, &c.secretHash)
-	return c, notFound(err)
+	return c, err
 }
 
 // CreateAPIClient registers an application and returns it with its client
 // secret, which is shown once: only its SHA-256 is kept.
-func (s *Store) CreateAPIClient(ctx context.Context, n NewAPIClient, who Actor) (APIClient, string, error) {
+func (q *Queries) CreateAPIClient(ctx context.Context, n NewAPIClient, who Actor) (APIClient, string, error) {
 	if err := n.Validate(); err != nil {
 		return APIClient{}, "", err
 	}
 	slices.Sort(n.Scopes)
 	if n.AccountIDs == nil {
-		n.AccountIDs = []int64{}
+		n.AccountIDs = []AccountID{}
 	}
 	if n.RedirectURIs == nil {
 		n.RedirectURIs = []string{}
 	}
 	secret, hash := apiauth.NewSecret(apiauth.PrefixClientSecret)
 	var c APIClient
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		var err error
-		c, err = scanAPIClient(tx.QueryRow(ctx, `INSERT INTO api_clients
+		c, err = scanAPIClient(tx.db.QueryRow(ctx, `INSERT INTO api_clients
 			(client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_ids, can_introspect, rate_limit, created_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+apiClientColumns,
 			apiauth.NewClientID(), strings.TrimSpace(n.Name), hash, n.RedirectURIs, n.Scopes, n.GrantTypes, n.AccountIDs,
 			n.CanIntrospect, n.RateLimit, who.AdminID))
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if isUniqueViolation(err) {
 			return ErrAPIClientExists
 		}
 		if err != nil {
 			return err
 		}
-		return s.recordAudit(ctx, tx, who, audit{Action: "api_client.create", TargetType: "api_client", TargetID: c.ID,
+		return tx.recordAudit(ctx, who, audit{Action: "api_client.create", TargetType: "api_client", TargetID: int64(c.ID),
 			TargetName: c.Name, Detail: map[string]any{"scopes": n.Scopes, "grant_types": n.GrantTypes,
 				"redirect_uris": n.RedirectURIs, "account_ids": n.AccountIDs, "can_introspect": n.CanIntrospect}})
 	})
-	return c, secret, err
+	return c, secret, wrap(err, "create api client %q", n.Name)
 }
 
 // APIClientByClientID finds an application by its public client_id.
-func (s *Store) APIClientByClientID(ctx context.Context, clientID string) (APIClient, error) {
-	return scanAPIClient(s.pool.QueryRow(ctx, `SELECT `+apiClientColumns+` FROM api_clients WHERE client_id = $1`, clientID))
+func (q *Queries) APIClientByClientID(ctx context.Context, clientID string) (APIClient, error) {
+	c, err := scanAPIClient(q.db.QueryRow(ctx, `SELECT `+apiClientColumns+` FROM api_clients WHERE client_id = $1`, clientID))
+	return c, wrap(err, "api client %s", clientID)
 }
 
 // APIClientByID finds an application by its row id.
-func (s *Store) APIClientByID(ctx context.Context, id int64) (APIClient, error) {
-	return scanAPIClient(s.pool.QueryRow(ctx, `SELECT `+apiClientColumns+` FROM api_clients WHERE id = $1`, id))
+func (q *Queries) APIClientByID(ctx context.Context, id ClientID) (APIClient, error) {
+	c, err := scanAPIClient(q.db.QueryRow(ctx, `SELECT `+apiClientColumns+` FROM api_clients WHERE id = $1`, id))
+	return c, wrap(err, "api client %d", id)
 }
 
 // APIClients lists every application by name.
-func (s *Store) APIClients(ctx context.Context) ([]APIClient, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+apiClientColumns+` FROM api_clients ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []APIClient
-	for rows.Next() {
-		c, err := scanAPIClient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+func (q *Queries) APIClients(ctx context.Context) ([]APIClient, error) {
+	out, err := list(ctx, q.db, scanAPIClient, `SELECT `+apiClientColumns+` FROM api_clients ORDER BY name`)
+	return out, wrap(err, "list api clients")
 }
 
 // SetAPIClientEnabled turns an application on or off; a disabled
 // application's tokens stop working at once and it can get no new ones.
-func (s *Store) SetAPIClientEnabled(ctx context.Context, id int64, enabled bool, who Actor) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+func (q *Queries) SetAPIClientEnabled(ctx context.Context, id ClientID, enabled bool, who Actor) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		var name string
-		err := tx.QueryRow(ctx, `UPDATE api_clients SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING name`,
+		err := tx.db.QueryRow(ctx, `UPDATE api_clients SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING name`,
 			id, enabled).Scan(&name)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
-		action := "api_client.disable"
-		if enabled {
-			action = "api_client.enable"
-		}
-		return s.recordAudit(ctx, tx, who, audit{Action: action, TargetType: "api_client", TargetID: id, TargetName: name})
+		return tx.recordAudit(ctx, who, audit{Action: "api_client." + enableVerb(enabled), TargetType: "api_client",
+			TargetID: int64(id), TargetName: name})
 	})
+	return wrap(err, "set api client %d enabled", id)
 }
 
 // RotateAPIClientSecret replaces an application's secret and returns the new
 // one (shown once). Tokens already issued keep working until revoked.
-func (s *Store) RotateAPIClientSecret(ctx context.Context, id int64, who Actor) (string, error) {
+func (q *Queries) RotateAPIClientSecret(ctx context.Context, id ClientID, who Actor) (string, error) {
 	secret, hash := apiauth.NewSecret(apiauth.PrefixClientSecret)
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		var name string
-		err := tx.QueryRow(ctx, `UPDATE api_clients SET secret_hash = $2, updated_at = now() WHERE id = $1 RETURNING name`,
+		err := tx.db.QueryRow(ctx, `UPDATE api_clients SET secret_hash = $2, updated_at = now() WHERE id = $1 RETURNING name`,
 			id, hash).Scan(&name)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
-		return s.recordAudit(ctx, tx, who, audit{Action: "api_client.rotate_secret", TargetType: "api_client", TargetID: id,
+		return tx.recordAudit(ctx, who, audit{Action: "api_client.rotate_secret", TargetType: "api_client", TargetID: int64(id),
 			TargetName: name, Detail: map[string]any{"changed": []string{"client_secret"}}})
 	})
-	return secret, err
+	return secret, wrap(err, "rotate api client %d secret", id)
 }
 
 // DeleteAPIClient removes an application with its grants, tokens and
 // subscriptions.
-func (s *Store) DeleteAPIClient(ctx context.Context, id int64, who Actor) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+func (q *Queries) DeleteAPIClient(ctx context.Context, id ClientID, who Actor) error {
+	err := q.inTx(ctx, func(tx *Queries) error {
 		var name string
-		if err := tx.QueryRow(ctx, `DELETE FROM api_clients WHERE id = $1 RETURNING name`, id).Scan(&name); err != nil {
-			return notFound(err)
+		if err := tx.db.QueryRow(ctx, `DELETE FROM api_clients WHERE id = $1 RETURNING name`, id).Scan(&name); err != nil {
+			return err
 		}
-		return s.recordAudit(ctx, tx, who, audit{Action: "api_client.delete", TargetType: "api_client", TargetID: id, TargetName: name})
+		return tx.recordAudit(ctx, who, audit{Action: "api_client.delete", TargetType: "api_client", TargetID: int64(id), TargetName: name})
 	})
+	return wrap(err, "delete api client %d", id)
 }

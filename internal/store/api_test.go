@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/internal/apiauth"
@@ -96,8 +95,8 @@ func TestIdempotencyKeys(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := b.store.InTx(ctx, func(tx pgx.Tx) error {
-				prev, err := b.store.BeginIdempotent(ctx, tx, c.ID, "k1", []byte("hash-a"))
+			err := b.store.InTx(ctx, func(tx *store.Tx) error {
+				prev, err := tx.BeginIdempotent(ctx, c.ID, "k1", []byte("hash-a"))
 				if err != nil {
 					return err
 				}
@@ -108,7 +107,7 @@ func TestIdempotencyKeys(t *testing.T) {
 					return nil
 				}
 				worked++
-				return b.store.FinishIdempotent(ctx, tx, c.ID, "k1", store.StoredResponse{Status: 202, Body: []byte(`{"id":1}`)})
+				return tx.FinishIdempotent(ctx, c.ID, "k1", store.StoredResponse{Status: 202, Body: []byte(`{"id":1}`)})
 			})
 			require.NoError(t, err)
 		}()
@@ -119,8 +118,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	for _, r := range replies {
 		require.Equal(t, `{"id":1}`, r)
 	}
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := b.store.BeginIdempotent(ctx, tx, c.ID, "k1", []byte("hash-b"))
+	err = b.store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.BeginIdempotent(ctx, c.ID, "k1", []byte("hash-b"))
 		return err
 	})
 	require.ErrorIs(t, err, store.ErrIdempotencyMismatch)
@@ -128,8 +127,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	// After 24 hours the key is free again.
 	_, err = b.store.Pool().Exec(ctx, `UPDATE api_idempotency SET created_at = now() - interval '25 hours'`)
 	require.NoError(t, err)
-	err = b.store.InTx(ctx, func(tx pgx.Tx) error {
-		prev, err := b.store.BeginIdempotent(ctx, tx, c.ID, "k1", []byte("hash-b"))
+	err = b.store.InTx(ctx, func(tx *store.Tx) error {
+		prev, err := tx.BeginIdempotent(ctx, c.ID, "k1", []byte("hash-b"))
 		require.Nil(t, prev)
 		return err
 	})

@@ -19,7 +19,7 @@ const (
 
 // Connection is a connected helpdesk.
 type Connection struct {
-	ID            int64
+	ID            ConnectionID
 	Name          string
 	Kind          string
 	PublicID      string // names the connection in its webhook URL
@@ -39,7 +39,7 @@ type Connection struct {
 const connectionColumns = `id, name, kind, public_id, base_url, settings, poll_cursor, enabled, managed_by_file,
 	health, health_detail, health_at, last_webhook_at, credentials, oauth_token, webhook_secret`
 
-func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
+func scanConnection(row scanner) (Connection, error) {
 	var c Connection
 	err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PublicID, &c.BaseURL, &c.Settings, &c.PollCursor, &c.Enabled,
 		&c.ManagedByFile, &c.Health, &c.HealthDetail, &c.HealthAt, &c.LastWebhookAt,
@@ -50,79 +50,90 @@ func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
 // HasWebhookSecret reports whether a webhook secret is stored.
 func (c Connection) HasWebhookSecret() bool { return len(c.webhookSecret) > 0 }
 
+// HasOAuthToken reports whether the connection was connected with OAuth2.
+func (c Connection) HasOAuthToken() bool { return len(c.oauthToken) > 0 }
+
 // Credentials opens a connection's credentials.
-func (s *Store) Credentials(c Connection) (map[string]string, error) {
+func (q *Queries) Credentials(c Connection) (map[string]string, error) {
 	out := map[string]string{}
 	if len(c.credentials) == 0 {
 		return out, nil
 	}
-	b, err := s.keys.Open(c.credentials, purposeCredentials)
+	b, err := q.keys.Open(c.credentials, purposeCredentials)
 	if err != nil {
 		return nil, fmt.Errorf("connection %s credentials: %w", c.Name, err)
 	}
-	return out, json.Unmarshal(b, &out)
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("connection %s credentials: %w", c.Name, err)
+	}
+	return out, nil
 }
 
 // WebhookSecret opens a connection's webhook secret (nil when none is set).
-func (s *Store) WebhookSecret(c Connection) ([]byte, error) {
+func (q *Queries) WebhookSecret(c Connection) ([]byte, error) {
 	if len(c.webhookSecret) == 0 {
 		return nil, nil
 	}
-	b, err := s.keys.Open(c.webhookSecret, purposeWebhookSecret)
+	b, err := q.keys.Open(c.webhookSecret, purposeWebhookSecret)
 	if err != nil {
 		return nil, fmt.Errorf("connection %s webhook secret: %w", c.Name, err)
 	}
 	return b, nil
 }
 
-// Connections lists every connection by name.
-func (s *Store) Connections(ctx context.Context) ([]Connection, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+connectionColumns+` FROM helpdesk_connections ORDER BY name`)
+// OAuthToken opens a connection's OAuth2 token (nil when it has none).
+func (q *Queries) OAuthToken(c Connection) (*oauth2.Token, error) {
+	return q.openToken(c.oauthToken, c.Name)
+}
+
+func (q *Queries) openToken(sealed []byte, name string) (*oauth2.Token, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	b, err := q.keys.Open(sealed, purposeOAuthToken)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("connection %s oauth token: %w", name, err)
 	}
-	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	var t oauth2.Token
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("connection %s oauth token: %w", name, err)
 	}
-	return out, rows.Err()
+	return &t, nil
+}
+
+// Connections lists every connection by name.
+func (q *Queries) Connections(ctx context.Context) ([]Connection, error) {
+	out, err := list(ctx, q.db, scanConnection, `SELECT `+connectionColumns+` FROM helpdesk_connections ORDER BY name`)
+	return out, wrap(err, "list connections")
+}
+
+func (q *Queries) connectionWhere(ctx context.Context, where string, arg any) (Connection, error) {
+	return scanConnection(q.db.QueryRow(ctx, `SELECT `+connectionColumns+` FROM helpdesk_connections WHERE `+where, arg))
 }
 
 // ConnectionByID finds a connection.
-func (s *Store) ConnectionByID(ctx context.Context, db DBTX, id int64) (Connection, error) {
-	c, err := scanConnection(db.QueryRow(ctx, `SELECT `+connectionColumns+` FROM helpdesk_connections WHERE id = $1`, id))
-	return c, notFound(err)
+func (q *Queries) ConnectionByID(ctx context.Context, id ConnectionID) (Connection, error) {
+	c, err := q.connectionWhere(ctx, `id = $1`, id)
+	return c, wrap(err, "connection %d", id)
 }
 
 // ConnectionByPublicID finds a connection by the id in its webhook URL.
-func (s *Store) ConnectionByPublicID(ctx context.Context, db DBTX, publicID string) (Connection, error) {
-	c, err := scanConnection(db.QueryRow(ctx, `SELECT `+connectionColumns+` FROM helpdesk_connections WHERE public_id = $1`, publicID))
-	return c, notFound(err)
+func (q *Queries) ConnectionByPublicID(ctx context.Context, publicID string) (Connection, error) {
+	c, err := q.connectionWhere(ctx, `public_id = $1`, publicID)
+	return c, wrap(err, "connection with public id %s", publicID)
 }
 
 // ConnectionByName finds a connection.
-func (s *Store) ConnectionByName(ctx context.Context, db DBTX, name string) (Connection, error) {
-	c, err := scanConnection(db.QueryRow(ctx, `SELECT `+connectionColumns+` FROM helpdesk_connections WHERE name = $1`, name))
-	return c, notFound(err)
-}
-
-// SetWebhookSecret stores (sealed) a connection's webhook secret.
-func (s *Store) SetWebhookSecret(ctx context.Context, id int64, secret []byte) error {
-	_, err := s.pool.Exec(ctx, `UPDATE helpdesk_connections SET webhook_secret = $2, updated_at = now() WHERE id = $1`,
-		id, s.keys.Seal(secret, purposeWebhookSecret))
-	return err
+func (q *Queries) ConnectionByName(ctx context.Context, name string) (Connection, error) {
+	c, err := q.connectionWhere(ctx, `name = $1`, name)
+	return c, wrap(err, "connection %q", name)
 }
 
 // SetConnectionHealth records what was last learnt about a connection.
-func (s *Store) SetConnectionHealth(ctx context.Context, db DBTX, id int64, health, detail string) error {
-	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET health = $2, health_detail = $3, health_at = now()
+func (q *Queries) SetConnectionHealth(ctx context.Context, id ConnectionID, health, detail string) error {
+	_, err := q.db.Exec(ctx, `UPDATE helpdesk_connections SET health = $2, health_detail = $3, health_at = now()
 		WHERE id = $1 AND (health, health_detail) IS DISTINCT FROM ($2, $3)`, id, health, detail)
-	return err
+	return wrap(err, "set connection %d health", id)
 }
 
 func newPublicID() string {
@@ -132,57 +143,38 @@ func newPublicID() string {
 }
 
 // TouchWebhook records that a connection's webhook delivered.
-func (s *Store) TouchWebhook(ctx context.Context, db DBTX, id int64) error {
-	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now() WHERE id = $1`, id)
-	return err
+func (q *Queries) TouchWebhook(ctx context.Context, id ConnectionID) error {
+	_, err := q.db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now() WHERE id = $1`, id)
+	return wrap(err, "touch connection %d webhook", id)
 }
 
 // SetPollCursor stores where a connection's next poll starts.
-func (s *Store) SetPollCursor(ctx context.Context, db DBTX, id int64, cursor string) error {
-	_, err := db.Exec(ctx, `UPDATE helpdesk_connections SET poll_cursor = $2, updated_at = now() WHERE id = $1`, id, cursor)
-	return err
-}
-
-// HasOAuthToken reports whether the connection was connected with OAuth2.
-func (c Connection) HasOAuthToken() bool { return len(c.oauthToken) > 0 }
-
-// OAuthToken opens a connection's OAuth2 token (nil when it has none).
-func (s *Store) OAuthToken(c Connection) (*oauth2.Token, error) {
-	return s.openToken(c.oauthToken, c.Name)
-}
-
-func (s *Store) openToken(sealed []byte, name string) (*oauth2.Token, error) {
-	if len(sealed) == 0 {
-		return nil, nil
-	}
-	b, err := s.keys.Open(sealed, purposeOAuthToken)
-	if err != nil {
-		return nil, fmt.Errorf("connection %s oauth token: %w", name, err)
-	}
-	var t oauth2.Token
-	return &t, json.Unmarshal(b, &t)
+func (q *Queries) SetPollCursor(ctx context.Context, id ConnectionID, cursor string) error {
+	_, err := q.db.Exec(ctx, `UPDATE helpdesk_connections SET poll_cursor = $2, updated_at = now() WHERE id = $1`, id, cursor)
+	return wrap(err, "set connection %d poll cursor", id)
 }
 
 // SetOAuthToken stores (sealed) a connection's OAuth2 token.
-func (s *Store) SetOAuthToken(ctx context.Context, db DBTX, id int64, t *oauth2.Token) error {
+func (q *Queries) SetOAuthToken(ctx context.Context, id ConnectionID, t *oauth2.Token) error {
 	b, err := json.Marshal(t)
 	if err != nil {
-		return err
+		return fmt.Errorf("set connection %d oauth token: %w", id, err)
 	}
-	_, err = db.Exec(ctx, `UPDATE helpdesk_connections SET oauth_token = $2, updated_at = now() WHERE id = $1`,
-		id, s.keys.Seal(b, purposeOAuthToken))
-	return err
+	_, err = q.db.Exec(ctx, `UPDATE helpdesk_connections SET oauth_token = $2, updated_at = now() WHERE id = $1`,
+		id, q.keys.Seal(b, purposeOAuthToken))
+	return wrap(err, "set connection %d oauth token", id)
 }
 
-// LockOAuthToken reads a connection's token with its row locked until tx
-// ends, so that one replica at a time refreshes it (refresh tokens rotate:
-// two refreshes at once would invalidate each other).
-func (s *Store) LockOAuthToken(ctx context.Context, tx DBTX, id int64) (*oauth2.Token, error) {
+// LockOAuthToken reads a connection's token with its row locked until the
+// transaction ends (call it on a Tx), so that one replica at a time
+// refreshes it (refresh tokens rotate: two refreshes at once would
+// invalidate each other).
+func (q *Queries) LockOAuthToken(ctx context.Context, id ConnectionID) (*oauth2.Token, error) {
 	var sealed []byte
 	var name string
-	if err := tx.QueryRow(ctx, `SELECT oauth_token, name FROM helpdesk_connections WHERE id = $1 FOR UPDATE`, id).
+	if err := q.db.QueryRow(ctx, `SELECT oauth_token, name FROM helpdesk_connections WHERE id = $1 FOR UPDATE`, id).
 		Scan(&sealed, &name); err != nil {
-		return nil, notFound(err)
+		return nil, wrap(err, "lock connection %d oauth token", id)
 	}
-	return s.openToken(sealed, name)
+	return q.openToken(sealed, name)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -15,12 +16,21 @@ const (
 	DirOut Direction = "outbound" // agent -> customer
 )
 
+// column returns the conversations column prefix of a direction; anything
+// else than the two constants is refused, so it never reaches SQL.
+func (d Direction) column() (string, error) {
+	if d != DirIn && d != DirOut {
+		return "", fmt.Errorf("unknown direction %q", string(d))
+	}
+	return string(d), nil
+}
+
 // Conversation is one customer's chat with one number, with what the bridge
 // needs to work on it.
 type Conversation struct {
-	ID            int64
-	AccountID     int64
-	ContactID     int64
+	ID            ConversationID
+	AccountID     AccountID
+	ContactID     ContactID
 	WaID          string
 	ProfileName   string
 	ChangedToWaID string
@@ -29,78 +39,178 @@ type Conversation struct {
 }
 
 // ConversationByID loads a conversation with its contact.
-func (s *Store) ConversationByID(ctx context.Context, db DBTX, id int64) (Conversation, error) {
+func (q *Queries) ConversationByID(ctx context.Context, id ConversationID) (Conversation, error) {
 	var c Conversation
-	var changed *string
-	err := db.QueryRow(ctx, `
-		SELECT c.id, c.account_id, c.contact_id, k.wa_id, k.profile_name, k.changed_to_wa_id, c.last_inbound_at, c.reengaged_at
+	err := q.db.QueryRow(ctx, `
+		SELECT c.id, c.account_id, c.contact_id, k.wa_id, k.profile_name, coalesce(k.changed_to_wa_id, ''),
+			c.last_inbound_at, c.reengaged_at
 		FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1`, id).
-		Scan(&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.ProfileName, &changed, &c.LastInboundAt, &c.ReengagedAt)
-	if changed != nil {
-		c.ChangedToWaID = *changed
+		Scan(&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.ProfileName, &c.ChangedToWaID, &c.LastInboundAt, &c.ReengagedAt)
+	return c, wrap(err, "conversation %d", id)
+}
+
+// leaseUpdate runs an UPDATE of a direction's lease columns; set and where
+// use %[1]s for the column prefix, and it reports whether a row changed.
+func (q *Queries) leaseUpdate(ctx context.Context, dir Direction, set, where string, args ...any) (bool, error) {
+	col, err := dir.column()
+	if err != nil {
+		return false, err
 	}
-	return c, notFound(err)
+	n, err := q.exec(ctx, fmt.Sprintf(`UPDATE conversations SET `+set+` WHERE id = $1`+where, col), args...)
+	return n == 1, err
 }
 
 // ClaimConversation takes a direction's lease on a conversation for d and
 // clears its queued flag, so that work stored from now on enqueues a new
 // job. It returns false when another worker holds the lease.
-func (s *Store) ClaimConversation(ctx context.Context, id int64, dir Direction, d time.Duration) (bool, error) {
-	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE conversations SET %[1]s_queued = false, %[1]s_lease_until = now() + $2
-		WHERE id = $1 AND (%[1]s_lease_until IS NULL OR %[1]s_lease_until < now())`, dir), id, d)
-	return tag.RowsAffected() == 1, err
+func (q *Queries) ClaimConversation(ctx context.Context, id ConversationID, dir Direction, d time.Duration) (bool, error) {
+	ok, err := q.leaseUpdate(ctx, dir, `%[1]s_queued = false, %[1]s_lease_until = now() + $2`,
+		` AND (%[1]s_lease_until IS NULL OR %[1]s_lease_until < now())`, id, d)
+	return ok, wrap(err, "claim conversation %d %s", id, dir)
 }
 
 // ExtendLease keeps a claimed conversation for another d.
-func (s *Store) ExtendLease(ctx context.Context, id int64, dir Direction, d time.Duration) error {
-	_, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE conversations SET %[1]s_lease_until = now() + $2 WHERE id = $1`, dir), id, d)
-	return err
+func (q *Queries) ExtendLease(ctx context.Context, id ConversationID, dir Direction, d time.Duration) error {
+	_, err := q.leaseUpdate(ctx, dir, `%[1]s_lease_until = now() + $2`, ``, id, d)
+	return wrap(err, "extend conversation %d %s lease", id, dir)
 }
 
 // ReleaseConversation gives the lease back.
-func (s *Store) ReleaseConversation(ctx context.Context, id int64, dir Direction) error {
-	_, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE conversations SET %[1]s_lease_until = NULL WHERE id = $1`, dir), id)
-	return err
+func (q *Queries) ReleaseConversation(ctx context.Context, id ConversationID, dir Direction) error {
+	_, err := q.leaseUpdate(ctx, dir, `%[1]s_lease_until = NULL`, ``, id)
+	return wrap(err, "release conversation %d %s", id, dir)
 }
 
 // MarkQueued sets a direction's queued flag and reports whether it was
 // clear, that is whether the caller must enqueue a job in its transaction.
-func (s *Store) MarkQueued(ctx context.Context, db DBTX, id int64, dir Direction) (bool, error) {
-	tag, err := db.Exec(ctx, fmt.Sprintf(`UPDATE conversations SET %[1]s_queued = true WHERE id = $1 AND NOT %[1]s_queued`, dir), id)
-	return tag.RowsAffected() == 1, err
+func (q *Queries) MarkQueued(ctx context.Context, id ConversationID, dir Direction) (bool, error) {
+	ok, err := q.leaseUpdate(ctx, dir, `%[1]s_queued = true`, ` AND NOT %[1]s_queued`, id)
+	return ok, wrap(err, "mark conversation %d %s queued", id, dir)
 }
 
 // SetReengaged records that the re-engagement template was sent.
-func (s *Store) SetReengaged(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE conversations SET reengaged_at = $2 WHERE id = $1`, id, at)
-	return err
+func (q *Queries) SetReengaged(ctx context.Context, id ConversationID, at time.Time) error {
+	_, err := q.db.Exec(ctx, `UPDATE conversations SET reengaged_at = $2 WHERE id = $1`, id, at)
+	return wrap(err, "set conversation %d reengaged", id)
 }
 
-// Stalled returns conversations with messages pending for longer than age
-// and nobody working on them (no lease, or a lease left to expire by a
-// crashed worker): the safety net for a job that was cancelled or discarded
-// by hand or lost with its process, so no conversation waits forever.
-func (s *Store) Stalled(ctx context.Context, age time.Duration, limit int) (in, out []int64, err error) {
-	rows, err := s.pool.Query(ctx, `
+// Stalled returns the conversation directions with messages pending for
+// longer than age, no lease held (none, or one a crashed worker left to
+// expire) and no live job: the safety net for a job cancelled or discarded
+// by hand, or orphaned by a killed process before it claimed its
+// conversation (River rescues that one only after RescueStuckJobsAfter,
+// while the queued flag keeps new messages from enqueueing another), so
+// no conversation waits long.
+//
+// A live job is a deliver_inbound or send_outbound job of the conversation
+// (args conversation_id, matched by containment so river_job's GIN index on
+// args serves it) that is waiting to run, or running and attempted within
+// the last minute: a live worker claims its lease within a second and then
+// keeps it alive, so a running job with no lease, attempted earlier, is an
+// orphan. A job that is merely waiting (backoff, snooze) is left to run.
+func (q *Queries) Stalled(ctx context.Context, age time.Duration, limit int) (in, out []ConversationID, err error) {
+	rows, err := pairs[ConversationID, string](ctx, q.db, `
 		SELECT DISTINCT m.conversation_id, m.direction FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.state = 'pending' AND m.updated_at < now() - $1::interval
 			AND coalesce(CASE m.direction WHEN 'in' THEN c.inbound_lease_until ELSE c.outbound_lease_until END, '-infinity') < now()
+			AND NOT EXISTS (SELECT 1 FROM river_job j
+				WHERE j.kind = CASE m.direction WHEN 'in' THEN 'deliver_inbound' ELSE 'send_outbound' END
+					AND j.args @> jsonb_build_object('conversation_id', m.conversation_id)
+					AND (j.state IN ('available', 'scheduled', 'retryable', 'pending')
+						OR (j.state = 'running' AND j.attempted_at > now() - interval '1 minute')))
 		LIMIT $2`, age, limit)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, wrap(err, "stalled conversations")
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var dir string
-		if err := rows.Scan(&id, &dir); err != nil {
-			return nil, nil, err
-		}
-		if dir == "in" {
-			in = append(in, id)
+	for _, s := range rows {
+		if s.val == "in" {
+			in = append(in, s.key)
 		} else {
-			out = append(out, id)
+			out = append(out, s.key)
 		}
 	}
-	return in, out, rows.Err()
+	return in, out, nil
+}
+
+// EnsureConversation returns the conversation of a number with a customer,
+// creating the contact and an empty conversation when needed (a first
+// message sent through the API, which must be a template).
+func (q *Queries) EnsureConversation(ctx context.Context, accountID AccountID, waID string) (ConversationID, error) {
+	var contactID ContactID
+	var convID ConversationID
+	err := q.db.QueryRow(ctx, `INSERT INTO contacts (wa_id) VALUES ($1)
+		ON CONFLICT (wa_id) DO UPDATE SET wa_id = excluded.wa_id RETURNING id`, waID).Scan(&contactID)
+	if err != nil {
+		return 0, wrap(err, "ensure contact %s", waID)
+	}
+	err = q.db.QueryRow(ctx, `INSERT INTO conversations (account_id, contact_id) VALUES ($1, $2)
+		ON CONFLICT (account_id, contact_id) DO UPDATE SET account_id = excluded.account_id RETURNING id`,
+		accountID, contactID).Scan(&convID)
+	return convID, wrap(err, "ensure conversation of account %d with %s", accountID, waID)
+}
+
+// RecordNumberChange notes on a contact that WhatsApp reported a new number.
+func (q *Queries) RecordNumberChange(ctx context.Context, oldWaID, newWaID string, at time.Time) error {
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO contacts (wa_id, changed_to_wa_id, changed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (wa_id) DO UPDATE SET changed_to_wa_id = excluded.changed_to_wa_id,
+			changed_at = excluded.changed_at, updated_at = now()`, oldWaID, newWaID, at)
+	return wrap(err, "record number change of %s", oldWaID)
+}
+
+// ConversationSummary is one row of the admin page's conversation list.
+type ConversationSummary struct {
+	ID            ConversationID
+	AccountName   string
+	WaID          string
+	ProfileName   string
+	LastInboundAt *time.Time
+	LastMessageAt *time.Time
+	Messages      int
+	Failed        int
+	TicketURL     string
+	TicketStatus  string
+}
+
+// SearchConversations finds conversations whose customer's number contains
+// the digits of q or whose profile name contains q (case-insensitive),
+// most recently active first. An empty q lists the latest conversations.
+func (q *Queries) SearchConversations(ctx context.Context, query string, limit int) ([]ConversationSummary, error) {
+	query = strings.TrimSpace(query)
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, query)
+	out, err := list(ctx, q.db, func(row scanner) (ConversationSummary, error) {
+		var c ConversationSummary
+		return c, row.Scan(&c.ID, &c.AccountName, &c.WaID, &c.ProfileName, &c.LastInboundAt, &c.LastMessageAt, &c.Messages,
+			&c.Failed, &c.TicketURL, &c.TicketStatus)
+	}, `
+		SELECT c.id, a.name, k.wa_id, k.profile_name, c.last_inbound_at, m.last_at, coalesce(m.n, 0), coalesce(m.failed, 0),
+			coalesce(t.url, ''), coalesce(t.status, '')
+		FROM conversations c
+		JOIN contacts k ON k.id = c.contact_id
+		JOIN whatsapp_accounts a ON a.id = c.account_id
+		LEFT JOIN LATERAL (SELECT max(created_at) AS last_at, count(*) AS n, count(*) FILTER (WHERE state = 'failed') AS failed
+			FROM messages WHERE conversation_id = c.id) m ON true
+		LEFT JOIN tickets t ON t.conversation_id = c.id AND t.active
+		WHERE $1 = '' OR ($2 <> '' AND k.wa_id LIKE '%' || $2 || '%')
+			OR strpos(lower(k.profile_name), lower($1)) > 0
+		ORDER BY coalesce(m.last_at, c.created_at) DESC, c.id DESC
+		LIMIT $3`, query, digits, limit)
+	return out, wrap(err, "search conversations")
+}
+
+// ConversationTimeline returns a conversation's messages in sequence order
+// and its tickets, newest first.
+func (q *Queries) ConversationTimeline(ctx context.Context, id ConversationID) ([]Message, []Ticket, error) {
+	msgs, err := list(ctx, q.db, scanMessage, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, nil, wrap(err, "messages of conversation %d", id)
+	}
+	tickets, err := list(ctx, q.db, scanTicket, `SELECT `+ticketColumns+` FROM tickets WHERE conversation_id = $1
+		ORDER BY created_at DESC, id DESC`, id)
+	return msgs, tickets, wrap(err, "tickets of conversation %d", id)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -18,12 +17,10 @@ func TestRecordInbound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t)
-	_, err := b.store.ApplyFile(ctx, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
+	acc, err := b.store.CreateAccount(ctx, store.NewAccount{
 		Name: "n", PhoneNumberID: "1065", WABAID: "1022", AccessToken: "t", AppSecret: "s", VerifyToken: "v",
 		GraphURL: "https://graph.facebook.com", GraphVersion: "v23.0", SendRate: 80,
-	}}})
-	require.NoError(t, err)
-	acc, err := b.store.AccountByName(ctx, b.store.Pool(), "n")
+	}, store.Actor{Name: "test"})
 	require.NoError(t, err)
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
@@ -34,14 +31,14 @@ func TestRecordInbound(t *testing.T) {
 			msgs = append(msgs, store.InboundMessage{WAMID: w, Kind: "text", Body: w, At: at})
 		}
 		var res store.InboundResult
-		require.NoError(t, b.store.InTx(ctx, func(tx pgx.Tx) error {
+		require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
 			var err error
-			res, err = b.store.RecordInbound(ctx, tx, store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: name, Messages: msgs})
+			res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: name, Messages: msgs})
 			return err
 		}))
 		return res
 	}
-	seqs := func(convID int64) []int64 {
+	seqs := func(convID store.ConversationID) []int64 {
 		rows, err := b.store.Pool().Query(ctx, `SELECT seq FROM messages WHERE conversation_id = $1 ORDER BY seq`, convID)
 		require.NoError(t, err)
 		out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
@@ -95,9 +92,9 @@ func TestRecordInbound(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				require.NoError(t, b.store.InTx(ctx, func(tx pgx.Tx) error {
+				require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
 					var err error
-					results[i], err = b.store.RecordInbound(ctx, tx, store.Inbound{AccountID: acc.ID, WaID: "103", ProfileName: "Di",
+					results[i], err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: "103", ProfileName: "Di",
 						Messages: []store.InboundMessage{{WAMID: fmt.Sprintf("wamid.d%d", i), Kind: "text", Body: "hi", At: at}}})
 					return err
 				}))
@@ -121,10 +118,10 @@ func TestRecordInbound(t *testing.T) {
 			return store.Inbound{AccountID: acc.ID, WaID: "104", ProfileName: "Ed",
 				Messages: []store.InboundMessage{{WAMID: wamid, Kind: "text", Body: "hi", At: at}}}
 		}
-		first, err := b.store.Pool().Begin(ctx)
+		first, err := b.store.Begin(ctx)
 		require.NoError(t, err)
-		defer first.Rollback(ctx)
-		r1, err := b.store.RecordInbound(ctx, first, in("wamid.e1"))
+		defer first.PgxTx().Rollback(ctx) //nolint:errcheck
+		r1, err := first.RecordInbound(ctx, in("wamid.e1"))
 		require.NoError(t, err)
 
 		// The second delivery's statement starts before the first commits,
@@ -132,9 +129,9 @@ func TestRecordInbound(t *testing.T) {
 		done := make(chan store.InboundResult)
 		go func() {
 			var r store.InboundResult
-			assert := b.store.InTx(ctx, func(tx pgx.Tx) error {
+			assert := b.store.InTx(ctx, func(tx *store.Tx) error {
 				var err error
-				r, err = b.store.RecordInbound(ctx, tx, in("wamid.e2"))
+				r, err = tx.RecordInbound(ctx, in("wamid.e2"))
 				return err
 			})
 			if assert != nil {
@@ -147,7 +144,7 @@ func TestRecordInbound(t *testing.T) {
 			_ = b.store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 			return waiting > 0
 		}, 10*time.Second, 10*time.Millisecond)
-		require.NoError(t, first.Commit(ctx))
+		require.NoError(t, first.PgxTx().Commit(ctx))
 		r2 := <-done
 		require.Equal(t, r1.ConversationID, r2.ConversationID)
 		require.Equal(t, r1.ContactID, r2.ContactID)

@@ -3,15 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // sealedColumn is a column holding values sealed with the keyring; its
 // purpose (associated data) is "table.column".
 type sealedColumn struct{ table, column string }
 
-// SealedColumns lists every column that holds sealed values and outlives a
+// sealedColumns lists every column that holds sealed values and outlives a
 // request. (oauth_states.verifier is sealed too but lives ten minutes: it is
 // left to expire.)
 var sealedColumns = []sealedColumn{
@@ -28,12 +26,12 @@ var sealedColumns = []sealedColumn{
 // another one (the old key of a rotation), one table at a time, each in a
 // transaction. It returns how many values it re-sealed. After it, the old
 // key can be dropped from RELAYDESK_SECRET_KEY_OLD.
-func (s *Store) Reseal(ctx context.Context) (int, error) {
+func (q *Queries) Reseal(ctx context.Context) (int, error) {
 	total := 0
 	for _, c := range sealedColumns {
 		purpose := c.table + "." + c.column
-		err := s.InTx(ctx, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT id, %s FROM %s WHERE %s IS NOT NULL FOR UPDATE`,
+		err := q.inTx(ctx, func(tx *Queries) error {
+			rows, err := tx.db.Query(ctx, fmt.Sprintf(`SELECT id, %s FROM %s WHERE %s IS NOT NULL FOR UPDATE`,
 				c.column, c.table, c.column))
 			if err != nil {
 				return err
@@ -49,7 +47,7 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 					rows.Close()
 					return err
 				}
-				if len(r.sealed) > 0 && s.keys.NeedsReseal(r.sealed) {
+				if len(r.sealed) > 0 && q.keys.NeedsReseal(r.sealed) {
 					stale = append(stale, r)
 				}
 			}
@@ -58,12 +56,12 @@ func (s *Store) Reseal(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, r := range stale {
-				plain, err := s.keys.Open(r.sealed, purpose)
+				plain, err := q.keys.Open(r.sealed, purpose)
 				if err != nil {
 					return fmt.Errorf("%s of row %d: %w", purpose, r.id, err)
 				}
-				if _, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET %s = $2 WHERE id = $1`, c.table, c.column),
-					r.id, s.keys.Seal(plain, purpose)); err != nil {
+				if _, err := tx.db.Exec(ctx, fmt.Sprintf(`UPDATE %s SET %s = $2 WHERE id = $1`, c.table, c.column),
+					r.id, q.keys.Seal(plain, purpose)); err != nil {
 					return err
 				}
 			}

@@ -25,8 +25,16 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	// Secrets stored under the old key.
 	before, err := secret.NewKeyring(oldKey, nil)
 	require.NoError(t, err)
-	_, err = store.New(pool, before).ApplyFile(ctx, parse(t, fileYAML, secrets))
+	old := store.New(pool, before)
+	who := store.Actor{Name: "test"}
+	_, err = old.CreateAccount(ctx, store.NewAccount{Name: "support-us", PhoneNumberID: "106540352242922", WABAID: "1022",
+		GraphURL: "https://graph.facebook.com", GraphVersion: "v23.0", SendRate: 80,
+		AccessToken: "EAAG-plaintext-token", AppSecret: "app-secret-plain", VerifyToken: "verify-plain"}, who)
 	require.NoError(t, err)
+	conn, err := old.CreateConnection(ctx, store.NewConnection{Name: "zendesk-main", Kind: "zendesk",
+		Credentials: map[string]string{"email": "agent@acme.test", "api_token": "zd-token-plain"}}, who)
+	require.NoError(t, err)
+	require.NoError(t, old.ReplaceWebhookSecret(ctx, conn.ID, []byte("zd-hook-plain"), "entered", who))
 
 	// The rotation: new key current, old key still configured.
 	during, err := secret.NewKeyring(newKey, oldKey)
@@ -42,12 +50,12 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	after, err := secret.NewKeyring(newKey, nil)
 	require.NoError(t, err)
 	st := store.New(pool, after)
-	a, err := st.AccountByName(ctx, pool, "support-us")
+	a, err := st.AccountByName(ctx, "support-us")
 	require.NoError(t, err)
 	sec, err := st.Secrets(a)
 	require.NoError(t, err)
 	require.Equal(t, "EAAG-plaintext-token", sec.AccessToken)
-	c, err := st.ConnectionByName(ctx, pool, "zendesk-main")
+	c, err := st.ConnectionByName(ctx, "zendesk-main")
 	require.NoError(t, err)
 	creds, err := st.Credentials(c)
 	require.NoError(t, err)

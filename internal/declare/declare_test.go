@@ -1,26 +1,19 @@
-package store_test
+package declare_test
 
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/internal/config"
+	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
 )
-
-type testBundle struct {
-	store *store.Store
-}
-
-func setup(t *testing.T) *testBundle {
-	t.Helper()
-	return &testBundle{store: testdb.NewStore(t)}
-}
 
 const fileYAML = `whatsapp:
   - name: support-us
@@ -59,17 +52,17 @@ var secrets = map[string]string{
 	"ZD_TOKEN": "zd-token-plain", "ZD_WEBHOOK_SECRET": "zd-hook-plain",
 }
 
-func TestApplyFile(t *testing.T) {
+func TestApply(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t)
+	b := struct{ store *store.Store }{store: testdb.NewStore(t)}
 	f := parse(t, fileYAML, secrets)
 
-	res, err := b.store.ApplyFile(ctx, f)
+	res, err := declare.Apply(ctx, b.store, f)
 	require.NoError(t, err)
-	require.Equal(t, store.ApplyResult{Created: 3}, res)
+	require.Equal(t, declare.Result{Created: 3}, res)
 
-	a, err := b.store.AccountByPhoneNumberID(ctx, b.store.Pool(), "106540352242922")
+	a, err := b.store.AccountByPhoneNumberID(ctx, "106540352242922")
 	require.NoError(t, err)
 	require.Equal(t, "support-us", a.Name)
 	require.True(t, a.ManagedByFile)
@@ -77,7 +70,7 @@ func TestApplyFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.AccountSecrets{AccessToken: "EAAG-plaintext-token", AppSecret: "app-secret-plain", VerifyToken: "verify-plain"}, sec)
 
-	c, err := b.store.ConnectionByName(ctx, b.store.Pool(), "zendesk-main")
+	c, err := b.store.ConnectionByName(ctx, "zendesk-main")
 	require.NoError(t, err)
 	creds, err := b.store.Credentials(c)
 	require.NoError(t, err)
@@ -87,7 +80,7 @@ func TestApplyFile(t *testing.T) {
 	require.Equal(t, "zd-hook-plain", string(hook))
 	require.Len(t, c.PublicID, 24)
 
-	routes, err := b.store.RoutesForAccount(ctx, b.store.Pool(), a.ID)
+	routes, err := b.store.RoutesForAccount(ctx, a.ID)
 	require.NoError(t, err)
 	require.Len(t, routes, 1)
 	require.Equal(t, c.ID, routes[0].ConnectionID)
@@ -121,9 +114,9 @@ func TestApplyFile(t *testing.T) {
 			SELECT w::text AS t FROM whatsapp_accounts w UNION ALL SELECT c::text FROM helpdesk_connections c
 			UNION ALL SELECT r::text FROM routes r) x`
 		require.NoError(t, b.store.Pool().QueryRow(ctx, snapshot).Scan(&before))
-		res, err := b.store.ApplyFile(ctx, parse(t, fileYAML, secrets))
+		res, err := declare.Apply(ctx, b.store, parse(t, fileYAML, secrets))
 		require.NoError(t, err)
-		require.Equal(t, store.ApplyResult{Unchanged: 3}, res)
+		require.Equal(t, declare.Result{Unchanged: 3}, res)
 		require.NoError(t, b.store.Pool().QueryRow(ctx, snapshot).Scan(&after))
 		require.Equal(t, before, after, "rows, sealed bytes and timestamps are untouched")
 	})
@@ -134,10 +127,10 @@ func TestApplyFile(t *testing.T) {
 			env[k] = v
 		}
 		env["WA_TOKEN"] = "EAAG-rotated"
-		res, err := b.store.ApplyFile(ctx, parse(t, fileYAML, env))
+		res, err := declare.Apply(ctx, b.store, parse(t, fileYAML, env))
 		require.NoError(t, err)
-		require.Equal(t, store.ApplyResult{Updated: 1, Unchanged: 2}, res)
-		a, err := b.store.AccountByName(ctx, b.store.Pool(), "support-us")
+		require.Equal(t, declare.Result{Updated: 1, Unchanged: 2}, res)
+		a, err := b.store.AccountByName(ctx, "support-us")
 		require.NoError(t, err)
 		sec, err := b.store.Secrets(a)
 		require.NoError(t, err)
@@ -145,7 +138,7 @@ func TestApplyFile(t *testing.T) {
 	})
 
 	t.Run("an entry removed from the file is left alone", func(t *testing.T) {
-		res, err := b.store.ApplyFile(ctx, parse(t, "whatsapp: []\n", nil))
+		res, err := declare.Apply(ctx, b.store, parse(t, "whatsapp: []\n", nil))
 		require.NoError(t, err)
 		require.Zero(t, res.Created+res.Updated)
 		accounts, err := b.store.Accounts(ctx)
@@ -154,5 +147,16 @@ func TestApplyFile(t *testing.T) {
 		conns, err := b.store.Connections(ctx)
 		require.NoError(t, err)
 		require.Len(t, conns, 1)
+	})
+
+	t.Run("an error names the entry's file and line and rolls everything back", func(t *testing.T) {
+		_, err := declare.Apply(ctx, b.store, &config.File{Path: "bad.yaml", WhatsApp: []config.WhatsAppEntry{
+			{Name: "fine", PhoneNumberID: "2", WABAID: "3", SendRate: 10, Line: 2},
+			{Name: "broken", PhoneNumberID: "4", WABAID: "5", SendRate: 0, Line: 9}, // violates send_rate > 0
+		}})
+		require.Error(t, err)
+		require.True(t, strings.HasPrefix(err.Error(), `bad.yaml:9: whatsapp "broken": `), err.Error())
+		_, err = b.store.AccountByName(ctx, "fine")
+		require.ErrorIs(t, err, store.ErrNotFound)
 	})
 }

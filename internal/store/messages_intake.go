@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // Inbound is what one delivery brought from one customer to one number.
 type Inbound struct {
-	AccountID   int64
+	AccountID   AccountID
 	WaID        string
 	ProfileName string
 	Messages    []InboundMessage
@@ -18,16 +19,16 @@ type Inbound struct {
 type InboundMessage struct {
 	WAMID   string
 	Kind    string
-	Body    string          // text, caption or a short rendering
-	Media   json.RawMessage // media reference (id, mime type, sha256, filename), or nil
-	Payload json.RawMessage // the original message JSON
-	At      time.Time       // WhatsApp's timestamp
+	Body    string            // text, caption or a short rendering
+	Media   *whatsapp.Media   // media reference (id, mime type, sha256, filename), or nil
+	Message *whatsapp.Message // the decoded message, stored in wa_message
+	At      time.Time         // WhatsApp's timestamp
 }
 
 // InboundResult says what RecordInbound stored.
 type InboundResult struct {
-	ConversationID int64
-	ContactID      int64
+	ConversationID ConversationID
+	ContactID      ContactID
 	Inserted       int  // new messages (the rest were redeliveries)
 	Enqueue        bool // the caller must enqueue the conversation's delivery job
 }
@@ -39,7 +40,7 @@ type InboundResult struct {
 // It is the hot path of every webhook, so it takes two round trips: one
 // statement for the contact and the conversation, one for the messages and
 // the flags that depend on them.
-func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (InboundResult, error) {
+func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult, error) {
 	var res InboundResult
 	n := len(in.Messages)
 	var last time.Time
@@ -48,9 +49,9 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 			last = m.At
 		}
 	}
-	lastSeq, err := s.upsertConversation(ctx, db, in, n, last, &res)
+	lastSeq, err := q.upsertConversation(ctx, in, n, last, &res)
 	if err != nil {
-		return res, err
+		return res, wrap(err, "record inbound from %s: upsert conversation", in.WaID)
 	}
 	if n == 0 {
 		return res, nil
@@ -62,19 +63,24 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 	// timestamps are whole seconds): every webhook of a number would
 	// otherwise queue on that one row's lock until its commit.
 	wamids, kinds, bodies := make([]string, n), make([]string, n), make([]string, n)
-	seqs, media, payloads, ats := make([]int64, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
+	seqs, media, decoded, ats := make([]int64, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
 	for i, m := range in.Messages {
 		wamids[i], kinds[i], bodies[i], ats[i] = m.WAMID, m.Kind, m.Body, m.At
 		seqs[i] = lastSeq - int64(n) + int64(i) + 1
-		media[i], payloads[i] = jsonText(m.Media), jsonText(m.Payload)
+		if media[i], err = jsonArg(m.Media); err != nil {
+			return res, wrap(err, "record inbound %s: media", m.WAMID)
+		}
+		if decoded[i], err = jsonArg(m.Message); err != nil {
+			return res, wrap(err, "record inbound %s: message", m.WAMID)
+		}
 	}
 	var queued int
-	err = db.QueryRow(ctx, `
+	err = q.db.QueryRow(ctx, `
 		WITH ins AS (
-			INSERT INTO messages (conversation_id, direction, seq, wamid, kind, body, media, payload, wa_timestamp, author)
-			SELECT $1, 'in', u.seq, u.wamid, u.kind, u.body, u.media::jsonb, u.payload::jsonb, u.at, 'customer'
+			INSERT INTO messages (conversation_id, direction, seq, wamid, kind, body, media, wa_message, wa_timestamp, author)
+			SELECT $1, 'in', u.seq, u.wamid, u.kind, u.body, u.media::jsonb, u.message::jsonb, u.at, 'customer'
 			FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-				AS u(seq, wamid, kind, body, media, payload, at)
+				AS u(seq, wamid, kind, body, media, message, at)
 			ON CONFLICT (wamid) DO NOTHING
 			RETURNING 1
 		), queued AS (
@@ -87,10 +93,10 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 			RETURNING 1
 		)
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`,
-		res.ConversationID, seqs, wamids, kinds, bodies, media, payloads, ats, in.AccountID, nullTime(last)).
+		res.ConversationID, seqs, wamids, kinds, bodies, media, decoded, ats, in.AccountID, nullTime(last)).
 		Scan(&res.Inserted, &queued)
 	if err != nil {
-		return res, err
+		return res, wrap(err, "record inbound from %s: insert messages", in.WaID)
 	}
 	res.Enqueue = queued == 1
 	return res, nil
@@ -98,12 +104,12 @@ func (s *Store) RecordInbound(ctx context.Context, db DBTX, in Inbound) (Inbound
 
 // upsertConversation upserts the contact and the conversation, reserving n
 // sequence numbers, and returns the conversation's last one.
-func (s *Store) upsertConversation(ctx context.Context, db DBTX, in Inbound, n int, last time.Time, res *InboundResult) (int64, error) {
+func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, last time.Time, res *InboundResult) (int64, error) {
 	var lastSeq int64
 	// The common case in one statement. The contact is only rewritten when
 	// its profile name changes; otherwise its id comes from the SELECT
 	// branch, which runs only when the upsert returned nothing.
-	err := db.QueryRow(ctx, `
+	err := q.db.QueryRow(ctx, `
 		WITH upsert AS (
 			INSERT INTO contacts (wa_id, profile_name) VALUES ($1, $2)
 			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = now()
@@ -124,10 +130,10 @@ func (s *Store) upsertConversation(ctx context.Context, db DBTX, in Inbound, n i
 
 	// The contact was created by a transaction that committed after this
 	// statement's snapshot was taken: read it with a fresh one.
-	if err := db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, in.WaID).Scan(&res.ContactID); err != nil {
+	if err := q.db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, in.WaID).Scan(&res.ContactID); err != nil {
 		return 0, err
 	}
-	err = db.QueryRow(ctx, `
+	err = q.db.QueryRow(ctx, `
 		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $3,
 			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
@@ -140,12 +146,12 @@ type StatusUpdate struct {
 	WAMID  string
 	Status string
 	At     time.Time
-	Error  json.RawMessage // the failure's errors, for "failed"
+	Errors []whatsapp.Error // the failure's errors, for "failed"
 }
 
 // StatusResult says what ApplyStatus changed.
 type StatusResult struct {
-	MessageID    int64
+	MessageID    MessageID
 	Found        bool // the wamid is an outbound message relaydesk sent
 	Advanced     bool // the stored status moved forward
 	FirstFailure bool // the message's failure was recorded for the first time
@@ -154,9 +160,16 @@ type StatusResult struct {
 // ApplyStatus moves an outbound message's status forward only (see
 // relaydesk_status_rank) and keeps a failure's details even when the status
 // itself does not move (a failure after "delivered" on another device).
-func (s *Store) ApplyStatus(ctx context.Context, db DBTX, u StatusUpdate) (StatusResult, error) {
+func (q *Queries) ApplyStatus(ctx context.Context, u StatusUpdate) (StatusResult, error) {
 	var r StatusResult
-	err := db.QueryRow(ctx, `
+	var failure *string
+	if len(u.Errors) > 0 {
+		var err error
+		if failure, err = jsonArg(MessageError{WhatsApp: u.Errors}); err != nil {
+			return r, wrap(err, "apply status of %s", u.WAMID)
+		}
+	}
+	err := q.db.QueryRow(ctx, `
 		WITH old AS (
 			SELECT id, status, error FROM messages WHERE wamid = $1 AND direction = 'out' FOR UPDATE
 		)
@@ -169,88 +182,23 @@ func (s *Store) ApplyStatus(ctx context.Context, db DBTX, u StatusUpdate) (Statu
 		WHERE m.id = old.id
 			AND (relaydesk_status_rank($2) > relaydesk_status_rank(old.status) OR (old.error IS NULL AND $4::jsonb IS NOT NULL))
 		RETURNING m.id, m.status <> old.status, old.error IS NULL AND $4::jsonb IS NOT NULL`,
-		u.WAMID, u.Status, u.At, jsonText(u.Error)).Scan(&r.MessageID, &r.Advanced, &r.FirstFailure)
+		u.WAMID, u.Status, u.At, failure).Scan(&r.MessageID, &r.Advanced, &r.FirstFailure)
 	if isNoRows(err) {
 		// Unknown wamid, or nothing to change (a redelivery or a late status).
-		err = db.QueryRow(ctx, `SELECT id FROM messages WHERE wamid = $1 AND direction = 'out'`, u.WAMID).Scan(&r.MessageID)
+		err = q.db.QueryRow(ctx, `SELECT id FROM messages WHERE wamid = $1 AND direction = 'out'`, u.WAMID).Scan(&r.MessageID)
 		if isNoRows(err) {
 			return r, nil
 		}
-		r.Found = err == nil
-		return r, err
 	}
 	r.Found = err == nil
-	return r, err
+	return r, wrap(err, "apply status %s of %s", u.Status, u.WAMID)
 }
 
-// RecordNumberChange notes on a contact that WhatsApp reported a new number.
-func (s *Store) RecordNumberChange(ctx context.Context, db DBTX, oldWaID, newWaID string, at time.Time) error {
-	_, err := db.Exec(ctx, `
-		INSERT INTO contacts (wa_id, changed_to_wa_id, changed_at) VALUES ($1, $2, $3)
-		ON CONFLICT (wa_id) DO UPDATE SET changed_to_wa_id = excluded.changed_to_wa_id,
-			changed_at = excluded.changed_at, updated_at = now()`, oldWaID, newWaID, at)
-	return err
-}
-
-// WebhookEvent is a raw inbound delivery kept for audit and replay.
-type WebhookEvent struct {
-	Source    string // "whatsapp" or a connection's kind
-	AccountID *int64
-	Outcome   string // new, duplicate, status, account_event, ...
-	Summary   any    // small JSON summary shown in the admin page
-	Body      []byte
-}
-
-// InsertWebhookEvent stores a raw delivery.
-func (s *Store) InsertWebhookEvent(ctx context.Context, db DBTX, e WebhookEvent) (int64, error) {
-	sum, err := json.Marshal(e.Summary)
-	if err != nil {
-		return 0, err
-	}
-	var id int64
-	err = db.QueryRow(ctx, `INSERT INTO webhook_events (source, account_id, outcome, summary, body)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, e.Source, e.AccountID, e.Outcome, sum, e.Body).Scan(&id)
-	return id, err
-}
-
-// AccountsByPhoneNumberIDs returns the accounts named by a delivery.
-func (s *Store) AccountsByPhoneNumberIDs(ctx context.Context, ids []string) ([]Account, error) {
-	return s.queryAccounts(ctx, `SELECT `+accountColumns+` FROM whatsapp_accounts WHERE phone_number_id = ANY($1)`, ids)
-}
-
-// AccountsByWABAIDs returns the accounts of the given business accounts.
-func (s *Store) AccountsByWABAIDs(ctx context.Context, ids []string) ([]Account, error) {
-	return s.queryAccounts(ctx, `SELECT `+accountColumns+` FROM whatsapp_accounts WHERE waba_id = ANY($1)`, ids)
-}
-
-func (s *Store) queryAccounts(ctx context.Context, sql string, args ...any) ([]Account, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func jsonText(b json.RawMessage) *string {
-	if len(b) == 0 {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
+// InboundInsertedInTx returns the ids of a conversation's customer messages
+// inserted by the current transaction (their xmin is its id), in order: the
+// new messages of a delivery, without its redeliveries. Call it on a Tx.
+func (q *Queries) InboundInsertedInTx(ctx context.Context, conversationID ConversationID) ([]MessageID, error) {
+	out, err := column[MessageID](ctx, q.db, `SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'in'
+		AND xmin = pg_current_xact_id()::xid ORDER BY seq`, conversationID)
+	return out, wrap(err, "messages inserted in this transaction in conversation %d", conversationID)
 }
