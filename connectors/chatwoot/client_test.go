@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,65 +23,57 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
 
-type testBundle struct {
-	c   *chatwoot.Client
-	f   *chatwoottest.Fake
-	ctx context.Context
+// closedOnly are the conformance subtests that need a final ("closed")
+// status. Chatwoot has none (open, pending, snoozed, resolved), so the
+// connector never reports one; the follow-up subtest still runs, the fake
+// resolving the conversation instead.
+var closedOnly = []string{
+	"/GetTicket/closed",
+	"/AddMessage/a_closed_ticket_refuses_the_comment",
 }
 
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, connectortest.Harness{
+		New: func(t *testing.T, hc *http.Client) (connectors.Connector, connectortest.Fake) {
+			for _, name := range closedOnly {
+				if strings.HasSuffix(t.Name(), name) {
+					t.Skip("Chatwoot has no closed status: a resolved conversation always takes new messages")
+				}
+			}
+			f := chatwoottest.New(t)
+			cfg := f.Config()
+			cfg.HTTPClient = hc
+			c, err := chatwoot.New(cfg)
+			require.NoError(t, err)
+			return c, f
+		},
+		Secrets: []string{chatwoottest.APIToken},
+	})
+}
+
+type testBundle = connectortest.Bundle[*chatwoot.Client, *chatwoottest.Fake]
+
 func setup(t *testing.T) *testBundle {
-	t.Helper()
-	f := chatwoottest.New(t)
-	return &testBundle{c: newClient(t, f), f: f, ctx: t.Context()}
+	return connectortest.Setup(t, chatwoottest.New(t), 10*time.Second, chatwoot.New)
 }
 
 func newClient(t *testing.T, f *chatwoottest.Fake) *chatwoot.Client {
-	t.Helper()
-	cfg := f.Config()
-	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	c, err := chatwoot.New(cfg)
-	require.NoError(t, err)
-	return c
-}
-
-func (b *testBundle) ticket(t *testing.T, phone string) (ticketID, requesterID string) {
-	t.Helper()
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone, Name: "Grace"})
-	require.NoError(t, err)
-	tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "Hi", First: connectors.Message{Key: "wamid." + phone, Body: "hello"}})
-	require.NoError(t, err)
-	return tk.ID, rid
-}
-
-func lastRequest(f *chatwoottest.Fake, method, suffix string) *chatwoottest.Request {
-	reqs := f.Requests()
-	for i := len(reqs) - 1; i >= 0; i-- {
-		if reqs[i].Method == method && strings.HasSuffix(reqs[i].Path, suffix) {
-			return &reqs[i]
-		}
-	}
-	return nil
+	return connectortest.Connect(t, f, &http.Client{Timeout: 10 * time.Second}, chatwoot.New)
 }
 
 func TestContactsAreCreatedWithIdentifierInTheInbox(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	id, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+447700900123"})
+	connectortest.ExpectFields(b.F, "POST /api/v1/accounts/{account}/contacts", "identifier", "inbox_id", "name", "phone_number")
+	id, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+447700900123"})
 	require.NoError(t, err)
-	users := b.f.Users()
+	users := b.F.Users()
 	require.Equal(t, id, users[0].ID)
 	require.Equal(t, "+447700900123", users[0].Phone)
 	require.Equal(t, "+447700900123", users[0].Name, "the phone stands in for a missing profile name")
-	created := lastRequest(b.f, http.MethodPost, "/contacts")
-	require.NotNil(t, created)
-	require.Equal(t, []string{"identifier", "inbox_id", "name", "phone_number"}, created.Fields)
-
-	t.Run("rejects a number that is not E.164", func(t *testing.T) {
-		for _, phone := range []string{"447700900123", "+44 7700 900123", "+0447700900123", "+12", ""} {
-			_, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone})
-			require.True(t, connectors.IsPermanent(err), "phone %q: %v", phone, err)
-		}
-	})
+	require.Equal(t, 1, b.F.Hits("POST /api/v1/accounts/{account}/contacts"))
+	connectortest.RequireRefusesPhones(t, b.C, "+0447700900123")
 }
 
 func TestReplicasConvergeOnOneContact(t *testing.T) {
@@ -117,27 +108,27 @@ func TestReplicasConvergeOnOneContact(t *testing.T) {
 func TestCreateTicketKeepsWhatChatwootLacks(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	prev, rid := b.ticket(t, "+15550103010")
-	b.f.SetStatus(prev, connectors.StatusSolved)
-	tk, first, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{
+	prev, rid := b.Ticket(t, "+15550103010")
+	b.F.SetStatus(prev, connectors.StatusSolved)
+	tk, first, err := b.C.CreateTicket(b.Ctx, connectors.NewTicket{
 		RequesterID: rid, Subject: "Order 42", First: connectors.Message{Key: "wamid.K1", Body: "where is it?"},
 		Tags: []string{"WhatsApp", "VIP customer", "whatsapp"}, ExternalID: "wa:100:15550103010", PreviousTicketID: prev,
 	})
 	require.NoError(t, err)
 	require.Equal(t, connectors.StatusOpen, tk.Status)
-	require.Equal(t, b.f.URL+"/app/accounts/3/conversations/"+tk.ID, tk.URL)
-	attrs := b.f.Attributes(tk.ID)
+	require.Equal(t, b.F.URL+"/app/accounts/3/conversations/"+tk.ID, tk.URL)
+	attrs := b.F.Attributes(tk.ID)
 	require.Equal(t, "wamid.K1", attrs[chatwoot.AttrKey])
 	require.Equal(t, "Order 42", attrs[chatwoot.AttrSubject])
 	require.Equal(t, "wa:100:15550103010", attrs[chatwoot.AttrExternalID])
 	require.Equal(t, prev, attrs[chatwoot.AttrPreviousConversation])
-	require.Equal(t, []string{"wamid.K1"}, b.f.SourceIDs(tk.ID))
-	for _, ft := range b.f.Tickets() {
+	require.Equal(t, []string{"wamid.K1"}, b.F.SourceIDs(tk.ID))
+	for _, ft := range b.F.Tickets() {
 		if ft.ID == tk.ID {
 			require.Equal(t, []string{"whatsapp", "vip-customer"}, ft.Tags)
 		}
 	}
-	comments := b.f.Comments(tk.ID)
+	comments := b.F.Comments(tk.ID)
 	require.Equal(t, first, comments[0].ID)
 	require.Equal(t, rid, comments[0].AuthorID)
 }
@@ -145,18 +136,18 @@ func TestCreateTicketKeepsWhatChatwootLacks(t *testing.T) {
 func TestCreateTicketRetryAfterTheMessageFailed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+15550103020", Name: "Ann"})
+	rid, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+15550103020", Name: "Ann"})
 	require.NoError(t, err)
 	nt := connectors.NewTicket{RequesterID: rid, Subject: "s", First: connectors.Message{Key: "wamid.R", Body: "x"}, Tags: []string{"a"}}
-	b.f.FailMatching(http.MethodPost, "/messages", connectortest.FailServerError)
-	_, _, err = b.c.CreateTicket(b.ctx, nt)
+	b.F.FailMatching(http.MethodPost, "/messages", connectortest.FailServerError)
+	_, _, err = b.C.CreateTicket(b.Ctx, nt)
 	require.True(t, connectors.IsRetryable(err), "%v", err)
-	require.Len(t, b.f.Tickets(), 1, "the conversation was created before the failure")
+	require.Len(t, b.F.Tickets(), 1, "the conversation was created before the failure")
 
-	tk, first, err := b.c.CreateTicket(b.ctx, nt)
+	tk, first, err := b.C.CreateTicket(b.Ctx, nt)
 	require.NoError(t, err)
-	require.Len(t, b.f.Tickets(), 1, "the retry found it")
-	comments := b.f.Comments(tk.ID)
+	require.Len(t, b.F.Tickets(), 1, "the retry found it")
+	comments := b.F.Comments(tk.ID)
 	require.Len(t, comments, 1)
 	require.Equal(t, first, comments[0].ID)
 }
@@ -164,7 +155,7 @@ func TestCreateTicketRetryAfterTheMessageFailed(t *testing.T) {
 func TestAttachmentsStreamAsMultipart(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t, "+15550103030")
+	tid, rid := b.Ticket(t, "+15550103030")
 	data := bytes.Repeat([]byte{0xff, 0x00, 0x7f}, 5000)
 	tests := []struct {
 		name   string
@@ -174,20 +165,16 @@ func TestAttachmentsStreamAsMultipart(t *testing.T) {
 		{"known size has a Content-Length", connectortest.BytesAttachment("photo.jpg", "image/jpeg", data, int64(len(data))), true},
 		{"unknown size is chunked", connectortest.BytesAttachment("", "image/jpeg", data, -1), false},
 	}
+	const messages = "POST /api/v1/accounts/{account}/conversations/{id}/messages"
+	// No content field without text.
+	connectortest.ExpectFields(b.F, messages, "message_type", "private", "source_id", "attachments[]")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "wamid." + tt.name, Attachments: []connectors.Attachment{tt.att}})
+			length := connectortest.RecordLength(b.F, messages)
+			id, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "wamid." + tt.name, Attachments: []connectors.Attachment{tt.att}})
 			require.NoError(t, err)
-			req := lastRequest(b.f, http.MethodPost, "/messages")
-			require.True(t, strings.HasPrefix(req.ContentType, "multipart/form-data; boundary="))
-			require.Equal(t, []string{"message_type", "private", "source_id", "attachments[]"}, req.Fields, "no content field without text")
-			if tt.length {
-				require.Positive(t, req.ContentLength)
-			} else {
-				require.Equal(t, int64(-1), req.ContentLength)
-			}
-			comments := b.f.Comments(tid)
-			last := comments[len(comments)-1]
+			connectortest.RequireLength(t, length, tt.length)
+			last := b.Last(t, tid)
 			require.Equal(t, id, last.ID)
 			require.Equal(t, data, last.Attachments[0].Data)
 			require.True(t, strings.HasSuffix(last.Attachments[0].Filename, ".jpg"))
@@ -195,19 +182,19 @@ func TestAttachmentsStreamAsMultipart(t *testing.T) {
 	}
 
 	t.Run("a size that does not match fails the call", func(t *testing.T) {
-		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "wamid.bad", Attachments: []connectors.Attachment{
+		_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "wamid.bad", Attachments: []connectors.Attachment{
 			connectortest.BytesAttachment("a.pdf", "application/pdf", []byte("%PDF-1.7"), 3)}})
 		require.True(t, connectors.IsPermanent(err), "%v", err)
 	})
 
 	t.Run("a file that cannot be opened posts nothing", func(t *testing.T) {
-		before := len(b.f.Comments(tid))
+		before := len(b.F.Comments(tid))
 		broken := connectors.Attachment{Filename: "x.jpg", ContentType: "image/jpeg", Size: 1, Open: func(context.Context) (io.ReadCloser, error) {
 			return nil, connectors.RetryError("graph media download failed", nil)
 		}}
-		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "wamid.broken", Body: "pic", Attachments: []connectors.Attachment{broken}})
+		_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "wamid.broken", Body: "pic", Attachments: []connectors.Attachment{broken}})
 		require.True(t, connectors.IsRetryable(err), "%v", err)
-		require.Len(t, b.f.Comments(tid), before)
+		require.Len(t, b.F.Comments(tid), before)
 	})
 }
 
@@ -227,51 +214,36 @@ func TestStatusesAndReopen(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			tid, rid := b.ticket(t, "+15550103040")
-			b.f.SetRawStatus(tid, tt.raw)
-			tk, err := b.c.GetTicket(b.ctx, tid)
+			tid, rid := b.Ticket(t, "+15550103040")
+			b.F.SetRawStatus(tid, tt.raw)
+			tk, err := b.C.GetTicket(b.Ctx, tid)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, tk.Status)
-			_, err = b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Body: "again"})
+			_, err = b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "m", Body: "again"})
 			require.NoError(t, err)
-			require.Equal(t, tt.afterMsg, b.f.RawStatus(tid))
+			require.Equal(t, tt.afterMsg, b.F.RawStatus(tid))
 		})
 	}
 }
 
 func TestHTTPFailures(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		header http.Header
-		body   string
-		class  connectors.Class
-		after  time.Duration
-	}{
-		{"429 with Retry-After", 429, http.Header{"Retry-After": {"12"}, "Content-Type": {"text/plain"}}, "Retry later\n", connectors.ClassRateLimited, 12 * time.Second},
-		{"429 without Retry-After waits the throttle period", 429, http.Header{"Content-Type": {"text/plain"}}, "Retry later\n", connectors.ClassRateLimited, time.Minute},
-		{"flood guard", 422, nil, `{"error":"Validation failed: Too many messages"}`, connectors.ClassRateLimited, time.Minute},
-		{"502 from a proxy", 502, http.Header{"Content-Type": {"text/html"}}, "<html>Bad Gateway</html>", connectors.ClassRetry, 0},
-		{"503 with Retry-After", 503, http.Header{"Retry-After": {"30"}}, `{"error":"maintenance"}`, connectors.ClassRetry, 30 * time.Second},
-		{"invalid record", 422, nil, `{"message":"Content is too long","attributes":["content"]}`, connectors.ClassPermanent, 0},
-		{"forbidden", 403, nil, `{"error":"You are not authorized to do this action"}`, connectors.ClassAuth, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			tid, rid := b.ticket(t, "+15550103050")
-			b.f.FailNextWith(tt.status, tt.header, tt.body)
-			_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Body: "x"})
-			require.Error(t, err)
-			var ce *connectors.Error
-			require.ErrorAs(t, err, &ce)
-			require.Equal(t, tt.class, ce.Class, "%v", err)
-			require.Equal(t, tt.after, ce.RetryAfter)
-			require.NotContains(t, err.Error(), chatwoottest.APIToken)
-		})
-	}
+	connectortest.RequireHTTPFailures(t, chatwoottest.APIToken, []connectortest.HTTPFailure{
+		{Name: "429 with Retry-After", Status: 429, Header: http.Header{"Retry-After": {"12"}, "Content-Type": {"text/plain"}}, Body: "Retry later\n", Class: connectors.ClassRateLimited, After: 12 * time.Second},
+		{Name: "429 without Retry-After waits the throttle period", Status: 429, Header: http.Header{"Content-Type": {"text/plain"}}, Body: "Retry later\n", Class: connectors.ClassRateLimited, After: time.Minute},
+		{Name: "flood guard", Status: 422, Body: `{"error":"Validation failed: Too many messages"}`, Class: connectors.ClassRateLimited, After: time.Minute},
+		{Name: "502 from a proxy", Status: 502, Header: http.Header{"Content-Type": {"text/html"}}, Body: "<html>Bad Gateway</html>", Class: connectors.ClassRetry},
+		{Name: "503 with Retry-After", Status: 503, Header: http.Header{"Retry-After": {"30"}}, Body: `{"error":"maintenance"}`, Class: connectors.ClassRetry, After: 30 * time.Second},
+		{Name: "invalid record", Status: 422, Body: `{"message":"Content is too long","attributes":["content"]}`, Class: connectors.ClassPermanent},
+		{Name: "forbidden", Status: 403, Body: `{"error":"You are not authorized to do this action"}`, Class: connectors.ClassAuth},
+	}, func(t *testing.T) (connectortest.FailerWith, func() error) {
+		b := setup(t)
+		tid, rid := b.Ticket(t, "+15550103050")
+		return b.F, func() error {
+			_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "m", Body: "x"})
+			return err
+		}
+	})
 }
 
 // sign signs body like Chatwoot does.
@@ -291,7 +263,7 @@ func TestParseWebhookPayloads(t *testing.T) {
 	secret := []byte("whsec-test")
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	parse := func(body string) ([]connectors.Event, error) {
-		return b.c.ParseWebhook(sign(secret, body, at), []byte(body), secret, at.Add(time.Minute))
+		return b.C.ParseWebhook(sign(secret, body, at), []byte(body), secret, at.Add(time.Minute))
 	}
 	const conv = `"conversation":{"id":42,"inbox_id":7,"status":"resolved","meta":{"sender":{"id":201}}}`
 
@@ -375,10 +347,10 @@ func TestParseWebhookPayloads(t *testing.T) {
 			{"signed 6 minutes ahead", sign(secret, body, at.Add(6*time.Minute)), body, at},
 		}
 		for _, tt := range tests {
-			_, err := b.c.ParseWebhook(tt.header, []byte(tt.body), secret, tt.now)
+			_, err := b.C.ParseWebhook(tt.header, []byte(tt.body), secret, tt.now)
 			require.ErrorIs(t, err, connectors.ErrUnauthorized, tt.name)
 		}
-		_, err := b.c.ParseWebhook(sign(secret, body, at), []byte(body), secret, at.Add(4*time.Minute))
+		_, err := b.C.ParseWebhook(sign(secret, body, at), []byte(body), secret, at.Add(4*time.Minute))
 		require.NoError(t, err, "a Sidekiq retry within the window")
 	})
 
@@ -386,16 +358,16 @@ func TestParseWebhookPayloads(t *testing.T) {
 		body := `{"event":"contact_updated"}`
 		h := sign(secret, body, at)
 		h.Set(chatwoot.HeaderSignature, strings.TrimPrefix(h.Get(chatwoot.HeaderSignature), "sha256="))
-		_, err := b.c.ParseWebhook(h, []byte(body), secret, at)
+		_, err := b.C.ParseWebhook(h, []byte(body), secret, at)
 		require.ErrorIs(t, err, connectors.ErrUnauthorized, "the sha256= prefix is required")
 		h = sign(secret, body, at)
 		h.Del(chatwoot.HeaderTimestamp)
-		_, err = b.c.ParseWebhook(h, []byte(body), secret, at)
+		_, err = b.C.ParseWebhook(h, []byte(body), secret, at)
 		require.ErrorIs(t, err, connectors.ErrUnauthorized)
 		h = sign(secret, body, at)
 		h.Set(chatwoot.HeaderToken, string(secret))
 		h.Set(chatwoot.HeaderSignature, "sha256=00")
-		_, err = b.c.ParseWebhook(h, []byte(body), secret, at)
+		_, err = b.C.ParseWebhook(h, []byte(body), secret, at)
 		require.ErrorIs(t, err, connectors.ErrUnauthorized, "a signature, when present, is what counts")
 	})
 }
@@ -403,87 +375,75 @@ func TestParseWebhookPayloads(t *testing.T) {
 func TestUnsignedWebhooksUseTheURLToken(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.f.SetLegacy(true)
+	b.F.SetLegacy(true)
 
 	// relaydesk's HTTP layer: the query token goes into X-Relaydesk-Token.
 	var secret atomic.Pointer[[]byte]
-	var got atomic.Pointer[[]connectors.Event]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+	srv := connectortest.NewReceiver(t, func(r *http.Request, body []byte) ([]connectors.Event, error) {
 		h := r.Header.Clone()
 		if tok := r.URL.Query().Get(chatwoot.QueryToken); tok != "" {
 			h.Set(chatwoot.HeaderToken, tok)
 		}
-		evs, err := b.c.ParseWebhook(h, body, *secret.Load(), time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		got.Store(&evs)
-	}))
-	t.Cleanup(srv.Close)
+		return b.C.ParseWebhook(h, body, *secret.Load(), time.Now())
+	})
 	callback := srv.URL + "/webhooks/helpdesk/9"
 
-	s, err := b.c.InstallWebhook(b.ctx, callback)
-	require.NoError(t, err)
+	s := connectortest.RequireInstall(t, b.C, b.F, callback)
 	secret.Store(&s)
-	hooks := b.f.Webhooks()
+	hooks := b.F.Webhooks()
 	require.Len(t, hooks, 1, "the secretless webhook was replaced by one with a token")
 	require.Equal(t, callback+"?token="+string(s), hooks[0].URL)
-	require.Equal(t, b.f.WebhookSecret(), s)
-	again, err := b.c.InstallWebhook(b.ctx, callback)
+	again, err := b.C.InstallWebhook(b.Ctx, callback)
 	require.NoError(t, err)
 	require.Equal(t, s, again)
-	require.Len(t, b.f.Webhooks(), 1)
+	require.Len(t, b.F.Webhooks(), 1)
 
-	tid, _ := b.ticket(t, "+15550103060")
-	cid := b.f.AgentReply(tid, "delivered without a signature")
-	require.NoError(t, b.f.Deliver(b.ctx, srv.Client(), b.f.CommentDelivery(tid, cid)))
-	require.Equal(t, cid, (*got.Load())[0].CommentID)
+	tid, _ := b.Ticket(t, "+15550103060")
+	cid := b.F.AgentReply(tid, "delivered without a signature")
+	require.NoError(t, b.F.Deliver(b.Ctx, srv.Client(), b.F.CommentDelivery(tid, cid)))
+	require.Equal(t, cid, srv.Events()[0].CommentID)
 
 	t.Run("a wrong or missing token is refused", func(t *testing.T) {
 		body := []byte(`{"event":"contact_updated"}`)
 		for _, h := range []http.Header{{}, {chatwoot.HeaderToken: {"guess"}}} {
-			_, err := b.c.ParseWebhook(h, body, s, time.Now())
+			_, err := b.C.ParseWebhook(h, body, s, time.Now())
 			require.ErrorIs(t, err, connectors.ErrUnauthorized)
 		}
 	})
 
-	require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
-	require.Empty(t, b.f.Webhooks())
+	require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
+	require.Empty(t, b.F.Webhooks())
 }
 
 func TestInstallWebhookSignedAndIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	const callback = "https://relay.example/webhooks/helpdesk/3"
-	secret, err := b.c.InstallWebhook(b.ctx, callback)
-	require.NoError(t, err)
-	require.Equal(t, b.f.WebhookSecret(), secret)
-	hooks := b.f.Webhooks()
+	secret := connectortest.RequireInstall(t, b.C, b.F, callback)
+	hooks := b.F.Webhooks()
 	require.Len(t, hooks, 1)
 	require.Equal(t, callback, hooks[0].URL)
 	require.ElementsMatch(t, []string{chatwoot.EventMessageCreated, chatwoot.EventConversationStatusChanged}, hooks[0].Subscriptions)
 
-	_, err = b.c.InstallWebhook(b.ctx, callback)
+	_, err := b.C.InstallWebhook(b.Ctx, callback)
 	require.NoError(t, err)
-	require.Len(t, b.f.Webhooks(), 1)
+	require.Len(t, b.F.Webhooks(), 1)
 
 	rotated := func() []byte {
-		require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
-		s, err := b.c.InstallWebhook(b.ctx, callback)
+		require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
+		s, err := b.C.InstallWebhook(b.Ctx, callback)
 		require.NoError(t, err)
 		return s
 	}()
 	require.NotEqual(t, secret, rotated, "a new webhook has a new secret")
 
-	_, err = b.c.InstallWebhook(b.ctx, "https://relay.example/webhooks/helpdesk/4")
+	_, err = b.C.InstallWebhook(b.Ctx, "https://relay.example/webhooks/helpdesk/4")
 	require.NoError(t, err)
-	require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
-	require.Len(t, b.f.Webhooks(), 1)
+	require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
+	require.Len(t, b.F.Webhooks(), 1)
 
 	for _, bad := range []string{"ftp://nope", "https://relay.example/x?token=mine"} {
-		_, err = b.c.InstallWebhook(b.ctx, bad)
+		_, err = b.C.InstallWebhook(b.Ctx, bad)
 		require.True(t, connectors.IsPermanent(err), bad)
 	}
 }
@@ -521,51 +481,31 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	t.Parallel()
-	reg, ok := connectors.Lookup(chatwoot.Kind)
-	require.True(t, ok)
-	require.Equal(t, "Chatwoot", reg.Description.DisplayName)
+	reg := connectortest.RequireRegistered(t, chatwoot.Kind, "Chatwoot", chatwoottest.New(t).Config())
 	require.NotEmpty(t, reg.Description.WebhookHelp)
-	f := chatwoottest.New(t)
-	c, err := connectors.New(chatwoot.Kind, f.Config())
-	require.NoError(t, err)
-	require.Equal(t, chatwoot.Kind, c.Kind())
 }
 
 func TestFakeRejectsUndocumentedFields(t *testing.T) {
 	t.Parallel()
 	f := chatwoottest.New(nil)
 	t.Cleanup(f.Close)
-	req, _ := http.NewRequest(http.MethodPost, f.URL+"/api/v1/accounts/3/contacts", strings.NewReader(`{"inbox_id":7,"phone":"+15550000000"}`))
+	req := connectortest.NewRequest(t, http.MethodPost, f.URL+"/api/v1/accounts/3/contacts", `{"inbox_id":7,"phone":"+15550000000"}`)
 	req.Header.Set("api_access_token", chatwoottest.APIToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Len(t, f.Violations(), 1)
-	require.Contains(t, f.Violations()[0], `unknown field "phone"`)
+	connectortest.RequireUnknownField(t, f, req, "phone")
 	require.Len(t, f.Users(), 2, "only the two agents: no contact was created")
 }
 
 func TestFindMessagePagesBack(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	tid, rid := b.ticket(t, "+15550103070")
 	m := connectors.Message{Key: "wamid.needle", Body: "needle"}
-	cid, err := b.c.AddMessage(b.ctx, tid, rid, m)
-	require.NoError(t, err)
-	for i := range 45 {
-		b.f.AgentReply(tid, "filler "+strconv.Itoa(i))
-	}
-	got, found, err := b.c.FindMessage(b.ctx, tid, rid, m)
+	b := setup(t)
+	tid, rid := b.Ticket(t, "+15550103070")
+	pages := connectortest.CountQuery(b.F, "GET /api/v1/accounts/{account}/conversations/{id}/messages", "before")
+	cid := b.Add(t, tid, rid, m)
+	b.Fill(tid, 45)
+	got, found, err := b.C.FindMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, cid, got)
-	var pages int
-	for _, r := range b.f.Requests() {
-		if strings.HasSuffix(r.Path, "/messages") && strings.Contains(r.Query, "before=") {
-			pages++
-		}
-	}
-	require.GreaterOrEqual(t, pages, 2)
+	require.GreaterOrEqual(t, pages.Load(), int64(2))
 }

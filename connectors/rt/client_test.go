@@ -1,61 +1,67 @@
 package rt_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"github.com/relaydesk/relaydesk/connectors/rt"
 	"github.com/relaydesk/relaydesk/connectors/rt/rttest"
 )
 
-type testBundle struct {
-	c   *rt.Client
-	f   *rttest.Fake
-	ctx context.Context
+// polled is the connector under test with ParseWebhook answered by polling
+// (see connectortest.PollDelivery): RT pushes nothing, so the suite's webhook
+// checks exercise Poll from the cursor taken when the harness was built.
+// The real ParseWebhook refuses every request (TestParseWebhookRefuses).
+type polled struct {
+	*rt.Client
+	poll connectortest.Polled
 }
+
+// ParseWebhook answers a fake delivery by polling.
+func (p *polled) ParseWebhook(h http.Header, body, secret []byte, now time.Time) ([]connectors.Event, error) {
+	return p.poll.ParseWebhook(h, body, secret, now)
+}
+
+// TestConformance runs the shared suite against a real Request Tracker
+// (scripts/rt-test-server), with injected failures from a proxy.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	rttest.Require(t)
+	connectortest.Run(t, connectortest.Harness{
+		New: connectortest.NewPolled(rttest.New, rt.New, func(c *rt.Client, p connectortest.Polled) connectors.Connector {
+			return &polled{Client: c, poll: p}
+		}),
+		Secrets: []string{rttest.Require(t).Token},
+	})
+}
+
+type testBundle = connectortest.Bundle[*rt.Client, *rttest.Fake]
 
 func setup(t *testing.T) *testBundle {
-	t.Helper()
-	f := rttest.New(t)
-	cfg := f.Config()
-	cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	c, err := rt.New(cfg)
-	require.NoError(t, err)
-	return &testBundle{c: c, f: f, ctx: t.Context()}
+	b := connectortest.Setup(t, rttest.New(t), 30*time.Second, rt.New)
+	b.Name = "Grace Hopper"
+	return b
 }
 
-var phoneSeq atomic.Int64
-
-func (b *testBundle) ticket(t *testing.T) (ticketID, requesterID string) {
-	t.Helper()
-	phone := fmt.Sprintf("+4477008%05d", phoneSeq.Add(1))
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone, Name: "Grace Hopper"})
-	require.NoError(t, err)
-	tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "Hi", First: connectors.Message{Key: "wamid." + phone, Body: "hello"}})
-	require.NoError(t, err)
-	return tk.ID, rid
-}
+var phones = connectortest.NewPhones("+4477008")
 
 func TestPollCursor(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, cur, err := b.c.Poll(b.ctx, "")
+	_, cur, err := b.C.Poll(b.Ctx, "")
 	require.NoError(t, err)
-	tid, rid := b.ticket(t)
-	_, err = b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "k2", Body: "second message"})
+	tid, rid := b.Ticket(t, phones.Next())
+	_, err = b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "k2", Body: "second message"})
 	require.NoError(t, err)
-	reply := b.f.AgentReply(tid, "Hello from the team.")
-	note := b.f.AgentNote(tid, "internal")
+	reply := b.F.AgentReply(tid, "Hello from the team.")
+	note := b.F.AgentNote(tid, "internal")
 
-	evs, next, err := b.c.Poll(b.ctx, cur)
-	require.NoError(t, err)
+	evs, next := connectortest.MustPoll(t, b.C, cur)
 	var replies, echoes, notes int
 	for _, e := range evs {
 		if e.TicketID != tid {
@@ -79,49 +85,45 @@ func TestPollCursor(t *testing.T) {
 	require.Equal(t, 1, echoes, "the customer's correspondence (not the ticket's creation)")
 	require.Equal(t, 1, notes)
 
-	evs, _, err = b.c.Poll(b.ctx, next)
-	require.NoError(t, err)
+	evs, _ = connectortest.MustPoll(t, b.C, next)
 	for _, e := range evs {
 		require.NotEqual(t, tid, e.TicketID, "nothing new on this ticket: %+v", e)
 	}
 
-	t.Run("an unreadable cursor is a permanent error", func(t *testing.T) {
-		_, _, err := b.c.Poll(b.ctx, "abc")
-		require.True(t, connectors.IsPermanent(err), "%v", err)
-	})
+	connectortest.RequireRefusesCursor(t, b.C, "abc")
 }
 
 func TestStatusMapping(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t)
+	tid, rid := b.Ticket(t, phones.Next())
 	for raw, want := range map[string]connectors.Status{
 		"open": connectors.StatusOpen, "stalled": connectors.StatusPending, "resolved": connectors.StatusSolved, "rejected": connectors.StatusClosed,
 	} {
-		b.f.SetRawStatus(tid, raw)
-		tk, err := b.c.GetTicket(b.ctx, tid)
+		b.F.SetRawStatus(tid, raw)
+		tk, err := b.C.GetTicket(b.Ctx, tid)
 		require.NoError(t, err)
 		require.Equal(t, want, tk.Status, raw)
 	}
 	t.Run("a stalled ticket is opened by the customer", func(t *testing.T) {
-		b.f.SetRawStatus(tid, "stalled")
-		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "st1", Body: "any news?"})
+		b.F.SetRawStatus(tid, "stalled")
+		_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "st1", Body: "any news?"})
 		require.NoError(t, err)
-		require.Equal(t, "open", b.f.RawStatus(tid))
+		require.Equal(t, "open", b.F.RawStatus(tid))
 	})
 }
 
 func TestMessagesAreIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t)
+	tid, rid := b.Ticket(t, phones.Next())
 	m := connectors.Message{Key: "dup-1", Body: "only once"}
-	id1, err := b.c.AddMessage(b.ctx, tid, rid, m)
+	id1, err := b.C.AddMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
-	id2, err := b.c.AddMessage(b.ctx, tid, rid, m)
+	id2, err := b.C.AddMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.Equal(t, id1, id2)
-	require.Len(t, b.f.Comments(tid), 2)
+	require.Len(t, b.F.Comments(tid), 2)
 }
 
 func TestParseWebhookRefuses(t *testing.T) {

@@ -2,13 +2,11 @@ package zammad_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,16 +20,12 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/zammad/zammadtest"
 )
 
-type testBundle struct {
-	c   *zammad.Client
-	f   *zammadtest.Fake
-	ctx context.Context
-}
+type testBundle = connectortest.Bundle[*zammad.Client, *zammadtest.Fake]
 
 func setup(t *testing.T) *testBundle {
-	t.Helper()
-	f := zammadtest.New(t)
-	return &testBundle{c: newClient(t, f, nil), f: f, ctx: t.Context()}
+	b := connectortest.Setup(t, zammadtest.New(t), 10*time.Second, zammad.New)
+	b.Name = "Grace Brewster Hopper"
+	return b
 }
 
 func newClient(t *testing.T, f *zammadtest.Fake, settings map[string]any) *zammad.Client {
@@ -46,109 +40,83 @@ func newClient(t *testing.T, f *zammadtest.Fake, settings map[string]any) *zamma
 	return c
 }
 
-func (b *testBundle) ticket(t *testing.T, phone string) (ticketID, requesterID string) {
-	t.Helper()
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone, Name: "Grace Brewster Hopper"})
-	require.NoError(t, err)
-	tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "Hi", First: connectors.Message{Key: "wamid." + phone, Body: "hello"}})
-	require.NoError(t, err)
-	return tk.ID, rid
-}
-
-func requests(f *zammadtest.Fake, method, prefix string) []zammadtest.Request {
-	var out []zammadtest.Request
-	for _, r := range f.Requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, prefix) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func TestCustomers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	id, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+447700900123", Name: "Ada King Lovelace"})
+	connectortest.ExpectFields(b.F, "POST /api/v1/users", "firstname", "lastname", "login", "mobile", "note", "roles")
+	id, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+447700900123", Name: "Ada King Lovelace"})
 	require.NoError(t, err)
-	users := b.f.Users()
+	users := b.F.Users()
 	last := users[len(users)-1]
 	require.Equal(t, id, last.ID)
 	require.Equal(t, "Ada King Lovelace", last.Name)
 	require.Equal(t, "+447700900123", last.Phone, "stored as mobile")
-	created := requests(b.f, http.MethodPost, "/api/v1/users")
-	require.Len(t, created, 1)
-	require.Equal(t, []string{"firstname", "lastname", "login", "mobile", "note", "roles"}, created[0].Fields)
+	require.Equal(t, 1, b.F.Hits("POST /api/v1/users"))
 
 	t.Run("a customer just created is known before the index sees it", func(t *testing.T) {
-		searches := len(requests(b.f, http.MethodGet, "/api/v1/users/search"))
-		again, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+447700900123"})
+		searches := b.F.Hits("GET /api/v1/users/search")
+		again, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+447700900123"})
 		require.NoError(t, err)
 		require.Equal(t, id, again)
-		require.Len(t, requests(b.f, http.MethodGet, "/api/v1/users/search"), searches)
+		require.Equal(t, searches, b.F.Hits("GET /api/v1/users/search"))
 	})
 
 	t.Run("an agent-entered phone number is found, the oldest user first", func(t *testing.T) {
-		older := b.f.SeedUser("Old Entry", "+4930123456")
-		b.f.SeedUser("Newer Entry", "+4930123456")
-		got, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+4930123456", Name: "Profile"})
+		older := b.F.SeedUser("Old Entry", "+4930123456")
+		b.F.SeedUser("Newer Entry", "+4930123456")
+		got, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+4930123456", Name: "Profile"})
 		require.NoError(t, err)
 		require.Equal(t, older, got)
 	})
 
 	t.Run("a number that only shares digits is not a match", func(t *testing.T) {
-		b.f.SeedUser("Prefix", "+4930123")
-		_, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+4930123999"})
+		b.F.SeedUser("Prefix", "+4930123")
+		_, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+4930123999"})
 		require.NoError(t, err)
 	})
 
 	t.Run("without Elasticsearch the login finds relaydesk's customers", func(t *testing.T) {
 		f := zammadtest.New(t)
 		f.DisableSearchIndex()
-		id, err := newClient(t, f, nil).EnsureRequester(b.ctx, connectors.Requester{Phone: "+15550104001"})
+		id, err := newClient(t, f, nil).EnsureRequester(b.Ctx, connectors.Requester{Phone: "+15550104001"})
 		require.NoError(t, err)
-		again, err := newClient(t, f, nil).EnsureRequester(b.ctx, connectors.Requester{Phone: "+15550104001"})
+		again, err := newClient(t, f, nil).EnsureRequester(b.Ctx, connectors.Requester{Phone: "+15550104001"})
 		require.NoError(t, err)
 		require.Equal(t, id, again, "a replica that did not create it")
 	})
-
-	t.Run("rejects a number that is not E.164", func(t *testing.T) {
-		for _, phone := range []string{"447700900123", "+44 7700 900123", "+12", ""} {
-			_, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone})
-			require.True(t, connectors.IsPermanent(err), "phone %q: %v", phone, err)
-		}
-	})
+	connectortest.RequireRefusesPhones(t, b.C)
 }
 
 func TestTicketsAndArticles(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	prev, rid := b.ticket(t, "+15550104000")
-	tk, first, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{
+	prev, rid := b.Ticket(t, "+15550104000")
+	tk, first, err := b.C.CreateTicket(b.Ctx, connectors.NewTicket{
 		RequesterID: rid, Subject: "Order 42", First: connectors.Message{Key: "wamid.Z1", Body: "where is it?"},
 		Tags: []string{"whatsapp", "vip, gold"}, ExternalID: "wa:100:15550104000", PreviousTicketID: prev,
 	})
 	require.NoError(t, err)
 	require.Equal(t, connectors.StatusOpen, tk.Status)
-	require.Equal(t, b.f.URL+"/#ticket/zoom/"+tk.ID, tk.URL)
-	for _, ft := range b.f.Tickets() {
+	require.Equal(t, b.F.URL+"/#ticket/zoom/"+tk.ID, tk.URL)
+	for _, ft := range b.F.Tickets() {
 		if ft.ID == tk.ID {
 			require.Equal(t, []string{zammad.Tag, "whatsapp", "vip", "gold"}, ft.Tags)
 			require.Equal(t, "wa:100:15550104000", ft.ExternalID)
 			require.Equal(t, prev, ft.FollowupOf)
 		}
 	}
-	arts := b.f.Articles(tk.ID)
+	arts := b.F.Articles(tk.ID)
 	require.Equal(t, []zammadtest.Article{{ID: first, Type: "phone", Sender: "Customer", OriginByID: rid, CreatedBy: "3"}}, arts)
 
-	note, err := b.c.AddNote(b.ctx, tk.ID, connectors.Note{Body: "not delivered"})
+	note, err := b.C.AddNote(b.Ctx, tk.ID, connectors.Note{Body: "not delivered"})
 	require.NoError(t, err)
-	arts = b.f.Articles(tk.ID)
+	arts = b.F.Articles(tk.ID)
 	require.Equal(t, zammadtest.Article{ID: note, Type: "note", Sender: "Agent", Internal: true, OriginByID: "0", CreatedBy: "3"}, arts[1])
 
 	t.Run("a deleted previous ticket is not linked", func(t *testing.T) {
-		tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "x", First: connectors.Message{Key: "wamid.Z3", Body: "x"}, PreviousTicketID: "999999"})
+		tk, _, err := b.C.CreateTicket(b.Ctx, connectors.NewTicket{RequesterID: rid, Subject: "x", First: connectors.Message{Key: "wamid.Z3", Body: "x"}, PreviousTicketID: "999999"})
 		require.NoError(t, err)
-		for _, ft := range b.f.Tickets() {
+		for _, ft := range b.F.Tickets() {
 			if ft.ID == tk.ID {
 				require.Empty(t, ft.FollowupOf)
 			}
@@ -157,20 +125,20 @@ func TestTicketsAndArticles(t *testing.T) {
 
 	t.Run("a restarted replica finds the ticket of a failed attempt", func(t *testing.T) {
 		nt := connectors.NewTicket{RequesterID: rid, Subject: "again", First: connectors.Message{Key: "wamid.Z2", Body: "x"}}
-		first, _, err := b.c.CreateTicket(b.ctx, nt)
+		first, _, err := b.C.CreateTicket(b.Ctx, nt)
 		require.NoError(t, err)
-		fresh := newClient(t, b.f, nil) // no memory of it
-		again, _, err := fresh.CreateTicket(b.ctx, nt)
+		fresh := newClient(t, b.F, nil) // no memory of it
+		again, _, err := fresh.CreateTicket(b.Ctx, nt)
 		require.NoError(t, err)
 		require.Equal(t, first.ID, again.ID)
-		require.NotEmpty(t, requests(b.f, http.MethodGet, "/api/v1/tickets/search"))
+		require.Positive(t, b.F.Hits("GET /api/v1/tickets/search"))
 	})
 }
 
 func TestAttachmentsTravelAsStreamedBase64(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t, "+15550104010")
+	tid, rid := b.Ticket(t, "+15550104010")
 	data := bytes.Repeat([]byte{0xff, 0x00, 0x7f, 0x80}, 40000)
 	tests := []struct {
 		name   string
@@ -180,19 +148,13 @@ func TestAttachmentsTravelAsStreamedBase64(t *testing.T) {
 		{"known size has an exact Content-Length", int64(len(data)), true},
 		{"unknown size is chunked", -1, false},
 	}
+	length := connectortest.RecordLength(b.F, "POST /api/v1/ticket_articles")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: tt.name, Attachments: []connectors.Attachment{connectortest.BytesAttachment("", "image/jpeg", data, tt.size)}})
+			id, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: tt.name, Attachments: []connectors.Attachment{connectortest.BytesAttachment("", "image/jpeg", data, tt.size)}})
 			require.NoError(t, err)
-			reqs := requests(b.f, http.MethodPost, "/api/v1/ticket_articles")
-			last := reqs[len(reqs)-1]
-			if tt.length {
-				require.Positive(t, last.ContentLength)
-			} else {
-				require.Equal(t, int64(-1), last.ContentLength)
-			}
-			comments := b.f.Comments(tid)
-			c := comments[len(comments)-1]
+			connectortest.RequireLength(t, length, tt.length)
+			c := b.Last(t, tid)
 			require.Equal(t, id, c.ID)
 			require.Equal(t, "[attachment.jpg]", c.Body, "Zammad needs a body")
 			require.Equal(t, []connectortest.File{{Filename: "attachment.jpg", ContentType: "image/jpeg", Data: data}}, c.Attachments)
@@ -200,25 +162,25 @@ func TestAttachmentsTravelAsStreamedBase64(t *testing.T) {
 	}
 
 	t.Run("over the upload limit fails before sending", func(t *testing.T) {
-		small := newClient(t, b.f, map[string]any{zammad.SettingMaxUploadMB: 1})
+		small := newClient(t, b.F, map[string]any{zammad.SettingMaxUploadMB: 1})
 		big := bytes.Repeat([]byte{1}, 800<<10) // 800 KiB: over 1 MB once in base64
-		before := len(b.f.Requests())
-		_, err := small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, int64(len(big)))}})
+		before := b.F.RequestCount()
+		_, err := small.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "big", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, int64(len(big)))}})
 		require.True(t, connectors.IsPermanent(err), "%v", err)
 		require.Contains(t, err.Error(), "upload limit of 1 MB")
-		require.Len(t, b.f.Requests(), before+1, "only the ticket was read")
+		require.Equal(t, before+1, b.F.RequestCount(), "only the ticket was read")
 
-		before = len(b.f.Requests())
-		_, err = small.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "big2", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, -1)}})
+		before = b.F.RequestCount()
+		_, err = small.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "big2", Attachments: []connectors.Attachment{connectortest.BytesAttachment("big.bin", "application/octet-stream", big, -1)}})
 		require.True(t, connectors.IsPermanent(err), "unknown size, stopped while streaming: %v", err)
 		// The aborted upload may reach the fake after the client gave up:
 		// wait for it, so it cannot take the failure the next subtest queues.
-		require.Eventually(t, func() bool { return len(b.f.Requests()) >= before+2 }, 10*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return b.F.RequestCount() >= before+2 }, 10*time.Second, 10*time.Millisecond)
 	})
 
 	t.Run("the web server's 413 explains itself", func(t *testing.T) {
-		b.f.FailNextWith(http.StatusRequestEntityTooLarge, http.Header{"Content-Type": {"text/html"}}, "<html>413</html>")
-		_, err := b.c.AddNote(b.ctx, tid, connectors.Note{Body: "x"})
+		b.F.FailNextWith(http.StatusRequestEntityTooLarge, http.Header{"Content-Type": {"text/html"}}, "<html>413</html>")
+		_, err := b.C.AddNote(b.Ctx, tid, connectors.Note{Body: "x"})
 		require.True(t, connectors.IsPermanent(err))
 		require.Contains(t, err.Error(), "client_max_body_size")
 	})
@@ -246,37 +208,37 @@ func TestStatuses(t *testing.T) {
 		t.Run(tt.state+" in group "+string(rune('0'+tt.group)), func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			tid, rid := b.ticket(t, "+15550104020")
-			b.f.SetGroup(tid, tt.group)
+			tid, rid := b.Ticket(t, "+15550104020")
+			b.F.SetGroup(tid, tt.group)
 			if tt.state != "new" {
-				b.f.SetState(tid, tt.state)
+				b.F.SetState(tid, tt.state)
 			}
-			tk, err := b.c.GetTicket(b.ctx, tid)
+			tk, err := b.C.GetTicket(b.Ctx, tid)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, tk.Status)
-			_, err = b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Body: "customer again"})
+			_, err = b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "m", Body: "customer again"})
 			if tt.afterMsg == "" {
 				require.ErrorIs(t, err, connectors.ErrTicketClosed)
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, tt.afterMsg, b.f.RawState(tid))
+			require.Equal(t, tt.afterMsg, b.F.RawState(tid))
 		})
 	}
 
 	t.Run("reopen time of the group", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.f.SetFollowUp(zammadtest.GroupUsers, "new_ticket_after_certain_time", 2)
-		recent, _ := b.ticket(t, "+15550104021")
-		b.f.SetState(recent, "closed")
-		old, _ := b.ticket(t, "+15550104023")
-		b.f.SetNow(func() time.Time { return time.Now().Add(-72 * time.Hour) })
-		b.f.SetState(old, "closed")
-		tk, err := b.c.GetTicket(b.ctx, recent)
+		b.F.SetFollowUp(zammadtest.GroupUsers, "new_ticket_after_certain_time", 2)
+		recent, _ := b.Ticket(t, "+15550104021")
+		b.F.SetState(recent, "closed")
+		old, _ := b.Ticket(t, "+15550104023")
+		b.F.SetNow(func() time.Time { return time.Now().Add(-72 * time.Hour) })
+		b.F.SetState(old, "closed")
+		tk, err := b.C.GetTicket(b.Ctx, recent)
 		require.NoError(t, err)
 		require.Equal(t, connectors.StatusSolved, tk.Status, "closed moments ago")
-		tk, err = b.c.GetTicket(b.ctx, old)
+		tk, err = b.C.GetTicket(b.Ctx, old)
 		require.NoError(t, err)
 		require.Equal(t, connectors.StatusClosed, tk.Status, "closed three days ago, past the two-day reopen time")
 	})
@@ -284,11 +246,11 @@ func TestStatuses(t *testing.T) {
 	t.Run("without admin.group closed tickets count as solved", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		tid, _ := b.ticket(t, "+15550104022")
-		b.f.SetGroup(tid, zammadtest.GroupArchive)
-		b.f.SetState(tid, "closed")
-		b.f.DenyGroupRead()
-		tk, err := b.c.GetTicket(b.ctx, tid)
+		tid, _ := b.Ticket(t, "+15550104022")
+		b.F.SetGroup(tid, zammadtest.GroupArchive)
+		b.F.SetState(tid, "closed")
+		b.F.DenyGroupRead()
+		tk, err := b.C.GetTicket(b.Ctx, tid)
 		require.NoError(t, err)
 		require.Equal(t, connectors.StatusSolved, tk.Status)
 	})
@@ -306,7 +268,7 @@ func TestParseWebhookPayloads(t *testing.T) {
 	const secret = "sig-token"
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	parse := func(body string) ([]connectors.Event, error) {
-		return b.c.ParseWebhook(sign(secret, body), []byte(body), []byte(secret), now)
+		return b.C.ParseWebhook(sign(secret, body), []byte(body), []byte(secret), now)
 	}
 	ticketJSON := `"ticket":{"id":81,"state":"open","updated_at":"2026-11-20T11:59:00.000Z","group":{"id":1,"follow_up_possible":"yes"}}`
 
@@ -376,10 +338,10 @@ func TestParseWebhookPayloads(t *testing.T) {
 		body := `{"ticket":{"id":81,"state":"open","updated_at":"2026-11-20T11:59:00.000Z"},"article":{}}`
 		h := sign(secret, body)
 		h.Set(zammad.HeaderSignature, strings.TrimPrefix(h.Get(zammad.HeaderSignature), "sha1="))
-		_, err := b.c.ParseWebhook(h, []byte(body), []byte(secret), now)
+		_, err := b.C.ParseWebhook(h, []byte(body), []byte(secret), now)
 		require.ErrorIs(t, err, connectors.ErrUnauthorized)
 		h.Set(zammad.HeaderSignature, "sha1=zz")
-		_, err = b.c.ParseWebhook(h, []byte(body), []byte(secret), now)
+		_, err = b.C.ParseWebhook(h, []byte(body), []byte(secret), now)
 		require.ErrorIs(t, err, connectors.ErrUnauthorized)
 	})
 }
@@ -387,28 +349,20 @@ func TestParseWebhookPayloads(t *testing.T) {
 func TestInstallWebhookAndTriggers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var got atomic.Pointer[[]connectors.Event]
 	var secret atomic.Pointer[[]byte]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		evs, err := b.c.ParseWebhook(r.Header, body, *secret.Load(), time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		got.Store(&evs)
-	}))
-	t.Cleanup(srv.Close)
+	srv := connectortest.NewReceiver(t, func(r *http.Request, body []byte) ([]connectors.Event, error) {
+		return b.C.ParseWebhook(r.Header, body, *secret.Load(), time.Now())
+	})
 	callback := srv.URL + "/webhooks/helpdesk/5"
 
-	s, err := b.c.InstallWebhook(b.ctx, callback)
+	s, err := b.C.InstallWebhook(b.Ctx, callback)
 	require.NoError(t, err)
 	secret.Store(&s)
-	hooks := b.f.Webhooks()
+	hooks := b.F.Webhooks()
 	require.Len(t, hooks, 1)
 	require.Equal(t, callback, hooks[0].Endpoint)
 	require.Equal(t, string(s), hooks[0].SignatureToken)
-	trigs := b.f.Triggers()
+	trigs := b.F.Triggers()
 	require.Len(t, trigs, 2)
 	for _, tr := range trigs {
 		require.Equal(t, hooks[0].ID, tr.WebhookID)
@@ -419,112 +373,98 @@ func TestInstallWebhookAndTriggers(t *testing.T) {
 		{"ticket.state_id": "has changed", "ticket.tags": "contains one"},
 	}, []map[string]string{trigs[0].Condition, trigs[1].Condition})
 
-	again, err := b.c.InstallWebhook(b.ctx, callback)
+	again, err := b.C.InstallWebhook(b.Ctx, callback)
 	require.NoError(t, err)
 	require.Equal(t, s, again, "the token is derived, not stored")
-	require.Len(t, b.f.Webhooks(), 1)
-	require.Len(t, b.f.Triggers(), 2)
+	require.Len(t, b.F.Webhooks(), 1)
+	require.Len(t, b.F.Triggers(), 2)
 
-	tid, _ := b.ticket(t, "+15550104030")
-	cid := b.f.AgentReply(tid, "delivered for real")
-	require.NoError(t, b.f.Deliver(b.ctx, srv.Client(), b.f.CommentDelivery(tid, cid)))
-	require.Equal(t, cid, (*got.Load())[0].CommentID)
-	require.Equal(t, "delivered for real", (*got.Load())[0].Body)
+	tid, _ := b.Ticket(t, "+15550104030")
+	cid := b.F.AgentReply(tid, "delivered for real")
+	require.NoError(t, b.F.Deliver(b.Ctx, srv.Client(), b.F.CommentDelivery(tid, cid)))
+	require.Equal(t, cid, srv.Events()[0].CommentID)
+	require.Equal(t, "delivered for real", srv.Events()[0].Body)
 
 	t.Run("reinstalling after an uninstall rotates the token", func(t *testing.T) {
 		const cb = "https://relay.example/webhooks/helpdesk/7"
-		first, err := b.c.InstallWebhook(b.ctx, cb)
+		first, err := b.C.InstallWebhook(b.Ctx, cb)
 		require.NoError(t, err)
-		require.NoError(t, b.c.UninstallWebhook(b.ctx, cb))
-		second, err := b.c.InstallWebhook(b.ctx, cb)
+		require.NoError(t, b.C.UninstallWebhook(b.Ctx, cb))
+		second, err := b.C.InstallWebhook(b.Ctx, cb)
 		require.NoError(t, err)
 		require.NotEqual(t, first, second)
-		require.NoError(t, b.c.UninstallWebhook(b.ctx, cb))
+		require.NoError(t, b.C.UninstallWebhook(b.Ctx, cb))
 	})
 
-	_, err = b.c.InstallWebhook(b.ctx, "https://relay.example/webhooks/helpdesk/6")
+	_, err = b.C.InstallWebhook(b.Ctx, "https://relay.example/webhooks/helpdesk/6")
 	require.NoError(t, err)
-	require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
-	require.Len(t, b.f.Webhooks(), 1)
-	require.Len(t, b.f.Triggers(), 2, "the other webhook's triggers stay")
-	require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
+	require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
+	require.Len(t, b.F.Webhooks(), 1)
+	require.Len(t, b.F.Triggers(), 2, "the other webhook's triggers stay")
+	require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
 
-	_, err = b.c.InstallWebhook(b.ctx, "ftp://nope")
+	_, err = b.C.InstallWebhook(b.Ctx, "ftp://nope")
 	require.True(t, connectors.IsPermanent(err))
 }
 
 func TestOpenAttachmentStaysOnTheBaseURL(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, _ := b.ticket(t, "+15550104040")
+	tid, _ := b.Ticket(t, "+15550104040")
 	data := []byte("%PDF-1.7 label")
-	cid := b.f.AgentReply(tid, "label", connectortest.File{Filename: "label.pdf", ContentType: "application/pdf", Data: data})
-	evs, err := b.c.ParseWebhook(b.f.CommentDelivery(tid, cid).Header, b.f.CommentDelivery(tid, cid).Body, b.f.WebhookSecret(), time.Now())
+	cid := b.F.AgentReply(tid, "label", connectortest.File{Filename: "label.pdf", ContentType: "application/pdf", Data: data})
+	evs, err := b.C.ParseWebhook(b.F.CommentDelivery(tid, cid).Header, b.F.CommentDelivery(tid, cid).Body, b.F.WebhookSecret(), time.Now())
 	require.NoError(t, err)
 	att := evs[0].Attachments[0]
 	// Zammad builds the URL from its FQDN setting, which may name another
 	// host than the one relaydesk talks to.
-	att.URL = strings.Replace(att.URL, b.f.URL, "https://zammad.internal.example", 1)
-	rc, ct, err := b.c.OpenAttachment(b.ctx, att)
+	att.URL = strings.Replace(att.URL, b.F.URL, "https://zammad.internal.example", 1)
+	rc, ct, err := b.C.OpenAttachment(b.Ctx, att)
 	require.NoError(t, err)
 	got, _ := io.ReadAll(rc)
 	rc.Close()
 	require.Equal(t, data, got)
 	require.Equal(t, "application/pdf", ct)
 
-	_, _, err = b.c.OpenAttachment(b.ctx, connectors.RemoteAttachment{URL: "https://evil.example/steal"})
+	_, _, err = b.C.OpenAttachment(b.Ctx, connectors.RemoteAttachment{URL: "https://evil.example/steal"})
 	require.True(t, connectors.IsPermanent(err))
 }
 
 func TestHTTPFailures(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		status int
-		header http.Header
-		body   string
-		class  connectors.Class
-		after  time.Duration
-	}{
-		{"429 from a proxy", 429, http.Header{"Retry-After": {"12"}, "Content-Type": {"text/html"}}, "<html>429</html>", connectors.ClassRateLimited, 12 * time.Second},
-		{"503 with Retry-After", 503, http.Header{"Retry-After": {"30"}, "Content-Type": {"text/html"}}, "<html>maintenance</html>", connectors.ClassRetry, 30 * time.Second},
-		{"500", 500, nil, `{"error":"Error ID x: Please contact your administrator."}`, connectors.ClassRetry, 0},
-		{"422", 422, nil, `{"error":"Invalid value","error_human":"Invalid value"}`, connectors.ClassPermanent, 0},
-		{"403 without permission", 403, nil, `{"error":"Not authorized","error_human":"Not authorized"}`, connectors.ClassAuth, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			tid, _ := b.ticket(t, "+15550104050")
-			b.f.FailNextWith(tt.status, tt.header, tt.body)
-			_, err := b.c.AddNote(b.ctx, tid, connectors.Note{Body: "x"})
-			var ce *connectors.Error
-			require.ErrorAs(t, err, &ce)
-			require.Equal(t, tt.class, ce.Class, "%v", err)
-			require.Equal(t, tt.after, ce.RetryAfter)
-			require.NotContains(t, err.Error(), zammadtest.APIToken)
-		})
-	}
+	connectortest.RequireHTTPFailures(t, zammadtest.APIToken, []connectortest.HTTPFailure{
+		{Name: "429 from a proxy", Status: 429, Header: http.Header{"Retry-After": {"12"}, "Content-Type": {"text/html"}}, Body: "<html>429</html>", Class: connectors.ClassRateLimited, After: 12 * time.Second},
+		{Name: "503 with Retry-After", Status: 503, Header: http.Header{"Retry-After": {"30"}, "Content-Type": {"text/html"}}, Body: "<html>maintenance</html>", Class: connectors.ClassRetry, After: 30 * time.Second},
+		{Name: "500", Status: 500, Body: `{"error":"Error ID x: Please contact your administrator."}`, Class: connectors.ClassRetry},
+		{Name: "422", Status: 422, Body: `{"error":"Invalid value","error_human":"Invalid value"}`, Class: connectors.ClassPermanent},
+		{Name: "403 without permission", Status: 403, Body: `{"error":"Not authorized","error_human":"Not authorized"}`, Class: connectors.ClassAuth},
+	}, func(t *testing.T) (connectortest.FailerWith, func() error) {
+		b := setup(t)
+		tid, _ := b.Ticket(t, "+15550104050")
+		return b.F, func() error {
+			_, err := b.C.AddNote(b.Ctx, tid, connectors.Note{Body: "x"})
+			return err
+		}
+	})
 }
 
 func TestFindMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t, "+15550104060")
+	tid, rid := b.Ticket(t, "+15550104060")
 	m := connectors.Message{Key: "wamid.F", Body: "did it land?", Attachments: []connectors.Attachment{connectortest.BytesAttachment("a.txt", "text/plain", []byte("a"), 1)}}
-	_, found, err := b.c.FindMessage(b.ctx, tid, rid, m)
+	_, found, err := b.C.FindMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.False(t, found)
-	id, err := b.c.AddMessage(b.ctx, tid, rid, m)
+	id, err := b.C.AddMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
-	b.f.AgentReply(tid, "did it land?") // same text, by an agent
-	got, found, err := b.c.FindMessage(b.ctx, tid, rid, m)
+	b.F.AgentReply(tid, "did it land?") // same text, by an agent
+	got, found, err := b.C.FindMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, id, got)
 	m.Attachments = nil
-	_, found, err = b.c.FindMessage(b.ctx, tid, rid, m)
+	_, found, err = b.C.FindMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.False(t, found, "the files are part of the message")
 }
@@ -550,27 +490,23 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	t.Parallel()
-	reg, ok := connectors.Lookup(zammad.Kind)
-	require.True(t, ok)
-	require.Equal(t, "Zammad", reg.Description.DisplayName)
+	reg := connectortest.RequireRegistered(t, zammad.Kind, "Zammad", zammadtest.New(t).Config())
 	require.Contains(t, reg.Description.WebhookHelp, "HMAC SHA1 signature token")
-	f := zammadtest.New(t)
-	c, err := connectors.New(zammad.Kind, f.Config())
-	require.NoError(t, err)
-	require.Equal(t, zammad.Kind, c.Kind())
 }
 
 func TestFakeRejectsUndocumentedFields(t *testing.T) {
 	t.Parallel()
 	f := zammadtest.New(nil)
 	t.Cleanup(f.Close)
-	req, _ := http.NewRequest(http.MethodPost, f.URL+"/api/v1/ticket_articles", strings.NewReader(`{"ticket_id":1,"body":"x","private":true}`))
+	req := connectortest.NewRequest(t, http.MethodPost, f.URL+"/api/v1/ticket_articles", `{"ticket_id":1,"body":"x","private":true}`)
 	req.Header.Set("Authorization", "Token token="+zammadtest.APIToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Len(t, f.Violations(), 1)
-	require.Contains(t, f.Violations()[0], `unknown field "private"`)
+	connectortest.RequireUnknownField(t, f, req, "private")
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, connectortest.Harness{
+		New:     connectortest.NewWith(zammadtest.New, zammad.New),
+		Secrets: []string{zammadtest.APIToken},
+	})
 }

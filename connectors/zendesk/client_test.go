@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,31 +21,18 @@ import (
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
 )
 
-type testBundle struct {
-	c   *zendesk.Client
-	f   *zendesktest.Fake
-	ctx context.Context
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, connectortest.Harness{
+		New:     connectortest.NewWith(zendesktest.New, zendesk.New),
+		Secrets: []string{zendesktest.APIToken, zendesktest.OAuthToken},
+	})
 }
+
+type testBundle = connectortest.Bundle[*zendesk.Client, *zendesktest.Fake]
 
 func setup(t *testing.T) *testBundle {
-	t.Helper()
-	f := zendesktest.New(t)
-	cfg := f.Config()
-	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	c, err := zendesk.New(cfg)
-	require.NoError(t, err)
-	return &testBundle{c: c, f: f, ctx: t.Context()}
-}
-
-func (b *testBundle) ticket(t *testing.T, phone string) (ticketID, requesterID string) {
-	t.Helper()
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone, Name: "Grace"})
-	require.NoError(t, err)
-	tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{
-		RequesterID: rid, Subject: "Hi", First: connectors.Message{Key: "wamid." + phone, Body: "hello"},
-	})
-	require.NoError(t, err)
-	return tk.ID, rid
+	return connectortest.Setup(t, zendesktest.New(t), 10*time.Second, zendesk.New)
 }
 
 func testFile(name, ctype string, data []byte) connectortest.File {
@@ -55,95 +42,83 @@ func testFile(name, ctype string, data []byte) connectortest.File {
 func TestRequesterUsesExternalIDAndPhone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	id, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+447700900123", Name: ""})
+	id, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+447700900123", Name: ""})
 	require.NoError(t, err)
-	var created *zendesktest.Request
-	for _, r := range b.f.Requests() {
-		if r.Path == "/api/v2/users/create_or_update" {
-			created = &r
-		}
-	}
-	require.NotNil(t, created, "user created with create_or_update")
-	users := b.f.Users()
+	require.Positive(t, b.F.Hits("POST /api/v2/users/create_or_update"), "user created with create_or_update")
+	users := b.F.Users()
 	require.Equal(t, id, users[len(users)-1].ID)
 	require.Equal(t, "+447700900123", users[len(users)-1].Phone)
 	require.Equal(t, "+447700900123", users[len(users)-1].Name, "the phone stands in for a missing profile name")
-
-	t.Run("rejects a number that is not E.164", func(t *testing.T) {
-		for _, phone := range []string{"447700900123", "+44 7700 900123", "+12", ""} {
-			_, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone})
-			require.True(t, connectors.IsPermanent(err), "phone %q: %v", phone, err)
-		}
-	})
+	connectortest.RequireRefusesPhones(t, b.C)
 }
 
 func TestCreateTicketSendsIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+15550102030", Name: "Ann"})
+	// The fake refuses a creation without a key; distinct messages must
+	// not share one, or the second would be answered with the first ticket.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	b.F.Expect("POST /api/v2/tickets", func(r *http.Request) string {
+		key := r.Header.Get("Idempotency-Key")
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[key] {
+			return "Idempotency-Key " + key + " reused by another message"
+		}
+		seen[key] = true
+		return ""
+	})
+	rid, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+15550102030", Name: "Ann"})
 	require.NoError(t, err)
 	nt := connectors.NewTicket{RequesterID: rid, Subject: "s", First: connectors.Message{Key: "wamid.K1", Body: "x"}}
-	_, _, err = b.c.CreateTicket(b.ctx, nt)
+	_, _, err = b.C.CreateTicket(b.Ctx, nt)
 	require.NoError(t, err)
 	nt.First.Key = "wamid.K2"
-	_, _, err = b.c.CreateTicket(b.ctx, nt)
+	_, _, err = b.C.CreateTicket(b.Ctx, nt)
 	require.NoError(t, err)
-
-	var keys []string
-	for _, r := range b.f.Requests() {
-		if r.Method == http.MethodPost && r.Path == "/api/v2/tickets" {
-			keys = append(keys, r.IdempotencyKey)
-		}
+	require.Equal(t, 2, b.F.Hits("POST /api/v2/tickets"))
+	require.Len(t, seen, 2, "distinct messages get distinct keys")
+	for key := range seen {
+		require.NotEmpty(t, key)
+		require.LessOrEqual(t, len(key), 255)
 	}
-	require.Len(t, keys, 2)
-	require.NotEmpty(t, keys[0])
-	require.NotEqual(t, keys[0], keys[1], "distinct messages get distinct keys")
-	require.LessOrEqual(t, len(keys[0]), 255)
-	require.Len(t, b.f.Tickets(), 2)
+	require.Len(t, b.F.Tickets(), 2)
 }
 
 func TestCreateTicketRecoversWhenTheKeyIsRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rid, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: "+15550102031", Name: "Ann"})
+	rid, err := b.C.EnsureRequester(b.Ctx, connectors.Requester{Phone: "+15550102031", Name: "Ann"})
 	require.NoError(t, err)
 	// Another, older ticket of the same requester must not be picked.
-	_, _, err = b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "old", First: connectors.Message{Key: "wamid.OLD", Body: "photo"}})
+	_, _, err = b.C.CreateTicket(b.Ctx, connectors.NewTicket{RequesterID: rid, Subject: "old", First: connectors.Message{Key: "wamid.OLD", Body: "photo"}})
 	require.NoError(t, err)
 
 	photo := connectortest.BytesAttachment("photo.jpg", "image/jpeg", []byte("jpeg bytes"), 10)
 	nt := connectors.NewTicket{RequesterID: rid, Subject: "new", First: connectors.Message{Key: "wamid.NEW", Body: "photo", Attachments: []connectors.Attachment{photo}}}
-	tk1, c1, err := b.c.CreateTicket(b.ctx, nt)
-	require.NoError(t, err)
 	// The retry uploads the file again, so the body differs and the fake
 	// refuses the reused key, as Zendesk may.
-	tk2, c2, err := b.c.CreateTicket(b.ctx, nt)
-	require.NoError(t, err)
-	require.Equal(t, tk1.ID, tk2.ID)
-	require.Equal(t, c1, c2)
-	require.Len(t, b.f.Tickets(), 2)
-	var requested bool
-	for _, r := range b.f.Requests() {
-		requested = requested || strings.HasSuffix(r.Path, "/tickets/requested")
-	}
-	require.True(t, requested, "recovery looked the ticket up")
+	connectortest.RequireIdempotentCreate(t, b.C, nt)
+	require.Len(t, b.F.Tickets(), 2)
+	require.Positive(t, b.F.Hits("GET /api/v2/users/{id}/tickets/requested"), "recovery looked the ticket up")
 }
 
 func TestFollowUpOnlyForClosedTickets(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	prev, rid := b.ticket(t, "+15550102032")
-	b.f.SetStatus(prev, connectors.StatusSolved)
-	tk, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "again", First: connectors.Message{Key: "k2", Body: "again"}, PreviousTicketID: prev})
+	prev, rid := b.Ticket(t, "+15550102032")
+	b.F.SetStatus(prev, connectors.StatusSolved)
+	tk, _, err := b.C.CreateTicket(b.Ctx, connectors.NewTicket{RequesterID: rid, Subject: "again", First: connectors.Message{Key: "k2", Body: "again"}, PreviousTicketID: prev})
 	require.NoError(t, err)
-	for _, ft := range b.f.Tickets() {
+	for _, ft := range b.F.Tickets() {
 		if ft.ID == tk.ID {
 			require.Empty(t, ft.FollowupOf, "a solved ticket is not a follow-up source")
 		}
 	}
 
 	t.Run("a deleted previous ticket is ignored", func(t *testing.T) {
-		_, _, err := b.c.CreateTicket(b.ctx, connectors.NewTicket{RequesterID: rid, Subject: "x", First: connectors.Message{Key: "k3", Body: "x"}, PreviousTicketID: "999999"})
+		_, _, err := b.C.CreateTicket(b.Ctx, connectors.NewTicket{RequesterID: rid, Subject: "x", First: connectors.Message{Key: "k3", Body: "x"}, PreviousTicketID: "999999"})
 		require.NoError(t, err)
 	})
 }
@@ -166,18 +141,18 @@ func TestStatusesAndReopen(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			tid, rid := b.ticket(t, "+15550102040")
+			tid, rid := b.Ticket(t, "+15550102040")
 			if tt.raw != "new" {
-				b.f.SetRawStatus(tid, tt.raw)
+				b.F.SetRawStatus(tid, tt.raw)
 			}
-			tk, err := b.c.GetTicket(b.ctx, tid)
+			tk, err := b.C.GetTicket(b.Ctx, tid)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, tk.Status)
-			require.Equal(t, b.f.URL+"/agent/tickets/"+tid, tk.URL)
+			require.Equal(t, b.F.URL+"/agent/tickets/"+tid, tk.URL)
 
-			_, err = b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Body: "customer again"})
+			_, err = b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "m", Body: "customer again"})
 			require.NoError(t, err)
-			require.Equal(t, tt.afterMsg, b.f.RawStatus(tid))
+			require.Equal(t, tt.afterMsg, b.F.RawStatus(tid))
 		})
 	}
 }
@@ -185,15 +160,15 @@ func TestStatusesAndReopen(t *testing.T) {
 func TestAttachmentOnlyMessageAndUnknownSize(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t, "+15550102050")
+	tid, rid := b.Ticket(t, "+15550102050")
 	data := bytes.Repeat([]byte{0xff, 0x00, 0x7f}, 5000)
-	_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "m", Attachments: []connectors.Attachment{
+	_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "m", Attachments: []connectors.Attachment{
 		connectortest.BytesAttachment("", "image/jpeg", data, -1),
 		connectortest.BytesAttachment("../../etc/report.pdf", "application/pdf", []byte("%PDF"), 4),
 	}})
 	require.NoError(t, err)
-	comments := b.f.Comments(tid)
-	last := comments[len(comments)-1]
+	comments := b.F.Comments(tid)
+	last := b.Last(t, tid)
 	require.Equal(t, "[attachment.jpg, report.pdf]", last.Body)
 	require.Len(t, last.Attachments, 2)
 	require.Equal(t, "attachment.jpg", last.Attachments[0].Filename)
@@ -201,7 +176,7 @@ func TestAttachmentOnlyMessageAndUnknownSize(t *testing.T) {
 	require.Equal(t, "report.pdf", last.Attachments[1].Filename)
 
 	t.Run("a message with neither text nor files is refused", func(t *testing.T) {
-		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "e", Body: "  "})
+		_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "e", Body: "  "})
 		require.True(t, connectors.IsPermanent(err), "%v", err)
 	})
 
@@ -209,9 +184,9 @@ func TestAttachmentOnlyMessageAndUnknownSize(t *testing.T) {
 		broken := connectors.Attachment{Filename: "x.jpg", ContentType: "image/jpeg", Size: 1, Open: func(context.Context) (io.ReadCloser, error) {
 			return nil, connectors.RetryError("graph media download failed", nil)
 		}}
-		_, err := b.c.AddMessage(b.ctx, tid, rid, connectors.Message{Key: "b", Body: "pic", Attachments: []connectors.Attachment{broken}})
+		_, err := b.C.AddMessage(b.Ctx, tid, rid, connectors.Message{Key: "b", Body: "pic", Attachments: []connectors.Attachment{broken}})
 		require.True(t, connectors.IsRetryable(err), "%v", err)
-		require.Len(t, b.f.Comments(tid), len(comments), "nothing posted")
+		require.Len(t, b.F.Comments(tid), len(comments), "nothing posted")
 	})
 }
 
@@ -220,7 +195,7 @@ func TestParseWebhookPayloadVariants(t *testing.T) {
 	b := setup(t)
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	parse := func(body string) ([]connectors.Event, error) {
-		return b.c.ParseWebhook(b.f.Sign([]byte(body), at), []byte(body), b.f.WebhookSecret(), at.Add(time.Minute))
+		return b.C.ParseWebhook(b.F.Sign([]byte(body), at), []byte(body), b.F.WebhookSecret(), at.Add(time.Minute))
 	}
 
 	t.Run("numeric ids and lower-case statuses", func(t *testing.T) {
@@ -291,52 +266,42 @@ func TestInstallWebhookSubscribesToTicketEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	const callback = "https://relay.example/webhooks/helpdesk/3"
-	secret, err := b.c.InstallWebhook(b.ctx, callback)
-	require.NoError(t, err)
-	require.Equal(t, b.f.WebhookSecret(), secret)
-	hooks := b.f.Webhooks()
+	connectortest.RequireInstall(t, b.C, b.F, callback)
+	hooks := b.F.Webhooks()
 	require.Len(t, hooks, 1)
 	require.Equal(t, callback, hooks[0].Endpoint)
 	require.Equal(t, "active", hooks[0].Status)
 	require.ElementsMatch(t, []string{zendesk.EventCommentAdded, zendesk.EventStatusChanged}, hooks[0].Subscriptions)
 
-	_, err = b.c.InstallWebhook(b.ctx, callback)
+	_, err := b.C.InstallWebhook(b.Ctx, callback)
 	require.NoError(t, err)
-	require.Len(t, b.f.Webhooks(), 1, "installing twice reuses the webhook")
+	require.Len(t, b.F.Webhooks(), 1, "installing twice reuses the webhook")
 
-	_, err = b.c.InstallWebhook(b.ctx, "https://relay.example/webhooks/helpdesk/4")
+	_, err = b.C.InstallWebhook(b.Ctx, "https://relay.example/webhooks/helpdesk/4")
 	require.NoError(t, err)
-	require.NoError(t, b.c.UninstallWebhook(b.ctx, callback))
-	hooks = b.f.Webhooks()
+	require.NoError(t, b.C.UninstallWebhook(b.Ctx, callback))
+	hooks = b.F.Webhooks()
 	require.Len(t, hooks, 1)
 	require.Equal(t, "https://relay.example/webhooks/helpdesk/4", hooks[0].Endpoint)
 
-	_, err = b.c.InstallWebhook(b.ctx, "ftp://nope")
+	_, err = b.C.InstallWebhook(b.Ctx, "ftp://nope")
 	require.True(t, connectors.IsPermanent(err))
 }
 
 func TestDeliverReachesTheInstalledEndpoint(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var got atomic.Pointer[[]connectors.Event]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		evs, err := b.c.ParseWebhook(r.Header, body, b.f.WebhookSecret(), time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		got.Store(&evs)
-	}))
-	t.Cleanup(srv.Close)
-	_, err := b.c.InstallWebhook(b.ctx, srv.URL+"/hook")
+	srv := connectortest.NewReceiver(t, func(r *http.Request, body []byte) ([]connectors.Event, error) {
+		return b.C.ParseWebhook(r.Header, body, b.F.WebhookSecret(), time.Now())
+	})
+	_, err := b.C.InstallWebhook(b.Ctx, srv.URL+"/hook")
 	require.NoError(t, err)
-	tid, _ := b.ticket(t, "+15550102060")
-	cid := b.f.AgentReply(tid, "delivered for real")
-	require.NoError(t, b.f.Deliver(b.ctx, srv.Client(), b.f.CommentDelivery(tid, cid)))
-	evs := got.Load()
+	tid, _ := b.Ticket(t, "+15550102060")
+	cid := b.F.AgentReply(tid, "delivered for real")
+	require.NoError(t, b.F.Deliver(b.Ctx, srv.Client(), b.F.CommentDelivery(tid, cid)))
+	evs := srv.Events()
 	require.NotNil(t, evs)
-	require.Equal(t, cid, (*evs)[0].CommentID)
+	require.Equal(t, cid, evs[0].CommentID)
 }
 
 func TestCredentialsStayOnTheAccountHost(t *testing.T) {
@@ -349,7 +314,7 @@ func TestCredentialsStayOnTheAccountHost(t *testing.T) {
 		_, _ = w.Write([]byte("png"))
 	}))
 	t.Cleanup(other.Close)
-	rc, ct, err := b.c.OpenAttachment(b.ctx, connectors.RemoteAttachment{URL: other.URL + "/files/1.png", ContentType: "image/png"})
+	rc, ct, err := b.C.OpenAttachment(b.Ctx, connectors.RemoteAttachment{URL: other.URL + "/files/1.png", ContentType: "image/png"})
 	require.NoError(t, err)
 	data, _ := io.ReadAll(rc)
 	rc.Close()
@@ -357,7 +322,7 @@ func TestCredentialsStayOnTheAccountHost(t *testing.T) {
 	require.Equal(t, "image/png", ct)
 	require.Equal(t, "", auth.Load(), "no credentials to a foreign host")
 
-	_, _, err = b.c.OpenAttachment(b.ctx, connectors.RemoteAttachment{URL: "file:///etc/passwd"})
+	_, _, err = b.C.OpenAttachment(b.Ctx, connectors.RemoteAttachment{URL: "file:///etc/passwd"})
 	require.True(t, connectors.IsPermanent(err))
 }
 
@@ -424,14 +389,7 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	t.Parallel()
-	reg, ok := connectors.Lookup(zendesk.Kind)
-	require.True(t, ok)
-	require.Equal(t, "Zendesk", reg.Description.DisplayName)
-	f := zendesktest.New(t)
-	cfg := f.Config()
-	c, err := connectors.New(zendesk.Kind, cfg)
-	require.NoError(t, err)
-	require.Equal(t, zendesk.Kind, c.Kind())
+	connectortest.RequireRegistered(t, zendesk.Kind, "Zendesk", zendesktest.New(t).Config())
 }
 
 func TestFakeRejectsUndocumentedFields(t *testing.T) {
@@ -439,56 +397,42 @@ func TestFakeRejectsUndocumentedFields(t *testing.T) {
 	f := zendesktest.New(nil)
 	t.Cleanup(f.Close)
 	body, _ := json.Marshal(map[string]any{"ticket": map[string]any{"subject": "x", "comment": map[string]any{"body": "x", "private": true}}})
-	req, _ := http.NewRequest(http.MethodPost, f.URL+"/api/v2/tickets", bytes.NewReader(body))
+	req := connectortest.NewRequest(t, http.MethodPost, f.URL+"/api/v2/tickets", string(body))
 	req.SetBasicAuth(zendesktest.Email+"/token", zendesktest.APIToken)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "k")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Len(t, f.Violations(), 1)
-	require.Contains(t, f.Violations()[0], `unknown field "private"`)
+	connectortest.RequireUnknownField(t, f, req, "private")
 	require.Empty(t, f.Tickets())
 }
 
 func TestLookupsFollowCursorPages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	tid, rid := b.ticket(t, "+15550102070")
+	tid, rid := b.Ticket(t, "+15550102070")
+	pages := connectortest.CountQuery(b.F, "GET /api/v2/tickets/{id}/comments", "page[after]")
 	m := connectors.Message{Key: "wamid.P", Body: "needle"}
-	cid, err := b.c.AddMessage(b.ctx, tid, rid, m)
-	require.NoError(t, err)
+	cid := b.Add(t, tid, rid, m)
 	file := []byte("label")
-	agent := b.f.AgentReply(tid, "old agent reply", testFile("label.pdf", "application/pdf", file))
-	for i := range 150 {
-		b.f.AgentReply(tid, "filler "+string(rune('a'+i%26)))
-	}
+	agent := b.F.AgentReply(tid, "old agent reply", testFile("label.pdf", "application/pdf", file))
+	b.Fill(tid, 150)
 
-	got, found, err := b.c.FindMessage(b.ctx, tid, rid, m)
+	got, found, err := b.C.FindMessage(b.Ctx, tid, rid, m)
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, cid, got)
 
-	e, err := b.c.HydrateEvent(b.ctx, connectors.Event{Type: connectors.EventComment, TicketID: tid, CommentID: agent, Public: true})
+	e, err := b.C.HydrateEvent(b.Ctx, connectors.Event{Type: connectors.EventComment, TicketID: tid, CommentID: agent, Public: true})
 	require.NoError(t, err)
 	require.Equal(t, "old agent reply", e.Body)
 	require.Len(t, e.Attachments, 1)
-	rc, _, err := b.c.OpenAttachment(b.ctx, e.Attachments[0])
+	rc, _, err := b.C.OpenAttachment(b.Ctx, e.Attachments[0])
 	require.NoError(t, err)
 	data, _ := io.ReadAll(rc)
 	rc.Close()
 	require.Equal(t, file, data)
 
-	var pages int
-	for _, r := range b.f.Requests() {
-		if strings.HasSuffix(r.Path, "/comments") && strings.Contains(r.Query, "page%5Bafter%5D") {
-			pages++
-		}
-	}
-	require.GreaterOrEqual(t, pages, 2, "lookups went past the first page")
+	require.GreaterOrEqual(t, pages.Load(), int64(2), "lookups went past the first page")
 
-	_, err = b.c.HydrateEvent(b.ctx, connectors.Event{Type: connectors.EventComment, TicketID: tid, CommentID: "1"})
+	_, err = b.C.HydrateEvent(b.Ctx, connectors.Event{Type: connectors.EventComment, TicketID: tid, CommentID: "1"})
 	require.True(t, connectors.IsNotFound(err), "%v", err)
 }

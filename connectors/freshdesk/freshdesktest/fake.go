@@ -22,13 +22,13 @@
 package freshdesktest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
-	"sync"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,15 +51,12 @@ const (
 
 // Fake is a fake Freshdesk account. Build it with [New].
 type Fake struct {
+	// Server serves the API, checks requests and injects failures; its
 	// URL is the base URL of the fake (scheme and host).
-	URL string
+	connectortest.Server
+	// State guards the account's records and reads them.
+	connectortest.State
 
-	stop       func() // closes the fake: connectortest.Serve
-	failures   connectortest.Failures
-	violations connectortest.Violations
-	requests   connectortest.RequestLog[Request]
-
-	mu          sync.Mutex
 	now         func() time.Time
 	secret      []byte
 	nextID      int64
@@ -74,13 +71,6 @@ type Fake struct {
 	rateUsed    int
 	rateWindow  time.Time
 	pageSize    int // forced page size, 0: as asked
-}
-
-// Request is a request the fake received, for assertions.
-type Request struct {
-	Method string
-	Path   string
-	Query  string
 }
 
 type contact struct {
@@ -135,37 +125,30 @@ type file struct {
 func New(tb testing.TB) *Fake {
 	secret := connectortest.RandomBytes(24)
 	f := &Fake{
-		violations: connectortest.Violations{TB: tb, Prefix: "freshdesktest"},
-		now:        time.Now,
-		secret:     []byte(base64.RawURLEncoding.EncodeToString(secret)),
-		nextID:     43_000_000_000,
-		contacts:   map[int64]*contact{},
-		tickets:    map[int64]*ticket{},
-		convs:      map[int64]*conv{},
-		files:      map[string]*file{},
-		rateTotal:  RateLimitTotal,
+		now:       time.Now,
+		secret:    []byte(base64.RawURLEncoding.EncodeToString(secret)),
+		nextID:    43_000_000_000,
+		contacts:  map[int64]*contact{},
+		tickets:   map[int64]*ticket{},
+		convs:     map[int64]*conv{},
+		files:     map[string]*file{},
+		rateTotal: RateLimitTotal,
 	}
 	now := f.now().UTC()
 	f.agentID = f.newID()
 	f.contacts[f.agentID] = &contact{id: f.agentID, name: "Relaydesk Bot", email: "bot@relaydesk.invalid", agent: true, createdAt: now}
 	f.order = append(f.order, f.agentID)
-	srv, stop := connectortest.Serve(tb, f.handler(), &f.failures)
-	f.URL, f.stop = srv.URL, stop
+	f.SetHooks(f.hooks())
+	f.Start(tb, f.wire())
 	return f
 }
-
-// Close stops the server; requests held by FailTimeout are released.
-func (f *Fake) Close() { f.stop() }
 
 // Config returns a connector configuration against the fake, storing the
 // chat id in [ExternalIDField]. HTTPClient is left nil.
 func (f *Fake) Config() connectors.Config {
-	return connectors.Config{
-		Name:        "fake freshdesk",
-		BaseURL:     f.URL,
-		Settings:    map[string]any{"domain": Domain, "external_id_field": ExternalIDField},
-		Credentials: map[string]string{"api_key": APIKey},
-	}
+	cfg := connectors.Config{Name: "fake freshdesk", BaseURL: f.URL, Credentials: map[string]string{"api_key": APIKey}}
+	cfg.Settings = map[string]any{"domain": Domain, "external_id_field": ExternalIDField}
+	return cfg
 }
 
 // AgentID returns the id of the API key's agent.
@@ -173,34 +156,49 @@ func (f *Fake) AgentID() string { return formatID(f.agentID) }
 
 // SetNow replaces the fake's clock (timestamps, rate-limit windows).
 func (f *Fake) SetNow(now func() time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	f.now = now
 }
 
 // SetRateLimit sets the per-minute budget and how much of the current
 // minute is already used.
 func (f *Fake) SetRateLimit(total, used int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rateTotal, f.rateUsed, f.rateWindow = total, used, f.now().Truncate(time.Minute)
+	f.Update(func() { f.rateTotal, f.rateUsed, f.rateWindow = total, used, f.now().Truncate(time.Minute) })
+}
+
+// spend counts the request against the per-minute budget and writes the
+// rate-limit headers, or a 429 when the budget is spent.
+func (f *Fake) spend(w http.ResponseWriter) bool {
+	f.Mu.Lock()
+	now := f.now()
+	if win := now.Truncate(time.Minute); !win.Equal(f.rateWindow) {
+		f.rateWindow, f.rateUsed = win, 0
+	}
+	total := f.rateTotal
+	over := f.rateUsed >= total
+	if !over {
+		f.rateUsed++
+	}
+	remaining := total - f.rateUsed
+	retry := int(f.rateWindow.Add(time.Minute).Sub(now).Seconds()) + 1
+	f.Mu.Unlock()
+	w.Header().Set("X-RateLimit-Total", strconv.Itoa(total))
+	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	w.Header().Set("X-RateLimit-Used-CurrentRequest", "1")
+	if over {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeError(w, http.StatusTooManyRequests, "", "You have exceeded the limit of requests per minute")
+		return false
+	}
+	return true
 }
 
 // SetPageSize makes every list answer at most n items per page, whatever
 // per_page asks (0 restores per_page), to exercise pagination.
-func (f *Fake) SetPageSize(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pageSize = n
-}
+func (f *Fake) SetPageSize(n int) { f.Update(func() { f.pageSize = n }) }
 
-// Violations returns the rule violations recorded so far.
-func (f *Fake) Violations() []string { return f.violations.All() }
-
-// Requests returns the requests received, oldest first.
-func (f *Fake) Requests() []Request { return f.requests.All() }
-
-// Callers hold f.mu.
+// Callers hold f.Mu.
 func (f *Fake) newID() int64 {
 	f.nextID++
 	return f.nextID
@@ -212,28 +210,22 @@ var (
 	parseID  = connectortest.ParseID
 )
 
-// Users implements connectortest.Fake: the agent and every contact. Phone
-// is the contact's phone, or its mobile when it has no phone.
-func (f *Fake) Users() []connectortest.User {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]connectortest.User, 0, len(f.order))
-	for _, id := range f.order {
-		c := f.contacts[id]
-		phone := c.phone
-		if phone == "" {
-			phone = c.mobile
-		}
-		out = append(out, connectortest.User{ID: formatID(c.id), Name: c.name, Phone: phone})
-	}
-	return out
+// hooks are the Freshdesk rules of connectortest.Fake.
+func (f *Fake) hooks() connectortest.Hooks {
+	return connectortest.Hooks{Users: f.listUsers, SeedUser: f.seedUser, Tickets: f.listTickets, Comments: f.listComments, AgentComment: f.agentConv}
 }
 
-// SeedUser implements connectortest.Fake: a contact with a mobile number,
-// as an agent would type it in the Freshdesk UI.
-func (f *Fake) SeedUser(name, phone string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// listUsers gives the agent and every contact. Phone is the contact's
+// phone, or its mobile when it has no phone.
+func (f *Fake) listUsers() []connectortest.User {
+	return connectortest.Collect(f.order, f.contacts, func(c *contact) connectortest.User {
+		return connectortest.User{ID: formatID(c.id), Name: c.name, Phone: cmp.Or(c.phone, c.mobile)}
+	})
+}
+
+// seedUser is a contact with a mobile number, as an agent would type it
+// in the Freshdesk UI.
+func (f *Fake) seedUser(name, phone string) string {
 	c := &contact{id: f.newID(), name: name, mobile: phone, createdAt: f.now().UTC()}
 	f.contacts[c.id] = c
 	f.order = append(f.order, c.id)
@@ -242,14 +234,10 @@ func (f *Fake) SeedUser(name, phone string) string {
 
 var followUpRE = regexp.MustCompile(`WhatsApp follow-up of ticket #(\d+)`)
 
-// Tickets implements connectortest.Fake. FollowupOf is read from the
-// private note the connector adds to a follow-up ticket.
-func (f *Fake) Tickets() []connectortest.Ticket {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]connectortest.Ticket, 0, len(f.ticketOrder))
-	for _, id := range f.ticketOrder {
-		t := f.tickets[id]
+// listTickets reads FollowupOf from the private note the connector adds
+// to a follow-up ticket.
+func (f *Fake) listTickets() []connectortest.Ticket {
+	return connectortest.Collect(f.ticketOrder, f.tickets, func(t *ticket) connectortest.Ticket {
 		ct := connectortest.Ticket{
 			ID: formatID(t.id), RequesterID: formatID(t.requesterID), Subject: t.subject,
 			Status: statusOf(t.status), Tags: slices.Clone(t.tags), ExternalID: t.custom[ExternalIDField],
@@ -261,9 +249,8 @@ func (f *Fake) Tickets() []connectortest.Ticket {
 				break
 			}
 		}
-		out = append(out, ct)
-	}
-	return out
+		return ct
+	})
 }
 
 func statusOf(s int) connectors.Status {
@@ -280,41 +267,28 @@ func statusOf(s int) connectors.Status {
 
 // RawStatus returns a ticket's Freshdesk status number, or 0.
 func (f *Fake) RawStatus(ticketID string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if t := f.tickets[parseID(ticketID)]; t != nil {
-		return t.status
-	}
-	return 0
+	return connectortest.Lookup(&f.Mu, f.tickets, ticketID, func(t *ticket) int { return t.status })
 }
 
-// Comments implements connectortest.Fake: the description (id
-// "desc-<ticket id>", by the requester, public) then the conversations.
-// Bodies are the plain text of the HTML.
-func (f *Fake) Comments(ticketID string) []connectortest.Comment {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// listComments gives the description (id "desc-<ticket id>", by the
+// requester, public) then the conversations. Bodies are the plain text of
+// the HTML.
+func (f *Fake) listComments(ticketID string) []connectortest.Comment {
 	t := f.tickets[parseID(ticketID)]
 	if t == nil {
 		return nil
 	}
-	out := []connectortest.Comment{{
-		ID: "desc-" + formatID(t.id), AuthorID: formatID(t.requesterID), Body: htmlText(t.description), Public: true, Attachments: f.filesOf(t.files),
-	}}
-	for _, cid := range t.convs {
-		c := f.convs[cid]
-		out = append(out, connectortest.Comment{ID: formatID(c.id), AuthorID: formatID(c.userID), Body: htmlText(c.body), Public: !c.private, Attachments: f.filesOf(c.files)})
-	}
-	return out
+	desc := connectortest.Comment{ID: "desc-" + formatID(t.id), AuthorID: formatID(t.requesterID), Body: htmlText(t.description), Public: true, Attachments: f.filesOf(t.files)}
+	return append([]connectortest.Comment{desc}, connectortest.Collect(t.convs, f.convs, func(c *conv) connectortest.Comment {
+		return connectortest.Comment{ID: formatID(c.id), AuthorID: formatID(c.userID), Body: htmlText(c.body), Public: !c.private, Attachments: f.filesOf(c.files)}
+	})...)
 }
 
 func (f *Fake) filesOf(tokens []string) []connectortest.File {
-	var out []connectortest.File
-	for _, tok := range tokens {
+	return connectortest.Map(tokens, func(tok string) connectortest.File {
 		fl := f.files[tok]
-		out = append(out, connectortest.File{Filename: fl.name, ContentType: fl.contentType, Data: slices.Clone(fl.data)})
-	}
-	return out
+		return connectortest.NewFile(fl.name, fl.contentType, fl.data)
+	})
 }
 
 // SetStatus implements connectortest.Fake: the agent changes the status;
@@ -328,8 +302,8 @@ func (f *Fake) SetStatus(ticketID string, s connectors.Status) connectortest.Del
 // SetRawStatus sets a Freshdesk status number (2 to 5, or a custom one) as
 // an agent would.
 func (f *Fake) SetRawStatus(ticketID string, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	t := f.tickets[parseID(ticketID)]
 	if t == nil {
 		panic("freshdesktest: unknown ticket " + ticketID)
@@ -338,40 +312,29 @@ func (f *Fake) SetRawStatus(ticketID string, status int) {
 	t.updatedAt = f.now().UTC()
 }
 
-// AgentReply implements connectortest.Fake: a reply (source 0) by the
-// agent, with files.
-func (f *Fake) AgentReply(ticketID, body string, files ...connectortest.File) string {
-	return f.agentConv(ticketID, body, false, 0, files)
-}
-
-// AgentNote implements connectortest.Fake: a private note by the agent.
-func (f *Fake) AgentNote(ticketID, body string) string {
-	return f.agentConv(ticketID, body, true, 2, nil)
-}
-
-func (f *Fake) agentConv(ticketID, body string, private bool, source int, files []connectortest.File) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := f.tickets[parseID(ticketID)]
-	if t == nil {
-		panic("freshdesktest: unknown ticket " + ticketID)
+// agentConv is a reply (source 0) by the agent, with files, or a private
+// note (source 2).
+func (f *Fake) agentConv(ticketID, body string, public bool, files []connectortest.File) string {
+	t := connectortest.MustFind(f.tickets, "freshdesktest", "ticket", ticketID)
+	source := 0
+	if !public {
+		source = 2
 	}
 	var toks []string
 	for _, fl := range files {
 		toks = append(toks, f.addFile(fl.Filename, fl.ContentType, slices.Clone(fl.Data)))
 	}
-	c := f.addConv(t, f.agentID, "<div>"+htmlEscape(body)+"</div>", false, private, source, toks)
-	return formatID(c.id)
+	return formatID(f.addConv(t, f.agentID, "<div>"+htmlEscape(body)+"</div>", false, !public, source, toks).id)
 }
 
-// Callers hold f.mu.
+// Callers hold f.Mu.
 func (f *Fake) addFile(name, ctype string, data []byte) string {
 	fl := &file{id: f.newID(), token: randomToken(), name: name, contentType: ctype, data: data}
 	f.files[fl.token] = fl
 	return fl.token
 }
 
-// Callers hold f.mu.
+// Callers hold f.Mu.
 func (f *Fake) addConv(t *ticket, userID int64, body string, incoming, private bool, source int, files []string) *conv {
 	now := f.now().UTC()
 	c := &conv{id: f.newID(), ticketID: t.id, userID: userID, body: body, incoming: incoming, private: private, source: source, files: files, createdAt: now}
@@ -384,21 +347,21 @@ func (f *Fake) addConv(t *ticket, userID int64, body string, incoming, private b
 // CommentDelivery implements connectortest.Fake: a notice naming the
 // comment, signed now.
 func (f *Fake) CommentDelivery(ticketID, commentID string) connectortest.Delivery {
-	f.mu.Lock()
+	f.Mu.Lock()
 	c := f.convs[parseID(commentID)]
 	if c == nil || formatID(c.ticketID) != ticketID {
-		f.mu.Unlock()
+		f.Mu.Unlock()
 		panic("freshdesktest: unknown comment " + ticketID + "/" + commentID)
 	}
 	body := htmlText(c.body)
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	return f.notice(connectortest.Notice{TicketID: ticketID, CommentID: commentID, Body: body})
 }
 
 func (f *Fake) notice(n connectortest.Notice) connectortest.Delivery {
-	f.mu.Lock()
+	f.Mu.Lock()
 	at := f.now().UTC().Truncate(time.Second)
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	return connectortest.NoticeDelivery(f.secret, n, at)
 }
 
@@ -417,22 +380,6 @@ func (f *Fake) Sign(body []byte, at time.Time) http.Header {
 // WebhookSecret implements connectortest.Fake.
 func (f *Fake) WebhookSecret() []byte { return slices.Clone(f.secret) }
 
-// FailNext implements connectortest.Fake.
-func (f *Fake) FailNext(n int, kind connectortest.Failure) { f.failures.FailNext(n, kind) }
-
 func randomToken() string { return hex.EncodeToString(connectortest.RandomBytes(12)) }
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;", "\n", "<br>").Replace(s)
-}
-
-var tagRE = regexp.MustCompile(`<[^>]*>`)
-
-// htmlText is the plain text of a Freshdesk HTML body, as body_text gives.
-func htmlText(s string) string {
-	s = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n").Replace(s)
-	s = tagRE.ReplaceAllString(s, "")
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'", "&amp;", "&").Replace(s)
-}
 
 var _ connectortest.Fake = (*Fake)(nil)

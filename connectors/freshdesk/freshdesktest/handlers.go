@@ -3,7 +3,6 @@ package freshdesktest
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +69,7 @@ type conversationJSON struct {
 
 const tsFormat = time.RFC3339
 
-// Renderers. Callers hold f.mu.
+// Renderers. Callers hold f.Mu.
 
 func optional(s string) *string {
 	if s == "" {
@@ -124,8 +123,6 @@ func (f *Fake) conversationJSON(c *conv) conversationJSON {
 }
 
 func (f *Fake) handleMe(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	a := f.contacts[f.agentID]
 	connectortest.WriteJSON(w, http.StatusOK, map[string]any{
 		"id": a.id, "available": true, "occasional": false, "ticket_scope": 1,
@@ -135,7 +132,7 @@ func (f *Fake) handleMe(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f.mu.Lock()
+	f.Mu.Lock()
 	var out []contactJSON
 	for _, id := range f.order {
 		c := f.contacts[id]
@@ -148,7 +145,7 @@ func (f *Fake) handleListContacts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, f.contactJSON(c))
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	paginate(f, w, r, out)
 }
 
@@ -182,327 +179,10 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 		writeValidation(w, "requester_id", "missing_field", "Please fill at least 1 of email, mobile, phone, twitter_id, unique_external_id fields")
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	c := &contact{id: f.newID(), name: in.Name, email: deref(in.Email), phone: deref(in.Phone), mobile: deref(in.Mobile), createdAt: f.now().UTC()}
 	f.contacts[c.id] = c
 	f.order = append(f.order, c.id)
 	connectortest.WriteJSON(w, http.StatusCreated, f.contactJSON(c))
-}
-
-func (f *Fake) handleListTickets(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var since time.Time
-	if v := q.Get("updated_since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			f.violations.Addf("GET /api/v2/tickets: updated_since %q is not ISO 8601", v)
-			writeValidation(w, "updated_since", "invalid_value", "It should be in the 'valid date time' format")
-			return
-		}
-		since = t
-	}
-	orderBy, orderType := q.Get("order_by"), q.Get("order_type")
-	if orderBy != "" && !slices.Contains([]string{"created_at", "due_by", "updated_at", "status"}, orderBy) {
-		writeValidation(w, "order_by", "invalid_value", "It should be one of these values: 'created_at,due_by,updated_at,status'")
-		return
-	}
-	if orderType != "" && orderType != "asc" && orderType != "desc" {
-		writeValidation(w, "order_type", "invalid_value", "It should be one of these values: 'asc,desc'")
-		return
-	}
-	f.mu.Lock()
-	var list []*ticket
-	for _, id := range f.ticketOrder {
-		t := f.tickets[id]
-		if v := q.Get("requester_id"); v != "" && formatID(t.requesterID) != v {
-			continue
-		}
-		if !since.IsZero() && t.updatedAt.Before(since) {
-			continue
-		}
-		list = append(list, t)
-	}
-	key := func(t *ticket) time.Time {
-		if orderBy == "updated_at" {
-			return t.updatedAt
-		}
-		return t.createdAt
-	}
-	slices.SortStableFunc(list, func(a, b *ticket) int {
-		c := key(a).Compare(key(b))
-		if c == 0 {
-			c = int(a.id - b.id)
-		}
-		if orderType != "asc" {
-			c = -c
-		}
-		return c
-	})
-	withDesc := q.Get("include") == "description"
-	out := make([]ticketJSON, 0, len(list))
-	for _, t := range list {
-		out = append(out, f.ticketJSON(t, withDesc))
-	}
-	f.mu.Unlock()
-	paginate(f, w, r, out)
-}
-
-// ticketInput is the JSON of ticket creation and update.
-type ticketInput struct {
-	RequesterID  *int64            `json:"requester_id"`
-	Subject      *string           `json:"subject"`
-	Description  *string           `json:"description"`
-	Status       *int              `json:"status"`
-	Priority     *int              `json:"priority"`
-	Source       *int              `json:"source"`
-	Tags         []string          `json:"tags"`
-	CustomFields map[string]string `json:"custom_fields"`
-	Type         *string           `json:"type"`
-	GroupID      *int64            `json:"group_id"`
-	ResponderID  *int64            `json:"responder_id"`
-}
-
-var ticketFormFields = []string{"requester_id", "subject", "description", "status", "priority", "source", "tags", "custom_fields", "type", "group_id", "responder_id"}
-
-func intField(form map[string][]string, key string) (*int64, bool) {
-	v, ok := form[key]
-	if !ok {
-		return nil, true
-	}
-	n, err := strconv.ParseInt(v[0], 10, 64)
-	if err != nil {
-		return nil, false
-	}
-	return &n, true
-}
-
-// fromForm fills in from multipart fields; false on a non-integer number.
-func (in *ticketInput) fromForm(form map[string][]string) bool {
-	str := func(key string) *string {
-		if v, ok := form[key]; ok {
-			return &v[0]
-		}
-		return nil
-	}
-	in.Subject, in.Description, in.Type = str("subject"), str("description"), str("type")
-	in.Tags = form["tags[]"]
-	for key, v := range form {
-		if name, ok := strings.CutPrefix(key, "custom_fields["); ok {
-			if in.CustomFields == nil {
-				in.CustomFields = map[string]string{}
-			}
-			in.CustomFields[strings.TrimSuffix(name, "]")] = v[0]
-		}
-	}
-	var ok bool
-	var n *int64
-	for _, k := range []struct {
-		key string
-		dst **int
-	}{{"status", &in.Status}, {"priority", &in.Priority}, {"source", &in.Source}} {
-		if n, ok = intField(form, k.key); !ok {
-			return false
-		}
-		if n != nil {
-			v := int(*n)
-			*k.dst = &v
-		}
-	}
-	if in.RequesterID, ok = intField(form, "requester_id"); !ok {
-		return false
-	}
-	return true
-}
-
-func (f *Fake) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
-	var in ticketInput
-	form, files, ok := f.readBody(w, r, &in, ticketFormFields)
-	if !ok {
-		return
-	}
-	if form != nil && !in.fromForm(form) {
-		f.violations.Addf("POST /api/v2/tickets: a number field is not an integer")
-		writeValidation(w, "status", "datatype_mismatch", "It should be a/an Positive Integer")
-		return
-	}
-	switch {
-	case in.RequesterID == nil:
-		writeValidation(w, "requester_id", "missing_field", "Please fill at least 1 of email, mobile, phone, requester_id fields")
-		return
-	case in.Subject == nil || in.Description == nil:
-		writeValidation(w, "subject", "missing_field", "It should be a/an String")
-		return
-	case in.Status == nil || *in.Status < 2:
-		writeValidation(w, "status", "missing_field", "It should be one of these values: '2,3,4,5'")
-		return
-	case in.Priority == nil || *in.Priority < 1 || *in.Priority > 4:
-		writeValidation(w, "priority", "missing_field", "It should be one of these values: '1,2,3,4'")
-		return
-	}
-	for k := range in.CustomFields {
-		if k != ExternalIDField {
-			f.violations.Addf("POST /api/v2/tickets: unknown custom field %q", k)
-			writeValidation(w, k, "invalid_field", "Unexpected/invalid field in request")
-			return
-		}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c := f.contacts[*in.RequesterID]; c == nil {
-		writeValidation(w, "requester_id", "invalid_value", "There is no contact matching the given requester_id")
-		return
-	}
-	now := f.now().UTC()
-	t := &ticket{
-		id: f.nextTicketID(), subject: *in.Subject, description: *in.Description, status: *in.Status, priority: *in.Priority,
-		requesterID: *in.RequesterID, tags: in.Tags, custom: in.CustomFields, createdAt: now, updatedAt: now, source: 2,
-	}
-	if in.Source != nil {
-		t.source = *in.Source
-	}
-	if t.custom == nil {
-		t.custom = map[string]string{}
-	}
-	for _, fl := range files {
-		t.files = append(t.files, f.addFile(fl.name, fl.contentType, fl.data))
-	}
-	f.tickets[t.id] = t
-	f.ticketOrder = append(f.ticketOrder, t.id)
-	connectortest.WriteJSON(w, http.StatusCreated, f.ticketJSON(t, true))
-}
-
-// nextTicketID gives tickets small numbers, as Freshdesk does. Callers hold
-// f.mu.
-func (f *Fake) nextTicketID() int64 { return int64(len(f.ticketOrder) + 1) }
-
-func (f *Fake) ticketFor(w http.ResponseWriter, r *http.Request) *ticket {
-	t := f.tickets[parseID(r.PathValue("id"))]
-	if t == nil {
-		writeError(w, http.StatusNotFound, "", "Resource not found")
-	}
-	return t
-}
-
-func (f *Fake) handleShowTicket(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if t := f.ticketFor(w, r); t != nil {
-		connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, true))
-	}
-}
-
-func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
-	var in ticketInput
-	if _, _, ok := f.readBody(w, r, &in, ticketFormFields); !ok {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := f.ticketFor(w, r)
-	if t == nil {
-		return
-	}
-	if in.Status != nil {
-		if *in.Status < 2 {
-			writeValidation(w, "status", "invalid_value", "It should be one of these values: '2,3,4,5'")
-			return
-		}
-		t.status = *in.Status
-	}
-	if in.Priority != nil {
-		t.priority = *in.Priority
-	}
-	if in.Tags != nil {
-		t.tags = in.Tags
-	}
-	t.updatedAt = f.now().UTC()
-	connectortest.WriteJSON(w, http.StatusOK, f.ticketJSON(t, true))
-}
-
-func (f *Fake) handleNote(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Body         *string  `json:"body"`
-		Incoming     *bool    `json:"incoming"`
-		Private      *bool    `json:"private"`
-		UserID       *int64   `json:"user_id"`
-		NotifyEmails []string `json:"notify_emails"`
-	}
-	form, files, ok := f.readBody(w, r, &in, []string{"body", "incoming", "private", "user_id", "notify_emails"})
-	if !ok {
-		return
-	}
-	if form != nil {
-		if v, ok := form["body"]; ok {
-			in.Body = &v[0]
-		}
-		for key, dst := range map[string]**bool{"incoming": &in.Incoming, "private": &in.Private} {
-			if v, ok := form[key]; ok {
-				b, err := strconv.ParseBool(v[0])
-				if err != nil {
-					writeValidation(w, key, "datatype_mismatch", "It should be a/an Boolean")
-					return
-				}
-				*dst = &b
-			}
-		}
-		var ok bool
-		if in.UserID, ok = intField(form, "user_id"); !ok {
-			writeValidation(w, "user_id", "datatype_mismatch", "It should be a/an Positive Integer")
-			return
-		}
-	}
-	if in.Body == nil || strings.TrimSpace(*in.Body) == "" {
-		writeValidation(w, "body", "missing_field", "It should be a/an String")
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := f.ticketFor(w, r)
-	if t == nil {
-		return
-	}
-	user := f.agentID
-	if in.UserID != nil {
-		if f.contacts[*in.UserID] == nil {
-			writeValidation(w, "user_id", "invalid_value", "There is no user matching the given user_id")
-			return
-		}
-		user = *in.UserID
-	}
-	private := in.Private == nil || *in.Private // notes are private by default
-	incoming := in.Incoming != nil && *in.Incoming
-	var toks []string
-	for _, fl := range files {
-		toks = append(toks, f.addFile(fl.name, fl.contentType, fl.data))
-	}
-	c := f.addConv(t, user, *in.Body, incoming, private, 2, toks)
-	connectortest.WriteJSON(w, http.StatusCreated, f.conversationJSON(c))
-}
-
-func (f *Fake) handleConversations(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	t := f.ticketFor(w, r)
-	if t == nil {
-		f.mu.Unlock()
-		return
-	}
-	out := make([]conversationJSON, 0, len(t.convs))
-	for _, cid := range t.convs {
-		out = append(out, f.conversationJSON(f.convs[cid]))
-	}
-	f.mu.Unlock()
-	paginate(f, w, r, out)
-}
-
-func (f *Fake) handleDownload(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	fl := f.files[r.PathValue("token")]
-	f.mu.Unlock()
-	if fl == nil || r.URL.Query().Get("X-Amz-Signature") == "" {
-		http.Error(w, "AccessDenied", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", fl.contentType)
-	_, _ = w.Write(fl.data)
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 )
@@ -18,12 +17,12 @@ import (
 func (f *Fake) routes() []connectortest.Route {
 	page := []string{"page", "per_page"}
 	return []connectortest.Route{
-		{Pattern: "GET /api/v2/agents/me", Handle: f.handleMe},
+		{Pattern: "GET /api/v2/agents/me", Handle: connectortest.Locking(&f.Mu, f.handleMe)},
 		{Pattern: "GET /api/v2/contacts", Query: append([]string{"email", "mobile", "phone", "state", "company_id", "_updated_since"}, page...), Handle: f.handleListContacts},
 		{Pattern: "POST /api/v2/contacts", Handle: f.handleCreateContact},
 		{Pattern: "GET /api/v2/tickets", Query: append([]string{"filter", "requester_id", "email", "company_id", "updated_since", "order_by", "order_type", "include"}, page...), Handle: f.handleListTickets},
 		{Pattern: "POST /api/v2/tickets", Handle: f.handleCreateTicket},
-		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: f.handleShowTicket},
+		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: connectortest.Locking(&f.Mu, f.handleShowTicket)},
 		{Pattern: "PUT /api/v2/tickets/{id}", Handle: f.handleUpdateTicket},
 		{Pattern: "POST /api/v2/tickets/{id}/notes", Handle: f.handleNote},
 		{Pattern: "GET /api/v2/tickets/{id}/conversations", Query: page, Handle: f.handleConversations},
@@ -31,85 +30,47 @@ func (f *Fake) routes() []connectortest.Route {
 	}
 }
 
-func (f *Fake) handler() http.Handler {
-	router := connectortest.NewRouter(f.routes())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.requests.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery})
-		f.mu.Lock()
-		w.Header().Set("Date", f.now().UTC().Format(http.TimeFormat))
-		f.mu.Unlock()
-		if !strings.HasPrefix(r.URL.Path, "/files/") {
-			if !f.spend(w) {
+func (f *Fake) wire() connectortest.Wire {
+	return connectortest.Wire{
+		Helpdesk: "Freshdesk", Prefix: "freshdesktest", Routes: f.routes(), Fail: connectortest.CannedFailures(failures),
+		Before: func(w http.ResponseWriter, r *http.Request) bool {
+			f.Mu.Lock()
+			w.Header().Set("Date", f.now().UTC().Format(http.TimeFormat))
+			f.Mu.Unlock()
+			return strings.HasPrefix(r.URL.Path, "/files/") || f.spend(w)
+		},
+		Refuse: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+			if status == http.StatusNotFound {
+				writeError(w, http.StatusNotFound, "", "Resource not found")
 				return
 			}
-		}
-		if f.failures.Inject(w, r, failWith) {
-			return
-		}
-		switch status, param := router.Check(r, &f.violations, "Freshdesk"); status {
-		case http.StatusNotFound:
-			writeError(w, http.StatusNotFound, "", "Resource not found")
-			return
-		case http.StatusBadRequest:
-			writeValidation(w, param, "invalid_field", "Unexpected/invalid field in request")
-			return
-		}
-		if strings.HasPrefix(r.URL.Path, "/api/v2/") {
+			field, _ := strings.CutPrefix(msg, "unknown parameter ")
+			writeValidation(w, field, "invalid_field", "Unexpected/invalid field in request")
+		},
+		Guard: func(w http.ResponseWriter, r *http.Request) bool {
+			if !strings.HasPrefix(r.URL.Path, "/api/v2/") {
+				return true
+			}
 			if r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte(APIKey+":X")) {
 				connectortest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
-				return
+				return false
 			}
 			if !strings.Contains(r.Header.Get("Accept"), "application/json") {
-				f.violations.Addf("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
+				f.Violate("%s %s: Accept must be application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Accept"))
 				writeError(w, http.StatusNotAcceptable, "", "Accept must be application/json")
-				return
+				return false
 			}
-		}
-		router.ServeHTTP(w, r)
-	})
+			return true
+		},
+	}
 }
 
-// spend counts the request against the per-minute budget and writes the
-// rate-limit headers, or a 429 when the budget is spent.
-func (f *Fake) spend(w http.ResponseWriter) bool {
-	f.mu.Lock()
-	now := f.now()
-	if win := now.Truncate(time.Minute); !win.Equal(f.rateWindow) {
-		f.rateWindow, f.rateUsed = win, 0
-	}
-	total := f.rateTotal
-	over := f.rateUsed >= total
-	if !over {
-		f.rateUsed++
-	}
-	remaining := total - f.rateUsed
-	retry := int(f.rateWindow.Add(time.Minute).Sub(now).Seconds()) + 1
-	f.mu.Unlock()
-	w.Header().Set("X-RateLimit-Total", strconv.Itoa(total))
-	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	w.Header().Set("X-RateLimit-Used-CurrentRequest", "1")
-	if over {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		writeError(w, http.StatusTooManyRequests, "", "You have exceeded the limit of requests per minute")
-		return false
-	}
-	return true
-}
-
-// failWith answers an injected failure as Freshdesk does.
-func failWith(w http.ResponseWriter, kind connectortest.Failure) {
-	switch kind {
-	case connectortest.FailRateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(int(connectortest.RateLimitRetryAfter/time.Second)))
-		w.Header().Set("X-RateLimit-Remaining", "0")
-		writeError(w, http.StatusTooManyRequests, "", "You have exceeded the limit of requests per minute")
-	case connectortest.FailServerError:
-		writeError(w, http.StatusInternalServerError, "", "Internal server error")
-	case connectortest.FailUnauthorized:
-		connectortest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"code": "invalid_credentials", "message": "You have to be logged in to perform this action."})
-	default:
-		writeError(w, http.StatusInternalServerError, "", "unknown injected failure")
-	}
+// failures are Freshdesk's answers to injected failures.
+var failures = map[connectortest.Failure]connectortest.Canned{
+	connectortest.FailServerError:  {Status: http.StatusInternalServerError, Body: `{"message":"Internal server error"}`},
+	connectortest.FailUnauthorized: {Status: http.StatusUnauthorized, Body: `{"code":"invalid_credentials","message":"You have to be logged in to perform this action."}`},
+	connectortest.FailRateLimited: {Status: http.StatusTooManyRequests, Header: http.Header{"X-Ratelimit-Remaining": {"0"}},
+		Body: `{"message":"You have exceeded the limit of requests per minute"}`},
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {
@@ -129,7 +90,7 @@ func writeValidation(w http.ResponseWriter, field, code, message string) {
 
 // decodeJSON reads a JSON object strictly into v, writing the 400 itself.
 func (f *Fake) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if _, bad := connectortest.DecodeJSON(&f.violations, r, v, 8<<20); bad != nil {
+	if _, bad := f.DecodeJSON(r, v, 8<<20); bad != nil {
 		code := "invalid_field"
 		if bad.Problem == connectortest.BodyUnreadable {
 			code = "invalid_value"
@@ -157,17 +118,17 @@ func (f *Fake) readBody(w http.ResponseWriter, r *http.Request, v any, allowed [
 		return nil, nil, f.decodeJSON(w, r, v)
 	case "multipart/form-data":
 	default:
-		f.violations.Addf("%s %s: Content-Type must be application/json or multipart/form-data, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		f.Violate("%s %s: Content-Type must be application/json or multipart/form-data, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 		writeError(w, http.StatusUnsupportedMediaType, "invalid_content_type", "Content-Type header should have application/json")
 		return nil, nil, false
 	}
 	if params["boundary"] == "" {
-		f.violations.Addf("%s %s: multipart without boundary", r.Method, r.URL.Path)
+		f.Violate("%s %s: multipart without boundary", r.Method, r.URL.Path)
 		writeValidation(w, "body", "invalid_value", "no boundary")
 		return nil, nil, false
 	}
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
-		f.violations.Addf("%s %s: unreadable multipart body: %v", r.Method, r.URL.Path, err)
+		f.Violate("%s %s: unreadable multipart body: %v", r.Method, r.URL.Path, err)
 		writeValidation(w, "body", "invalid_value", err.Error())
 		return nil, nil, false
 	}
@@ -178,14 +139,14 @@ func (f *Fake) readBody(w http.ResponseWriter, r *http.Request, v any, allowed [
 		}
 		name = strings.TrimSuffix(name, "[]")
 		if !slices.Contains(allowed, name) {
-			f.violations.Addf("%s %s: unknown form field %q", r.Method, r.URL.Path, key)
+			f.Violate("%s %s: unknown form field %q", r.Method, r.URL.Path, key)
 			writeValidation(w, key, "invalid_field", "Unexpected/invalid field in request")
 			return nil, nil, false
 		}
 	}
 	for key, fhs := range r.MultipartForm.File {
 		if key != "attachments[]" {
-			f.violations.Addf("%s %s: file part named %q, want attachments[]", r.Method, r.URL.Path, key)
+			f.Violate("%s %s: file part named %q, want attachments[]", r.Method, r.URL.Path, key)
 			writeValidation(w, key, "invalid_field", "Unexpected/invalid field in request")
 			return nil, nil, false
 		}
@@ -216,11 +177,11 @@ func paginate[T any](f *Fake, w http.ResponseWriter, r *http.Request, items []T)
 		}
 		per = n
 	}
-	f.mu.Lock()
+	f.Mu.Lock()
 	if f.pageSize > 0 {
 		per = f.pageSize
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	page := 1
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -244,4 +205,54 @@ func paginate[T any](f *Fake, w http.ResponseWriter, r *http.Request, items []T)
 		out = []T{}
 	}
 	connectortest.WriteJSON(w, http.StatusOK, out)
+}
+
+func intField(form map[string][]string, key string) (*int64, bool) {
+	v, ok := form[key]
+	if !ok {
+		return nil, true
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	return &n, true
+}
+
+// fromForm fills in from multipart fields; false on a non-integer number.
+func (in *ticketInput) fromForm(form map[string][]string) bool {
+	str := func(key string) *string {
+		if v, ok := form[key]; ok {
+			return &v[0]
+		}
+		return nil
+	}
+	in.Subject, in.Description, in.Type = str("subject"), str("description"), str("type")
+	in.Tags = form["tags[]"]
+	for key, v := range form {
+		if name, ok := strings.CutPrefix(key, "custom_fields["); ok {
+			if in.CustomFields == nil {
+				in.CustomFields = map[string]string{}
+			}
+			in.CustomFields[strings.TrimSuffix(name, "]")] = v[0]
+		}
+	}
+	var ok bool
+	var n *int64
+	for _, k := range []struct {
+		key string
+		dst **int
+	}{{"status", &in.Status}, {"priority", &in.Priority}, {"source", &in.Source}} {
+		if n, ok = intField(form, k.key); !ok {
+			return false
+		}
+		if n != nil {
+			v := int(*n)
+			*k.dst = &v
+		}
+	}
+	if in.RequesterID, ok = intField(form, "requester_id"); !ok {
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package rttest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +114,7 @@ func (f *Fake) allUsers() ([]userItem, error) {
 		var res struct {
 			Items []userItem `json:"items"`
 		}
-		q := url.Values{"fields": {"Name,EmailAddress,MobilePhone,RealName"}, "per_page": {"100"}, "page": {strconv.Itoa(page)}, "orderby": {"id"}}
+		q := url.Values{"fields": {"Name,EmailAddress,MobilePhone,RealName"}, "per_page": {"100"}, "page": {fmt.Sprint(page)}, "orderby": {"id"}}
 		if err := f.root.do(f.ctx, http.MethodPost, "users", q, []map[string]string{{"field": "id", "operator": ">", "value": "0"}}, &res); err != nil {
 			return nil, err
 		}
@@ -254,17 +254,12 @@ func (f *Fake) Tickets() []connectortest.Ticket {
 	return out
 }
 
-func statusOf(raw string) connectors.Status {
-	switch raw {
-	case "stalled":
-		return connectors.StatusPending
-	case "resolved":
-		return connectors.StatusSolved
-	case "rejected", "deleted":
-		return connectors.StatusClosed
-	}
-	return connectors.StatusOpen
+// statuses are the RT statuses that are not open.
+var statuses = map[string]connectors.Status{
+	"stalled": connectors.StatusPending, "resolved": connectors.StatusSolved, "rejected": connectors.StatusClosed, "deleted": connectors.StatusClosed,
 }
+
+func statusOf(raw string) connectors.Status { return cmp.Or(statuses[raw], connectors.StatusOpen) }
 
 // RawStatus returns a ticket's RT status.
 func (f *Fake) RawStatus(ticketID string) string {

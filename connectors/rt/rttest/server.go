@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -214,7 +213,6 @@ func failWith(w http.ResponseWriter, kind connectortest.Failure) {
 	}
 	switch kind {
 	case connectortest.FailRateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(int(connectortest.RateLimitRetryAfter/time.Second)))
 		fail(http.StatusTooManyRequests, "Too Many Requests")
 	case connectortest.FailServerError:
 		fail(http.StatusInternalServerError, "Internal Server Error")

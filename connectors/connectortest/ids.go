@@ -1,49 +1,14 @@
 package connectortest
 
-// More of what the helpdesk fakes share: the server's lifecycle, signed
-// deliveries and status names. As in fakekit.go, each fake keeps its
-// helpdesk's own rules (the names, the signature, the headers); these
-// pieces do the bookkeeping around them.
+// Ids, statuses and values as every helpdesk fake writes them.
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"sync"
-	"testing"
-	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
 )
-
-// Serve starts an httptest server for h. The function it returns closes
-// the fake, once however often it is called: it releases the requests fs
-// holds (FailTimeout) and stops the server. When tb is not nil that runs at
-// the test's cleanup too.
-func Serve(tb testing.TB, h http.Handler, fs *Failures) (*httptest.Server, func()) {
-	srv := httptest.NewServer(h)
-	stop := sync.OnceFunc(func() {
-		fs.Close()
-		srv.Close()
-	})
-	if tb != nil {
-		tb.Cleanup(stop)
-	}
-	return srv, stop
-}
-
-// SignedDelivery returns payload, as JSON, as a delivery signed by sign at
-// time at.
-func SignedDelivery(payload any, at time.Time, sign func(body []byte, at time.Time) http.Header) Delivery {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
-	return Delivery{Header: sign(body, at), Body: body, At: at}
-}
 
 // RawStatus returns the helpdesk's name for s in names, for a fake's
 // SetStatus. It panics, naming the fake by prefix, when names has none.
@@ -93,4 +58,13 @@ func RandomBytes(n int) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// Opt returns a pointer to s, or nil when s is empty: an optional string
+// field of an answer, null when unset.
+func Opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
