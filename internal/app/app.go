@@ -76,7 +76,8 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
-		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/")})
+		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
+		InboundSettle: &cfg.InboundSettle})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,

@@ -59,7 +59,16 @@ type Opts struct {
 	// APIBaseURL is the service's base URL, for links in the public API's
 	// events (media downloads).
 	APIBaseURL string
+	// InboundSettle is how long a customer message may wait for webhooks of
+	// its burst that WhatsApp delivers late, before anything of the burst is
+	// posted (RELAYDESK_INBOUND_SETTLE). Nil means DefaultInboundSettle; a
+	// zero duration turns the wait off.
+	InboundSettle *time.Duration
 }
+
+// DefaultInboundSettle is the settle window of Opts.InboundSettle when none
+// is given.
+const DefaultInboundSettle = time.Second
 
 // Bridge holds the domain's dependencies.
 type Bridge struct {
@@ -73,6 +82,7 @@ type Bridge struct {
 	timeout    time.Duration
 	snoozeCap  time.Duration
 	apiBase    string
+	settle     time.Duration
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
@@ -91,6 +101,10 @@ func New(opts Opts) *Bridge {
 	}
 	if b.newGraph == nil {
 		b.newGraph = newWhatsAppClient
+	}
+	b.settle = DefaultInboundSettle
+	if opts.InboundSettle != nil {
+		b.settle = max(*opts.InboundSettle, 0)
 	}
 	return b
 }

@@ -42,6 +42,9 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 	if m.WATimestamp != nil {
 		msg.At = *m.WATimestamp
 	}
+	if arrivedLate(m.WATimestamp, ic.lastPosted) {
+		msg.Body = msgconv.MarkLate(msg.Body, *m.WATimestamp, m.CreatedAt)
+	}
 	if wm.IsMedia() {
 		msg.Attachments = []connectors.Attachment{mediaAttachment(ic.graph, wm, &mediaErr)}
 	}
@@ -56,6 +59,15 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 		err = b.postMessage(ctx, ic, m, msg, &mediaErr)
 	}
 	return err
+}
+
+// arrivedLate reports whether a customer message sent at sent reaches the
+// helpdesk after one the customer sent later (posted at lastPosted, the
+// newest timestamp posted in the conversation): it is posted at once, marked
+// with its send time, rather than held or dropped. Equal timestamps (whole
+// seconds) are not late, and a message without a timestamp never is.
+func arrivedLate(sent, lastPosted *time.Time) bool {
+	return sent != nil && !sent.IsZero() && lastPosted != nil && sent.Before(*lastPosted)
 }
 
 // inboundOf is a customer message as the intake decoded it. Rows stored

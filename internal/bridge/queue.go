@@ -122,7 +122,8 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 }
 
 // drain claims a conversation's direction and works its pending messages in
-// sequence order until none is left or one asks the job to stop.
+// the queue's order (store.NextPendingAttempt) until none is left or one asks
+// the job to stop. Before each customer message it lets the queue settle.
 func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
 	release, err := b.claim(ctx, convID, dir)
 	if err != nil {
@@ -135,6 +136,11 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 		return err
 	}
 	for {
+		if dir == store.DirIn {
+			if err := b.settleInbound(ctx, cc); err != nil {
+				return err
+			}
+		}
 		m, err := b.store.NextPendingAttempt(ctx, convID, directionOf(dir))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -148,6 +154,43 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 }
 
+// settleInbound waits, before the next customer message is taken, until the
+// longest-waiting pending one has been stored for the settle window, and
+// reads the newest timestamp already posted, for arrivedLate.
+func (b *Bridge) settleInbound(ctx context.Context, cc *convCtx) error {
+	q, err := b.store.InboundQueueOf(ctx, cc.conv.ID)
+	if err != nil {
+		return err
+	}
+	cc.lastPosted = q.LastPosted
+	wait := settleWait(q, b.settle)
+	if wait == 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// settleWait is how long to wait before taking a conversation's next
+// customer message. WhatsApp does not deliver a burst's webhooks in order,
+// so nothing is posted until the longest-waiting pending message has been
+// stored for the window: an earlier message of the burst arriving meanwhile
+// takes its place in the customer's order. Measured from the oldest pending
+// message, the wait adds at most the window to any message's delivery; a
+// message stored long ago (a retry, a restart) does not wait at all.
+func settleWait(q store.InboundQueue, window time.Duration) time.Duration {
+	if window <= 0 || q.OldestPending == nil {
+		return 0
+	}
+	return min(max(q.OldestPending.Add(window).Sub(q.Now), 0), window)
+}
+
 // convCtx is what working on one conversation needs.
 type convCtx struct {
 	conv       store.Conversation
@@ -156,6 +199,7 @@ type convCtx struct {
 	conns      map[store.ConnectionID]*connection // built once per drain, not once per message
 	routes     []store.Route                      // the number's routes, read once per drain
 	haveRoutes bool
+	lastPosted *time.Time // the newest WhatsApp timestamp posted, read before each customer message
 }
 
 func (b *Bridge) loadConversation(ctx context.Context, convID store.ConversationID) (*convCtx, error) {

@@ -227,3 +227,65 @@ func TestReengagementSent(t *testing.T) {
 		})
 	}
 }
+
+func TestSettleWait(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 14, 2, 11, 0, time.UTC)
+	stored := func(ago time.Duration) store.InboundQueue {
+		at := now.Add(-ago)
+		return store.InboundQueue{OldestPending: &at, Now: now}
+	}
+	tests := []struct {
+		name   string
+		q      store.InboundQueue
+		window time.Duration
+		want   time.Duration
+	}{
+		{"just stored: the whole window", stored(0), time.Second, time.Second},
+		{"stored a while ago: the rest of the window", stored(300 * time.Millisecond), time.Second, 700 * time.Millisecond},
+		{"stored exactly a window ago: no wait", stored(time.Second), time.Second, 0},
+		{"stored long ago (a retry, a restart): no wait", stored(time.Hour), time.Second, 0},
+		{"a clock behind the row never waits past the window", stored(-time.Minute), time.Second, time.Second},
+		{"nothing pending", store.InboundQueue{Now: now}, time.Second, 0},
+		{"window off", stored(0), 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, settleWait(tt.q, tt.window))
+		})
+	}
+}
+
+func TestInboundSettleOption(t *testing.T) {
+	t.Parallel()
+	off, longer := time.Duration(0), 3*time.Second
+	require.Equal(t, DefaultInboundSettle, New(Opts{}).settle, "unset: the default")
+	require.Equal(t, time.Second, DefaultInboundSettle, "RELAYDESK_INBOUND_SETTLE's documented default")
+	require.Zero(t, New(Opts{InboundSettle: &off}).settle, "0 turns it off")
+	require.Equal(t, longer, New(Opts{InboundSettle: &longer}).settle)
+}
+
+func TestArrivedLate(t *testing.T) {
+	t.Parallel()
+	at := func(sec int) *time.Time { t := time.Date(2026, 11, 25, 14, 2, sec, 0, time.UTC); return &t }
+	var zero time.Time
+	tests := []struct {
+		name             string
+		sent, lastPosted *time.Time
+		want             bool
+	}{
+		{"sent before a message already posted", at(11), at(40), true},
+		{"sent after everything posted", at(41), at(40), false},
+		{"the same second as the last posted: arrival order decides, not late", at(40), at(40), false},
+		{"nothing posted yet", at(11), nil, false},
+		{"no timestamp", nil, at(40), false},
+		{"a zero timestamp", &zero, at(40), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, arrivedLate(tt.sent, tt.lastPosted))
+		})
+	}
+}

@@ -40,6 +40,9 @@ type Config struct {
 	Workers          int
 	DBMaxConns       int32
 	PprofListen      string // loopback host:port for net/http/pprof, "" when off
+	// InboundSettle is how long customer messages wait for late webhooks of
+	// their burst before any is posted (0: off).
+	InboundSettle time.Duration
 }
 
 // Var describes one environment variable: the README's configuration
@@ -68,7 +71,12 @@ var Vars = []Var{
 	{"RELAYDESK_WORKERS", "200", "River workers per process (they mostly wait on helpdesk and Graph calls)"},
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
+	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
 }
+
+// maxInboundSettle bounds RELAYDESK_INBOUND_SETTLE: the window is latency
+// added to every burst, and the job holds its conversation meanwhile.
+const maxInboundSettle = 10 * time.Second
 
 // Getenv looks up a variable; os.Getenv in production, a map in tests.
 type Getenv func(string) string
@@ -103,6 +111,10 @@ func Load(getenv Getenv) (*Config, error) {
 	c.Workers = p.integer("RELAYDESK_WORKERS", 1, 10000)
 	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
 	c.PprofListen = p.pprof()
+	c.InboundSettle = p.duration("RELAYDESK_INBOUND_SETTLE", 0)
+	if c.InboundSettle > maxInboundSettle {
+		p.fail("RELAYDESK_INBOUND_SETTLE", "a Go duration from 0 to "+maxInboundSettle.String()+", e.g. 1s")
+	}
 
 	if err := p.err(); err != nil {
 		return nil, err

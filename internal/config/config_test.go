@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, 30*time.Second, c.ShutdownTimeout)
 	require.Empty(t, c.TrustedProxies)
 	require.Empty(t, c.PprofListen, "profiling is off unless asked for")
+	require.Equal(t, time.Second, c.InboundSettle)
 }
 
 func TestLoadValidation(t *testing.T) {
@@ -71,6 +72,11 @@ func TestLoadValidation(t *testing.T) {
 			check: func(t *testing.T, c *config.Config) { require.Equal(t, "/relay", c.BaseURL.Path) }},
 		{name: "base url without host", set: map[string]string{"RELAYDESK_BASE_URL": "https://"}, want: []string{"RELAYDESK_BASE_URL"}},
 		{name: "database url scheme", set: map[string]string{"DATABASE_URL": "mysql://x"}, want: []string{"DATABASE_URL = (hidden): want a postgres://"}},
+		{name: "settle window off", set: map[string]string{"RELAYDESK_INBOUND_SETTLE": "0"},
+			check: func(t *testing.T, c *config.Config) { require.Zero(t, c.InboundSettle) }},
+		{name: "settle window negative", set: map[string]string{"RELAYDESK_INBOUND_SETTLE": "-1s"}, want: []string{"RELAYDESK_INBOUND_SETTLE"}},
+		{name: "settle window too long", set: map[string]string{"RELAYDESK_INBOUND_SETTLE": "20s"}, want: []string{"RELAYDESK_INBOUND_SETTLE"}},
+		{name: "settle window not a duration", set: map[string]string{"RELAYDESK_INBOUND_SETTLE": "x"}, want: []string{"RELAYDESK_INBOUND_SETTLE"}},
 		{name: "listen", set: map[string]string{"RELAYDESK_LISTEN": "8080"}, want: []string{`RELAYDESK_LISTEN = "8080": want host:port`}},
 		{name: "log level and format", set: map[string]string{"RELAYDESK_LOG_LEVEL": "loud", "RELAYDESK_LOG_FORMAT": "xml"},
 			want: []string{"RELAYDESK_LOG_LEVEL", "RELAYDESK_LOG_FORMAT"}},

@@ -3,6 +3,7 @@ package msgconv_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -113,5 +114,32 @@ func TestSubject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, msgconv.Subject(tt.name, tt.waID, tt.first))
+	}
+}
+
+func TestMarkLate(t *testing.T) {
+	t.Parallel()
+	sent := time.Date(2026, 3, 9, 14, 2, 11, 0, time.UTC)
+	berlin := time.FixedZone("CET", 3600)
+	for _, tc := range []struct {
+		name          string
+		body          string
+		sent, arrived time.Time
+		want          string
+	}{
+		{"arrived the same day: the time only", "where is my order?", sent, sent.Add(30 * time.Second),
+			"[Sent 14:02:11 UTC, arrived late]\nwhere is my order?"},
+		{"arrived another day: the date too", "where is my order?", sent, sent.Add(10 * time.Hour),
+			"[Sent 2026-03-09 14:02:11 UTC, arrived late]\nwhere is my order?"},
+		{"times in other zones are shown in UTC", "hi", sent.In(berlin), sent.In(berlin).Add(time.Minute),
+			"[Sent 14:02:11 UTC, arrived late]\nhi"},
+		{"the UTC day decides, not the local one", "hi", time.Date(2026, 3, 9, 23, 59, 59, 0, time.UTC),
+			time.Date(2026, 3, 10, 0, 30, 0, 0, berlin), "[Sent 23:59:59 UTC, arrived late]\nhi"},
+		{"an empty text is the line alone", "", sent, sent.Add(time.Minute), "[Sent 14:02:11 UTC, arrived late]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, msgconv.MarkLate(tc.body, tc.sent, tc.arrived))
+		})
 	}
 }

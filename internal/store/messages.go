@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -71,11 +72,31 @@ func scanMessage(row scanner) (Message, error) {
 	return m, row.Scan(m.fields()...)
 }
 
+// pendingQueue selects a conversation's ($1) first pending message of one
+// direction ("in" or "out") in the order they are worked: customer messages
+// in the customer's order (WhatsApp's timestamp, then arrival for equal ones,
+// as it has whole seconds), replies in the order they were written (their
+// sequence number). The direction is written out, not a parameter, so that
+// generic plans can use the partial index messages_pending_inbound.
+func pendingQueue(direction string) (string, error) {
+	const pending = `SELECT id FROM messages WHERE conversation_id = $1 AND state = 'pending' AND direction = `
+	switch direction {
+	case "in":
+		return pending + `'in' ORDER BY wa_timestamp, seq LIMIT 1`, nil
+	case "out":
+		return pending + `'out' ORDER BY seq LIMIT 1`, nil
+	}
+	return "", fmt.Errorf("unknown direction %q", direction)
+}
+
 // NextPending returns a conversation's first pending message in one
-// direction ("in" or "out"), in sequence order.
+// direction ("in" or "out"), in the order the queue works them.
 func (q *Queries) NextPending(ctx context.Context, conversationID ConversationID, direction string) (Message, error) {
-	m, err := scanMessage(q.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE conversation_id = $1 AND direction = $2 AND state = 'pending' ORDER BY seq LIMIT 1`, conversationID, direction))
+	next, err := pendingQueue(direction)
+	if err != nil {
+		return Message{}, wrap(err, "next pending message of conversation %d", conversationID)
+	}
+	m, err := scanMessage(q.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = (`+next+`)`, conversationID))
 	return m, wrap(err, "next pending %s message of conversation %d", direction, conversationID)
 }
 
@@ -84,12 +105,39 @@ func (q *Queries) NextPending(ctx context.Context, conversationID ConversationID
 // Attempts is the count before this attempt: above zero, an earlier attempt
 // may have reached the other side, so the caller looks before writing again.
 func (q *Queries) NextPendingAttempt(ctx context.Context, conversationID ConversationID, direction string) (Message, error) {
+	next, err := pendingQueue(direction)
+	if err != nil {
+		return Message{}, wrap(err, "attempt next pending message of conversation %d", conversationID)
+	}
 	m, err := scanMessage(q.db.QueryRow(ctx, `UPDATE messages SET attempts = attempts + 1, updated_at = now()
-		WHERE id = (SELECT id FROM messages WHERE conversation_id = $1 AND direction = $2 AND state = 'pending'
-			ORDER BY seq LIMIT 1)
-		RETURNING `+messageColumns, conversationID, direction))
+		WHERE id = (`+next+`) RETURNING `+messageColumns, conversationID))
 	m.Attempts--
 	return m, wrap(err, "attempt next pending %s message of conversation %d", direction, conversationID)
+}
+
+// InboundQueue is what the delivery job reads before it takes a customer
+// message: when the longest-waiting pending one was stored, by the
+// database's clock, and the newest WhatsApp timestamp already posted.
+type InboundQueue struct {
+	// OldestPending is when the first of the pending messages still there
+	// was stored (nil when none is pending).
+	OldestPending *time.Time
+	// Now is the database's clock, which stamped OldestPending.
+	Now time.Time
+	// LastPosted is the newest WhatsApp timestamp among the conversation's
+	// customer messages already in the helpdesk (nil when none is).
+	LastPosted *time.Time
+}
+
+// InboundQueueOf reads a conversation's InboundQueue.
+func (q *Queries) InboundQueueOf(ctx context.Context, conversationID ConversationID) (InboundQueue, error) {
+	var iq InboundQueue
+	err := q.db.QueryRow(ctx, `SELECT
+		(SELECT min(created_at) FROM messages WHERE conversation_id = $1 AND direction = 'in' AND state = 'pending'),
+		now(),
+		(SELECT max(wa_timestamp) FROM messages WHERE conversation_id = $1 AND direction = 'in' AND state = 'done')`,
+		conversationID).Scan(&iq.OldestPending, &iq.Now, &iq.LastPosted)
+	return iq, wrap(err, "inbound queue of conversation %d", conversationID)
 }
 
 // MessageByID loads a message.

@@ -63,9 +63,12 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 	// timestamps are whole seconds): every webhook of a number would
 	// otherwise queue on that one row's lock until its commit.
 	wamids, kinds, bodies := make([]string, n), make([]string, n), make([]string, n)
-	seqs, media, decoded, ats := make([]int64, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
+	seqs, media, decoded, ats := make([]int64, n), make([]*string, n), make([]*string, n), make([]*time.Time, n)
 	for i, m := range in.Messages {
-		wamids[i], kinds[i], bodies[i], ats[i] = m.WAMID, m.Kind, m.Body, m.At
+		// A message without WhatsApp's timestamp (Meta always sends one)
+		// stores NULL rather than year 1, which would sort it first and
+		// show it as sent long ago.
+		wamids[i], kinds[i], bodies[i], ats[i] = m.WAMID, m.Kind, m.Body, nullTime(m.At)
 		seqs[i] = lastSeq - int64(n) + int64(i) + 1
 		if media[i], err = jsonArg(m.Media); err != nil {
 			return res, wrap(err, "record inbound %s: media", m.WAMID)
