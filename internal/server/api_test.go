@@ -264,10 +264,16 @@ func TestSendMessages(t *testing.T) {
 			}
 			return false
 		}, "an internal note names the application")
-		resp, body = b.api(http.MethodGet, fmt.Sprintf("/api/v1/messages/%d", m.ID), tok, nil)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.Equal(t, "done", decode[apiview.Message](t, body).State)
-		require.Equal(t, "accepted", decode[apiview.Message](t, body).Status)
+		// The send job records WhatsApp's acceptance just after Graph answers.
+		var got apiview.Message
+		b.eventually(func() bool {
+			resp, body = b.api(http.MethodGet, fmt.Sprintf("/api/v1/messages/%d", m.ID), tok, nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			got = decode[apiview.Message](t, body)
+			return got.State != "pending"
+		}, "the message is no longer pending")
+		require.Equal(t, "done", got.State)
+		require.Equal(t, "accepted", got.Status)
 	})
 
 	t.Run("media by link", func(t *testing.T) {
