@@ -73,7 +73,7 @@ func (r *Registry) New(kind string, cfg Config) (Connector, error) {
 	if !ok {
 		return nil, fmt.Errorf("connectors: unknown kind %q", kind)
 	}
-	if err := reg.Description.Validate(cfg.Settings, cfg.Credentials); err != nil {
+	if err := reg.Description.ValidateConnection(cfg.BaseURL, cfg.Settings, cfg.Credentials); err != nil {
 		return nil, fmt.Errorf("connectors: %s: %w", kind, err)
 	}
 	return reg.Factory(cfg)

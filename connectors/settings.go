@@ -87,6 +87,11 @@ type Field struct {
 	// AuthMethods, when set, limits the field to these auth methods: it is
 	// hidden and not validated for the others.
 	AuthMethods []AuthMethod
+	// BaseURLFormat, when set, marks the field that names the helpdesk's
+	// address, and turns its value into the base URL with fmt.Sprintf
+	// ("https://%s.zendesk.com"; "%s" for a URL field). A connection's base
+	// URL stands for this field (see [Description.ValidateConnection]).
+	BaseURLFormat string
 }
 
 // Description describes a connector kind: what the admin page shows and
@@ -157,6 +162,12 @@ func (d Description) AuthMethod(settings map[string]any) AuthMethod {
 // are problems too, so a typo in a config file is reported, not ignored.
 // Messages never include values.
 func (d Description) Validate(settings map[string]any, credentials map[string]string) error {
+	return d.validate(settings, credentials, false, "")
+}
+
+// validate is Validate; optionalAddress lets the address field be left out,
+// and addressHint is appended to its "is required".
+func (d Description) validate(settings map[string]any, credentials map[string]string, optionalAddress bool, addressHint string) error {
 	var errs ValidationError
 	method := d.AuthMethod(settings)
 	if !slices.Contains(d.AuthMethods, method) {
@@ -178,7 +189,11 @@ func (d Description) Validate(settings map[string]any, credentials map[string]st
 			present = present && !isEmpty(v)
 		}
 		if !present {
-			if f.Required {
+			switch {
+			case f.BaseURLFormat != "" && optionalAddress:
+			case f.BaseURLFormat != "" && f.Required:
+				errs = append(errs, FieldError{f.Group, f.Key, "is required" + addressHint})
+			case f.Required:
 				errs = append(errs, FieldError{f.Group, f.Key, "is required"})
 			}
 			continue
@@ -201,6 +216,62 @@ func (d Description) Validate(settings map[string]any, credentials map[string]st
 		return nil
 	}
 	return errs
+}
+
+// ValidateConnection is [Description.Validate] for a connection whose base
+// URL is baseURL: a valid http(s) base URL stands for the address field (the
+// one with a BaseURLFormat), which is then optional. Without a base URL the
+// address field stays required, and its message says base_url would do.
+func (d Description) ValidateConnection(baseURL string, settings map[string]any, credentials map[string]string) error {
+	if validBaseURL(baseURL) {
+		return d.validate(settings, credentials, true, "")
+	}
+	return d.validate(settings, credentials, false, " (or give the connection's base_url)")
+}
+
+// AddressField returns the field that names the helpdesk's address (the one
+// with a BaseURLFormat), if the description has one.
+func (d Description) AddressField() (Field, bool) {
+	i := slices.IndexFunc(d.Fields, func(f Field) bool { return f.BaseURLFormat != "" })
+	if i < 0 {
+		return Field{}, false
+	}
+	return d.Fields[i], true
+}
+
+// BaseURL returns the helpdesk's base URL: baseURL when it is set, else the
+// address field's value through its BaseURLFormat, else "".
+func (d Description) BaseURL(baseURL string, settings map[string]any) string {
+	if baseURL != "" {
+		return baseURL
+	}
+	return d.settingURL(settings)
+}
+
+// settingURL is the base URL the address field alone gives, or "".
+func (d Description) settingURL(settings map[string]any) string {
+	f, ok := d.AddressField()
+	if !ok || AsString(settings[f.Key]) == "" {
+		return ""
+	}
+	return fmt.Sprintf(f.BaseURLFormat, AsString(settings[f.Key]))
+}
+
+// CheckAddress reports a base URL and an address field that name different
+// helpdesks, as a [ValidationError] on the field, or nil. A configuration
+// gives the address once; when it gives both, they must agree.
+func (d Description) CheckAddress(baseURL string, settings map[string]any) error {
+	f, _ := d.AddressField()
+	own := d.settingURL(settings)
+	if baseURL == "" || own == "" || strings.TrimRight(own, "/") == strings.TrimRight(baseURL, "/") {
+		return nil
+	}
+	return ValidationError{{f.Group, f.Key, fmt.Sprintf("names %s but base_url is %s: give the address once", own, baseURL)}}
+}
+
+func validBaseURL(s string) bool {
+	u, err := url.Parse(s)
+	return s != "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func isEmpty(v any) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/relaydesk/relaydesk/connectors/zendesk"
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
 	"github.com/relaydesk/relaydesk/internal/secret"
 	"github.com/relaydesk/relaydesk/internal/store"
@@ -193,6 +195,10 @@ func cmpOr(a, b string) string {
 // WhatsApp number at the fake Graph and the helpdesk at the fake Zendesk.
 func (e *environment) writeConfig(path string) error {
 	zc := e.zd.Config()
+	// The address is given once, as base_url (the fake): the subdomain
+	// would name another.
+	settings := maps.Clone(zc.Settings)
+	delete(settings, zendesk.SettingSubdomain)
 	cfg := map[string]any{
 		"whatsapp": []map[string]any{{
 			"name": "load", "phone_number_id": loadPhoneID, "waba_id": whatsapptest.FixtureWABAID,
@@ -201,7 +207,7 @@ func (e *environment) writeConfig(path string) error {
 			"graph_version": e.graph.Version(), "send_rate": 1000,
 		}},
 		"helpdesks": []map[string]any{{
-			"name": "zendesk-load", "kind": "zendesk", "base_url": zc.BaseURL, "settings": zc.Settings,
+			"name": "zendesk-load", "kind": "zendesk", "base_url": zc.BaseURL, "settings": settings,
 			"credentials": zc.Credentials, "webhook_secret": string(e.zd.WebhookSecret()),
 		}},
 		"routes": []map[string]any{{"whatsapp": "load", "helpdesk": "zendesk-load", "tags": []string{"whatsapp"}}},

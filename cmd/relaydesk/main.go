@@ -2,7 +2,7 @@
 //
 //	relaydesk serve                      run the HTTP service and the job workers
 //	relaydesk migrate up|down|status     manage the database schema
-//	relaydesk check-config               validate the configuration and exit
+//	relaydesk check-config [--online]    validate the configuration (and contact what it names) and exit
 //	relaydesk version                    print the version
 package main
 
@@ -37,6 +37,7 @@ commands:
   migrate down [-to N]   revert app migrations down to version N (default: one step; 0 also removes River's tables)
   migrate status         show the applied and latest schema versions
   check-config           validate the environment and RELAYDESK_CONFIG, then exit
+  check-config --online  also contact each WhatsApp number and helpdesk, one line each; exit 1 if any fails
   admin create --email E     add an admin of the admin page (password from stdin, or generated and printed)
   admin password --email E   set an admin's password (from stdin, or generated) and end their sessions
   secrets reseal             re-encrypt stored secrets under RELAYDESK_SECRET_KEY after a key rotation
@@ -70,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrateCmd(ctx, rest, stdout, stderr)
 	case "check-config":
-		err = checkConfig(rest, stdout, stderr)
+		err = checkConfig(ctx, os.Getenv, rest, stdout, stderr)
 	case "admin":
 		err = adminCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "secrets":
@@ -85,6 +86,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relaydesk: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
+	return exitCode(err, stderr)
+}
+
+// exitCode is the process's exit code after a command's error: 0, 2 for a
+// usage mistake (already printed), else 1 with the error on stderr.
+func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
@@ -125,7 +132,12 @@ func flags(name string, args []string, stderr io.Writer, define func(*flag.FlagS
 }
 
 func noFlags(name string, args []string, stderr io.Writer) error {
-	fs, err := flags(name, args, stderr, nil)
+	return flagsOnly(name, args, stderr, nil)
+}
+
+// flagsOnly parses a command's flags and refuses any other argument.
+func flagsOnly(name string, args []string, stderr io.Writer, define func(*flag.FlagSet)) error {
+	fs, err := flags(name, args, stderr, define)
 	if err != nil {
 		return err
 	}
@@ -136,12 +148,12 @@ func noFlags(name string, args []string, stderr io.Writer) error {
 	return nil
 }
 
-func loadAll() (*config.Config, *config.File, error) {
-	cfg, err := config.Load(os.Getenv)
+func loadAll(getenv config.Getenv) (*config.Config, *config.File, error) {
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	file, err := app.LoadFile(cfg, os.Getenv)
+	file, err := app.LoadFile(cfg, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +164,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := noFlags("serve", args, stderr); err != nil {
 		return err
 	}
-	cfg, file, err := loadAll()
+	cfg, file, err := loadAll(os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -161,11 +173,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return app.Serve(ctx, cfg, file, log, nil)
 }
 
-func checkConfig(args []string, stdout, stderr io.Writer) error {
-	if err := noFlags("check-config", args, stderr); err != nil {
+// checkConfig validates the configuration; with --online it then contacts
+// what the configuration names (see checkOnline).
+func checkConfig(ctx context.Context, getenv config.Getenv, args []string, stdout, stderr io.Writer) error {
+	var online bool
+	if err := flagsOnly("check-config", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&online, "online", false, "contact each number and helpdesk")
+	}); err != nil {
 		return err
 	}
-	cfg, file, err := loadAll()
+	cfg, file, err := loadAll(getenv)
 	if err != nil {
 		return err
 	}
@@ -174,6 +191,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "; %s: %d whatsapp, %d helpdesks, %d routes", file.Path, len(file.WhatsApp), len(file.Helpdesks), len(file.Routes))
 	}
 	fmt.Fprintln(stdout, ")")
+	if online {
+		return checkOnline(ctx, cfg, file, stdout)
+	}
 	return nil
 }
 

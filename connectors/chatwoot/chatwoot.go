@@ -94,7 +94,7 @@ var Description = connectors.Description{
 	AuthMethods: []connectors.AuthMethod{connectors.AuthAPIToken},
 	Fields: []connectors.Field{
 		{
-			Key: SettingBaseURL, Label: "Chatwoot URL", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true,
+			Key: SettingBaseURL, Label: "Chatwoot URL", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true, BaseURLFormat: "%s",
 			Placeholder: defaultChatwootHost,
 			Help:        "The address of your Chatwoot: https://app.chatwoot.com for Chatwoot Cloud, or your own host.",
 		},

@@ -57,7 +57,7 @@ var Description = connectors.Description{
 	AuthMethods: []connectors.AuthMethod{connectors.AuthAPIToken},
 	Fields: []connectors.Field{
 		{
-			Key: SettingDomain, Label: "Freshdesk domain", Type: connectors.FieldString, Group: connectors.GroupSettings, Required: true,
+			Key: SettingDomain, Label: "Freshdesk domain", Type: connectors.FieldString, Group: connectors.GroupSettings, Required: true, BaseURLFormat: "https://%s.freshdesk.com",
 			Placeholder: "yourcompany", Pattern: `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`,
 			Help: "The part before .freshdesk.com in your helpdesk address.",
 		},

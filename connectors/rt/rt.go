@@ -70,7 +70,7 @@ var Description = connectors.Description{
 	AuthMethods: []connectors.AuthMethod{connectors.AuthAPIToken},
 	Fields: []connectors.Field{
 		{
-			Key: SettingURL, Label: "RT address", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true,
+			Key: SettingURL, Label: "RT address", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true, BaseURLFormat: "%s",
 			Placeholder: "https://rt.example.com",
 			Help:        "RT's web address ($WebURL), without /REST/2.0.",
 		},

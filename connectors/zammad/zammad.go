@@ -129,7 +129,7 @@ var Description = connectors.Description{
 	AuthMethods: []connectors.AuthMethod{connectors.AuthAPIToken},
 	Fields: []connectors.Field{
 		{
-			Key: SettingBaseURL, Label: "Zammad URL", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true,
+			Key: SettingBaseURL, Label: "Zammad URL", Type: connectors.FieldURL, Group: connectors.GroupSettings, Required: true, BaseURLFormat: "%s",
 			Placeholder: "https://support.example.com",
 			Help:        "The address of your Zammad, as in your browser (without /#...).",
 		},

@@ -24,6 +24,8 @@
 package zendesk
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -61,8 +63,8 @@ var Description = connectors.Description{
 		},
 		{
 			Key: SettingSubdomain, Label: "Subdomain", Type: connectors.FieldString, Group: connectors.GroupSettings, Required: true,
-			Placeholder: "yourcompany", Pattern: `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`,
-			Help: "The part before .zendesk.com in your Zendesk address.",
+			Placeholder: "yourcompany", Pattern: `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`, BaseURLFormat: "https://%s.zendesk.com",
+			Help: "The part before .zendesk.com in your Zendesk address. Not needed when the connection has a base URL.",
 		},
 		{
 			Key: CredentialEmail, Label: "Agent email", Type: connectors.FieldEmail, Group: connectors.GroupCredentials, Required: true,
@@ -116,12 +118,16 @@ var (
 )
 
 // New builds a Zendesk connector from cfg after validating it against
-// [Description]. It does no network I/O.
+// [Description]. The account's address is cfg.BaseURL, or
+// https://<subdomain>.zendesk.com when there is no base URL. It does no
+// network I/O.
 func New(cfg connectors.Config) (*Client, error) {
-	base, err := httpapi.BaseURL(Description, cfg, "https://"+connectors.AsString(cfg.Settings[SettingSubdomain])+".zendesk.com",
-		"base URL must be an absolute http(s) URL without query or credentials")
-	if err != nil {
-		return nil, err
+	if err := Description.ValidateConnection(cfg.BaseURL, cfg.Settings, cfg.Credentials); err != nil {
+		return nil, fmt.Errorf("%s: %w", Kind, err)
+	}
+	base, ok := httpapi.ParseBaseURL(Description.BaseURL(cfg.BaseURL, cfg.Settings))
+	if !ok {
+		return nil, errors.New("zendesk: base URL must be an absolute http(s) URL without query or credentials")
 	}
 	c := &Client{
 		name:         cfg.Name,

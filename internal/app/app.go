@@ -73,6 +73,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	reg := metrics.NewRegistry()
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
+	metrics.RegisterWebhooks(reg, st.WebhookGauges)
 
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
@@ -127,6 +128,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
+	go provisionWebhooks(context.WithoutCancel(ctx), br, log)
 	log.Info("relaydesk is serving", "listen", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "base_url", cfg.BaseURL.String())
 
 	httpErr := srv.Serve(ctx, ln, cfg.TLSCert, cfg.TLSKey, cfg.ShutdownTimeout)
@@ -140,6 +142,22 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	}
 	log.Info("shutdown complete")
 	return nil
+}
+
+// provisionWebhooks enqueues the webhook installs that the connections
+// need (declared or changed since the last install, or a new base URL),
+// without delaying start.
+func provisionWebhooks(ctx context.Context, br *bridge.Bridge, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	n, err := br.ProvisionWebhooks(ctx)
+	if err != nil {
+		log.Warn("could not queue the helpdesk webhook installs; they are queued again at the next start", "err", err)
+		return
+	}
+	if n > 0 {
+		log.Info("queued helpdesk webhook installs", "connections", n)
+	}
 }
 
 // servePprof serves Go's profiling handlers on their own loopback listener

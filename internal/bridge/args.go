@@ -65,3 +65,12 @@ type SweepArgs struct{}
 
 // Kind is the job kind.
 func (SweepArgs) Kind() string { return "sweep_stalled" }
+
+// ProvisionWebhookArgs asks for a connection's helpdesk-side webhook to be
+// installed (or adopted) at the service's callback URL.
+type ProvisionWebhookArgs struct {
+	ConnectionID store.ConnectionID `json:"connection_id"`
+}
+
+// Kind is the job kind.
+func (ProvisionWebhookArgs) Kind() string { return "provision_webhook" }

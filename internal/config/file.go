@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -76,8 +75,20 @@ type TemplateRef struct {
 }
 
 // KindChecker validates a helpdesk entry against its connector's settings
-// description; it returns an error for a kind no connector registered.
-type KindChecker func(kind string, settings map[string]any, credentials map[string]string) error
+// description; it returns an error for a kind no connector registered. Each
+// problem it returns as a [KeyError] (alone or in errors.Join) is reported at
+// the line of its key; any other error at the line of kind.
+type KindChecker func(h HelpdeskEntry) error
+
+// KeyError is a problem with one key of a helpdesk entry; Key is its path
+// inside the entry, such as "settings.subdomain" or "credentials.api_token".
+type KeyError struct {
+	Key string
+	Msg string
+}
+
+// Error implements error.
+func (e KeyError) Error() string { return e.Key + ": " + e.Msg }
 
 const (
 	envPlaceholderPrefix = "__relaydesk_env__"
@@ -267,177 +278,36 @@ func child(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// at returns the line of key in the i-th entry of section, or the entry's line.
-func at(doc *yaml.Node, section string, i int, key string) int {
+// at returns the line of a dotted key path ("settings.subdomain") in the
+// i-th entry of section: the deepest part of the path the file has, or the
+// entry's line.
+func at(doc *yaml.Node, section string, i int, path string) int {
 	seq := child(doc, section)
 	if seq == nil || i >= len(seq.Content) {
 		return 0
 	}
-	entry := seq.Content[i]
-	if key != "" {
-		if m := entry; m.Kind == yaml.MappingNode {
-			for j := 0; j+1 < len(m.Content); j += 2 {
-				if m.Content[j].Value == key {
-					return m.Content[j].Line
-				}
+	n, line := seq.Content[i], seq.Content[i].Line
+	for _, part := range strings.Split(path, ".") {
+		if n == nil || n.Kind != yaml.MappingNode || part == "" {
+			break
+		}
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == part {
+				line = n.Content[j].Line
 			}
 		}
+		n = child(n, part)
 	}
-	return entry.Line
+	return line
 }
 
-func (f *File) validate(doc *yaml.Node, check KindChecker, fe *FileErrors) {
-	accounts := map[string]bool{}
-	phoneIDs := map[string]bool{}
-	for i := range f.WhatsApp {
-		a := &f.WhatsApp[i]
-		a.Line = at(doc, "whatsapp", i, "")
-		key := func(k string) string { return fmt.Sprintf("whatsapp[%d].%s", i, k) }
-		line := func(k string) int { return at(doc, "whatsapp", i, k) }
-		required := map[string]string{
-			"name": a.Name, "phone_number_id": a.PhoneNumberID, "waba_id": a.WABAID,
-			"access_token": a.AccessToken, "app_secret": a.AppSecret, "verify_token": a.VerifyToken,
-		}
-		for _, k := range []string{"name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"} {
-			if strings.TrimSpace(required[k]) == "" {
-				fe.add(line(k), key(k), "is required")
-			}
-		}
-		if a.Name != "" {
-			if accounts[a.Name] {
-				fe.add(line("name"), key("name"), "%q is used by another whatsapp entry", a.Name)
-			}
-			accounts[a.Name] = true
-		}
-		if a.PhoneNumberID != "" {
-			if !digits.MatchString(a.PhoneNumberID) {
-				fe.add(line("phone_number_id"), key("phone_number_id"), "must be the numeric id Meta shows in WhatsApp Manager")
-			}
-			if phoneIDs[a.PhoneNumberID] {
-				fe.add(line("phone_number_id"), key("phone_number_id"), "%s is used by another whatsapp entry", a.PhoneNumberID)
-			}
-			phoneIDs[a.PhoneNumberID] = true
-		}
-		if a.WABAID != "" && !digits.MatchString(a.WABAID) {
-			fe.add(line("waba_id"), key("waba_id"), "must be numeric")
-		}
-		if a.GraphURL == "" {
-			a.GraphURL = "https://graph.facebook.com"
-		} else if u, err := url.Parse(a.GraphURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			fe.add(line("graph_url"), key("graph_url"), "must be an http(s) URL such as https://graph.facebook.com")
-		}
-		if a.GraphVersion == "" {
-			a.GraphVersion = "v23.0"
-		} else if !graphVersion.MatchString(a.GraphVersion) {
-			fe.add(line("graph_version"), key("graph_version"), "must look like v23.0")
-		}
-		if a.SendRate == 0 {
-			a.SendRate = 80
-		} else if a.SendRate < 0 || a.SendRate > 1000 {
-			fe.add(line("send_rate"), key("send_rate"), "must be from 1 to 1000 messages per second")
-		}
+// flatten lists the errors errors.Join put together, or err alone.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
 	}
-
-	helpdesks := map[string]bool{}
-	for i := range f.Helpdesks {
-		h := &f.Helpdesks[i]
-		h.Line = at(doc, "helpdesks", i, "")
-		key := func(k string) string { return fmt.Sprintf("helpdesks[%d].%s", i, k) }
-		line := func(k string) int { return at(doc, "helpdesks", i, k) }
-		if h.Name == "" {
-			fe.add(line("name"), key("name"), "is required")
-		} else {
-			if helpdesks[h.Name] {
-				fe.add(line("name"), key("name"), "%q is used by another helpdesk entry", h.Name)
-			}
-			helpdesks[h.Name] = true
-		}
-		if h.BaseURL != "" {
-			if u, err := url.Parse(h.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				fe.add(line("base_url"), key("base_url"), "must be an http(s) URL")
-			}
-		}
-		if h.Settings == nil {
-			h.Settings = map[string]any{}
-		}
-		if h.Credentials == nil {
-			h.Credentials = map[string]string{}
-		}
-		switch {
-		case h.Kind == "":
-			fe.add(line("kind"), key("kind"), "is required")
-		case check != nil:
-			if err := check(h.Kind, h.Settings, h.Credentials); err != nil {
-				fe.add(line("kind"), key("kind"), "%s", err)
-			}
-		}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-
-	type pair struct{ a, h string }
-	seen := map[pair]bool{}
-	for i := range f.Routes {
-		r := &f.Routes[i]
-		r.Line = at(doc, "routes", i, "")
-		key := func(k string) string { return fmt.Sprintf("routes[%d].%s", i, k) }
-		line := func(k string) int { return at(doc, "routes", i, k) }
-		switch {
-		case r.WhatsApp == "":
-			fe.add(line("whatsapp"), key("whatsapp"), "is required")
-		case !accounts[r.WhatsApp]:
-			fe.add(line("whatsapp"), key("whatsapp"), "no whatsapp entry is named %q", r.WhatsApp)
-		}
-		switch {
-		case r.Helpdesk == "":
-			fe.add(line("helpdesk"), key("helpdesk"), "is required")
-		case !helpdesks[r.Helpdesk]:
-			fe.add(line("helpdesk"), key("helpdesk"), "no helpdesk entry is named %q", r.Helpdesk)
-		}
-		if seen[pair{r.WhatsApp, r.Helpdesk}] {
-			fe.add(r.Line, key("helpdesk"), "another route already joins %q and %q", r.WhatsApp, r.Helpdesk)
-		}
-		seen[pair{r.WhatsApp, r.Helpdesk}] = true
-		r.Reopen = DefaultReopenWindow
-		if r.ReopenWindow != "" {
-			d, err := ParseWindow(r.ReopenWindow)
-			if err != nil {
-				fe.add(line("reopen_window"), key("reopen_window"), "must be a duration such as 72h, 3d or 0 (never reopen)")
-			}
-			r.Reopen = d
-		}
-		if m := r.Match; m != nil {
-			switch m.Kind {
-			case "", "default":
-				m.Kind = "default"
-			case "country":
-				if !digits.MatchString(m.Value) || len(m.Value) > 3 {
-					fe.add(line("match"), key("match.value"), "a country rule needs the calling code digits, e.g. \"49\"")
-				}
-			case "keyword":
-				if strings.TrimSpace(m.Value) == "" {
-					fe.add(line("match"), key("match.value"), "a keyword rule needs a keyword")
-				}
-			default:
-				fe.add(line("match"), key("match.kind"), "must be default, country or keyword")
-			}
-		}
-		if t := r.ReengagementTemplate; t != nil && (t.Name == "" || t.Language == "") {
-			fe.add(line("reengagement_template"), key("reengagement_template"), "needs both name and language (e.g. {name: hello_world, language: en_US})")
-		}
-	}
-}
-
-// ParseWindow parses a reopen window: a Go duration, or whole days as "3d".
-func ParseWindow(s string) (time.Duration, error) {
-	if strings.HasSuffix(s, "d") {
-		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bad window %q", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad window %q", s)
-	}
-	return d, nil
+	return []error{err}
 }

@@ -22,14 +22,18 @@ var fileEnv = map[string]string{
 }
 
 // onlyZendesk stands in for the connector registry.
-func onlyZendesk(kind string, _ map[string]any, creds map[string]string) error {
-	if kind != "zendesk" {
-		return fmt.Errorf("no connector is registered for kind %q", kind)
+func onlyZendesk(h config.HelpdeskEntry) error {
+	if h.Kind != "zendesk" {
+		return fmt.Errorf("no connector is registered for kind %q", h.Kind)
 	}
-	if creds["api_token"] == "" {
-		return errors.New("credentials.api_token is required")
+	var errs []error
+	if h.Credentials["api_token"] == "" {
+		errs = append(errs, config.KeyError{Key: "credentials.api_token", Msg: "is required"})
 	}
-	return nil
+	if h.BaseURL == "" && h.Settings["subdomain"] == nil {
+		errs = append(errs, config.KeyError{Key: "settings.subdomain", Msg: "is required"})
+	}
+	return errors.Join(errs...)
 }
 
 func TestLoadFileExample(t *testing.T) {
@@ -86,6 +90,17 @@ helpdesks:
 		{"unknown account key", base + "routes:\n  - whatsapp: a\n    helpdesk: h\n    reopen: 3h\n", []string{"relaydesk.yaml:15: routes[0].reopen: unknown key"}},
 		{"route to missing account", base + "routes:\n  - whatsapp: support-eu\n    helpdesk: h\n", []string{`relaydesk.yaml:13: routes[0].whatsapp: no whatsapp entry is named "support-eu"`}},
 		{"route to missing helpdesk", base + "routes:\n  - whatsapp: a\n    helpdesk: nope\n", []string{`relaydesk.yaml:14: routes[0].helpdesk: no helpdesk entry is named "nope"`}},
+		{"a setting's problem names its line and key", `helpdesks:
+  - name: h
+    kind: zendesk
+    settings: {}
+`, []string{"relaydesk.yaml:4: helpdesks[0].settings.subdomain: is required", "relaydesk.yaml:2: helpdesks[0].credentials.api_token: is required"}},
+		{"a nested key's own line", `helpdesks:
+  - name: h
+    kind: zendesk
+    credentials:
+      api_token: ""
+`, []string{"relaydesk.yaml:5: helpdesks[0].credentials.api_token: is required"}},
 		{"unregistered kind", `helpdesks:
   - name: h
     kind: supportdesk-9000
@@ -149,7 +164,7 @@ func TestParseFileOptional(t *testing.T) {
 		y := `whatsapp:
   - {name: a, phone_number_id: "1", waba_id: "2", access_token: t, app_secret: s, verify_token: v, send_rate: 250}
 helpdesks:
-  - {name: h, kind: zendesk, credentials: {api_token: x}}
+  - {name: h, kind: zendesk, base_url: https://acme.zendesk.com, credentials: {api_token: x}}
 routes:
   - {whatsapp: a, helpdesk: h, match: {kind: country, value: "49"}, reopen_window: 3d}
 `

@@ -155,5 +155,6 @@ func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 		river.AddWorker(ws, &SweepWorker{Bridge: b})
 		river.AddWorker(ws, &PollWorker{Bridge: b})
 		river.AddWorker(ws, &SchedulePollsWorker{Bridge: b})
+		river.AddWorker(ws, &ProvisionWebhookWorker{Bridge: b})
 	}
 }

@@ -77,3 +77,52 @@ func (j jobCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(counts[state]), state)
 	}
 }
+
+// WebhookProvisions counts the installs of helpdesk webhooks by connector
+// kind and outcome (installed, rotated, skipped, retrying, rate_limited,
+// failed). The bridge increments it; RegisterWebhooks exports it.
+var WebhookProvisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "relaydesk_helpdesk_webhook_provision_total",
+	Help: "Attempts to install a helpdesk's webhook, by connector kind and outcome.",
+}, []string{"kind", "outcome"})
+
+var webhookDesc = prometheus.NewDesc("relaydesk_helpdesk_webhook_installed",
+	"1 when relaydesk's webhook is installed in the connection's helpdesk, 0 when it is pending or failed.",
+	[]string{"connection", "kind"}, nil)
+
+// WebhookGauge is one connection whose webhook relaydesk installs.
+type WebhookGauge struct {
+	Connection, Kind string
+	Installed        bool
+}
+
+// WebhookLister lists the connections whose webhook relaydesk installs.
+type WebhookLister func(ctx context.Context) ([]WebhookGauge, error)
+
+type webhookCollector struct{ list WebhookLister }
+
+// RegisterWebhooks exports the webhook gauge, read from the database at
+// scrape time (so every replica reports the same), and the provision
+// counter.
+func RegisterWebhooks(reg prometheus.Registerer, list WebhookLister) {
+	reg.MustRegister(webhookCollector{list}, WebhookProvisions)
+}
+
+func (w webhookCollector) Describe(ch chan<- *prometheus.Desc) { ch <- webhookDesc }
+
+func (w webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	gauges, err := w.list(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(webhookDesc, err)
+		return
+	}
+	for _, g := range gauges {
+		v := 0.0
+		if g.Installed {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(webhookDesc, prometheus.GaugeValue, v, g.Connection, g.Kind)
+	}
+}

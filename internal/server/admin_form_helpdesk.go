@@ -83,7 +83,7 @@ func (f *connectionForm) Validate(stored map[string]string) (map[string]string, 
 	for k, v := range f.Credentials {
 		creds[k] = v
 	}
-	err := f.desc.Validate(f.Settings, creds)
+	err := f.desc.ValidateConnection(f.BaseURL, f.Settings, creds)
 	var verr connectors.ValidationError
 	if errors.As(err, &verr) {
 		for _, fe := range verr {

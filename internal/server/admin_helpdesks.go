@@ -3,13 +3,14 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -64,7 +65,7 @@ func kindDescriptions() []connectors.Description {
 
 // helpdeskWebhookURL is where a connection's helpdesk sends its events.
 func (s *Server) helpdeskWebhookURL(c echo.Context, conn store.Connection) string {
-	return s.publicBase(c) + "/webhooks/helpdesk/" + conn.PublicID
+	return bridge.WebhookURL(s.publicBase(c), conn.PublicID)
 }
 
 func (s *Server) helpdesksList(c echo.Context) error {
@@ -174,72 +175,42 @@ func (s *Server) afterSave(c echo.Context, conn store.Connection, desc connector
 	return s.installWebhook(c, conn, desc, "installed", saved)
 }
 
-// installWebhook makes the helpdesk send its events to relaydesk and stores
-// the secret it signs them with. Without a WebhookInstaller the admin gets
-// the connector's manual steps.
+// installWebhook has the bridge install (or adopt; with how "rotated",
+// replace) the helpdesk-side webhook now, and says what happened. A helpdesk that
+// cannot be reached leaves the install to a job that retries it. Without a
+// WebhookInstaller the admin gets the connector's manual steps.
 func (s *Server) installWebhook(c echo.Context, conn store.Connection, desc connectors.Description, how, saved string) (kind, msg, detail string) {
-	cn, err := s.connector(conn)
-	if err != nil {
-		return "warning", saved, "The settings could not be used: " + err.Error()
-	}
-	wi, ok := cn.(connectors.WebhookInstaller)
-	if !ok {
-		return "info", saved, "Set up the webhook in " + desc.DisplayName + " by hand: follow the steps under “Webhook” below."
-	}
 	ctx, cancel := callCtx(c)
 	defer cancel()
-	url := s.helpdeskWebhookURL(c, conn)
-	if how == "rotated" {
-		if err := wi.UninstallWebhook(ctx, url); err != nil {
-			return s.connectorFailure(ctx, conn, desc, err, saved+" The old webhook could not be removed.")
+	res, err := s.bridge.ProvisionWebhook(ctx, conn.ID, bridge.Provision{Base: s.publicBase(c), Rotate: how == "rotated", Who: s.actor(c)})
+	switch res.Outcome {
+	case bridge.ProvisionSkipped:
+		if res.FromFile {
+			return "info", saved, res.Detail
 		}
-	}
-	secret, err := wi.InstallWebhook(ctx, url)
-	if err != nil {
-		return s.connectorFailure(ctx, conn, desc, err, saved+" The webhook could not be installed.")
-	}
-	if err := s.store.ReplaceWebhookSecret(c.Request().Context(), conn.ID, secret, how, s.actor(c)); err != nil {
-		return "error", saved, "The webhook was installed but its secret could not be stored: " + err.Error()
-	}
-	_ = s.store.SetConnectionHealth(c.Request().Context(), conn.ID, "healthy", "webhook "+how)
-	if how == "rotated" {
+		return "info", saved, "Set up the webhook in " + desc.DisplayName + " by hand: follow the steps under “Webhook” below."
+	case bridge.ProvisionRotated:
 		return "success", "Webhook secret rotated.", desc.DisplayName + " now signs its events with a new secret; the old one no longer works."
+	case bridge.ProvisionInstalled:
+		return "success", strings.TrimSpace(saved + " relaydesk installed its webhook in " + desc.DisplayName + "."),
+			"Agent replies and status changes now reach relaydesk at " + res.Endpoint + "."
+	case bridge.ProvisionRetrying, bridge.ProvisionRateLimited:
+		if err := s.bridge.EnqueueProvision(context.WithoutCancel(ctx), conn.ID); err != nil {
+			return "error", saved + " The webhook could not be installed.", res.Detail
+		}
+		return "warning", strings.TrimSpace(saved + " The webhook is not installed yet: relaydesk retries in the background."), res.Detail
+	case bridge.ProvisionFailed:
+		return "error", strings.TrimSpace(saved + " The webhook could not be installed."), res.Detail
 	}
-	return "success", saved + " relaydesk installed its webhook in " + desc.DisplayName + ".",
-		"Agent replies and status changes now reach relaydesk at " + url + "."
+	return "error", saved, "The webhook could not be installed: " + err.Error()
 }
 
 // connectorFailure records a helpdesk call's failure as the connection's
 // health and explains it.
 func (s *Server) connectorFailure(ctx context.Context, conn store.Connection, desc connectors.Description, err error, msg string) (kind, m, detail string) {
-	health := "unreachable"
-	switch connectors.ClassOf(err) {
-	case connectors.ClassAuth:
-		health = "auth_failed"
-	case connectors.ClassRateLimited:
-		health = "rate_limited"
-	case connectors.ClassPermanent, connectors.ClassNotFound:
-		health = "attention"
-	}
-	detail = plainConnectorError(err, desc.DisplayName)
-	_ = s.store.SetConnectionHealth(context.WithoutCancel(ctx), conn.ID, health, detail)
+	detail = bridge.PlainConnectorError(err, desc.DisplayName)
+	_ = s.store.SetConnectionHealth(context.WithoutCancel(ctx), conn.ID, bridge.HealthOf(err), detail)
 	return "error", msg, detail
-}
-
-// plainConnectorError explains a failed helpdesk call.
-func plainConnectorError(err error, name string) string {
-	switch connectors.ClassOf(err) {
-	case connectors.ClassAuth:
-		return name + " refused the credentials: they are wrong, were revoked, or lack admin rights. (" + err.Error() + ")"
-	case connectors.ClassRateLimited:
-		wait, _ := connectors.IsRateLimited(err)
-		return fmt.Sprintf("%s asked relaydesk to slow down; try again in %s.", name, roundWait(wait))
-	case connectors.ClassNotFound:
-		return name + " answered “not found”: check the subdomain or base URL. (" + err.Error() + ")"
-	case connectors.ClassPermanent:
-		return name + " refused the request: " + err.Error()
-	}
-	return "relaydesk could not reach " + name + ": " + err.Error()
 }
 
 func (s *Server) loadConnection(c echo.Context) (store.Connection, connectors.Description, error) {
@@ -318,17 +289,27 @@ func (s *Server) helpdeskEnabled(c echo.Context) error {
 	return s.flash(c, self, "warning", "Helpdesk "+conn.Name+" is disabled.", "relaydesk stops polling it until you enable it again.")
 }
 
+// loadConnector loads the connection of the request and builds its
+// connector; self is the connection's page. When the connector is nil, err
+// is the answer to return (a flash when the settings cannot be used).
+func (s *Server) loadConnector(c echo.Context) (conn store.Connection, desc connectors.Description, cn connectors.Connector, self string, err error) {
+	conn, desc, err = s.loadConnection(c)
+	if err != nil {
+		return conn, desc, nil, "", err
+	}
+	self = "/admin/helpdesks/" + idText(conn.ID)
+	if cn, err = s.connector(conn); err != nil {
+		return conn, desc, nil, self, s.flash(c, self, "error", "The settings could not be used.", err.Error())
+	}
+	return conn, desc, cn, self, nil
+}
+
 // helpdeskTest checks the stored credentials with the connector's cheapest
 // authenticated call and records the outcome as the connection's health.
 func (s *Server) helpdeskTest(c echo.Context) error {
-	conn, desc, err := s.loadConnection(c)
-	if err != nil {
+	conn, desc, cn, self, err := s.loadConnector(c)
+	if cn == nil {
 		return err
-	}
-	self := "/admin/helpdesks/" + idText(conn.ID)
-	cn, err := s.connector(conn)
-	if err != nil {
-		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
 	}
 	t, ok := cn.(connectors.Tester)
 	if !ok {
@@ -346,31 +327,29 @@ func (s *Server) helpdeskTest(c echo.Context) error {
 	return s.flash(c, self, "success", "Connection works: "+desc.DisplayName+" accepted relaydesk's credentials.", "")
 }
 
-// helpdeskWebhook installs or rotates the helpdesk-side webhook (connectors
-// that can), or stores a secret entered or generated here (the others).
+// helpdeskWebhook installs, reinstalls or rotates the helpdesk-side webhook
+// (connectors that can, file-managed connections included: the file owns
+// the settings, not the webhook), or stores a secret entered or generated
+// here (the others). The form's mode is "install" (install or adopt) or
+// "rotate"; without one, a stored secret is rotated.
 func (s *Server) helpdeskWebhook(c echo.Context) error {
-	conn, desc, err := s.loadConnection(c)
-	if err != nil {
+	conn, desc, cn, self, err := s.loadConnector(c)
+	if cn == nil {
 		return err
-	}
-	if conn.ManagedByFile {
-		return s.managedRefusal(c)
-	}
-	self := "/admin/helpdesks/" + idText(conn.ID)
-	cn, err := s.connector(conn)
-	if err != nil {
-		return s.flash(c, self, "error", "The settings could not be used.", err.Error())
 	}
 	if _, ok := cn.(connectors.WebhookInstaller); ok {
 		how := "installed"
-		if conn.HasWebhookSecret() {
+		if mode := c.FormValue("mode"); mode == "rotate" || (mode == "" && conn.HasWebhookSecret()) {
 			how = "rotated"
 		}
 		kind, msg, detail := s.installWebhook(c, conn, desc, how, "")
 		if msg == "" {
-			msg = "Webhook installed."
+			msg = "Webhook not installed."
 		}
 		return s.flash(c, self, kind, msg, detail)
+	}
+	if conn.ManagedByFile {
+		return s.managedRefusal(c)
 	}
 	secret, how := c.FormValue("secret"), "entered"
 	if secret == "" {

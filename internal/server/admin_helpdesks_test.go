@@ -20,7 +20,6 @@ import (
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
-	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -111,7 +110,7 @@ func TestHelpdeskCreate(t *testing.T) {
 		form.Set("credentials.email", "not-an-email")
 		form.Set("base_url", "ftp://x")
 		res := requireRejected(t, a.post("/admin/helpdesks", form),
-			"Give it a name.", "Subdomain is required.", "Agent email must be an email address.", "Enter an http(s) URL")
+			"Give it a name.", "Subdomain is required (or give the connection&#39;s base_url).", "Agent email must be an email address.", "Enter an http(s) URL")
 		require.Contains(t, res.body, `id="e-settings.subdomain"`)
 		require.NotContains(t, res.body, zendesktest.APIToken)
 	})
@@ -204,23 +203,18 @@ func TestHelpdeskFromTheFileIsReadOnly(t *testing.T) {
 	t.Parallel()
 	b, a := setupLoggedIn(t)
 	zd := zendesktest.New(t)
-	cfg := zd.Config()
-	ctx := context.Background()
-	applyFile(t, b.store, &config.File{Path: "relaydesk.yaml", Helpdesks: []config.HelpdeskEntry{{
-		Name: "zendesk-file", Kind: "zendesk", BaseURL: cfg.BaseURL, Settings: cfg.Settings, Credentials: cfg.Credentials,
-		WebhookSecret: "file-secret",
-	}}})
-	conn, err := b.store.ConnectionByName(ctx, "zendesk-file")
-	require.NoError(t, err)
-	path := "/admin/helpdesks/" + fmt.Sprint(conn.ID)
+	conn, path := fileZendesk(t, b, zd, "file-secret")
 
 	page := a.get(path)
 	require.Contains(t, page.body, "Managed by the configuration file.")
 	require.NotContains(t, page.body, `id="save"`)
 	require.NotContains(t, page.body, `id="webhook-install"`)
-	for _, p := range []string{path, path + "/webhook", path + "/enabled"} {
+	require.Contains(t, page.body, "The configuration file gives this connection's <code>webhook_secret</code>")
+	for _, p := range []string{path, path + "/enabled"} {
 		require.Equal(t, http.StatusForbidden, a.post(p, zendeskForm(zd, "renamed")).code, p)
 	}
+	requireRedirect(t, a.post(path+"/webhook", nil), path)
+	require.Contains(t, a.get(path).body, "The configuration file gives this connection&#39;s webhook_secret, so relaydesk installs nothing in Zendesk.")
 	got := b.connection(t, conn.ID)
 	require.Equal(t, "zendesk-file", got.Name)
 	secret, err := b.store.WebhookSecret(got)

@@ -32,18 +32,26 @@ type Connection struct {
 	HealthDetail  string
 	HealthAt      *time.Time
 	LastWebhookAt *time.Time
+	Webhook       WebhookStatus
 
 	credentials, oauthToken, webhookSecret []byte
+	// settingsDigest identifies the kind, base URL, settings and
+	// credentials read (see migration 006).
+	settingsDigest string
 }
 
 const connectionColumns = `id, name, kind, public_id, base_url, settings, poll_cursor, enabled, managed_by_file,
-	health, health_detail, health_at, last_webhook_at, credentials, oauth_token, webhook_secret`
+	health, health_detail, health_at, last_webhook_at, credentials, oauth_token, webhook_secret,
+	webhook_source, webhook_state, webhook_installed_at, webhook_error, webhook_endpoint,
+	webhook_digest = settings_digest, settings_digest`
 
 func scanConnection(row scanner) (Connection, error) {
 	var c Connection
+	w := &c.Webhook
 	err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PublicID, &c.BaseURL, &c.Settings, &c.PollCursor, &c.Enabled,
 		&c.ManagedByFile, &c.Health, &c.HealthDetail, &c.HealthAt, &c.LastWebhookAt,
-		&c.credentials, &c.oauthToken, &c.webhookSecret)
+		&c.credentials, &c.oauthToken, &c.webhookSecret,
+		&w.Source, &w.State, &w.InstalledAt, &w.Error, &w.Endpoint, &w.SettingsUnchanged, &c.settingsDigest)
 	return c, err
 }
 

@@ -123,23 +123,24 @@ func (q *Queries) SetConnectionEnabled(ctx context.Context, id ConnectionID, ena
 	return wrap(q.setEnabled(ctx, "helpdesk_connections", "helpdesk", int64(id), enabled, who), "set connection %d enabled", id)
 }
 
-// ReplaceWebhookSecret stores (sealed) a connection's new webhook secret and
-// records how it was obtained ("installed", "rotated", "entered",
-// "generated"). A connection managed by the file only takes a secret its
-// connector installed while it had none (the file may leave the secret to
-// the connector); anything else is refused with ErrManagedByFile.
+// ReplaceWebhookSecret stores (sealed) a webhook secret entered or
+// generated in the admin page and records how ("entered", "generated"). A
+// connection managed by the file is refused with ErrManagedByFile: its
+// secret comes from the file or from the webhook relaydesk installs
+// (RecordWebhookInstalled).
 func (q *Queries) ReplaceWebhookSecret(ctx context.Context, id ConnectionID, secret []byte, how string, who Actor) error {
 	err := q.inTx(ctx, func(tx *Queries) error {
 		var name string
-		var managed, has bool
-		if err := tx.db.QueryRow(ctx, `SELECT name, managed_by_file, webhook_secret IS NOT NULL FROM helpdesk_connections
-			WHERE id = $1 FOR UPDATE`, id).Scan(&name, &managed, &has); err != nil {
+		var managed bool
+		if err := tx.db.QueryRow(ctx, `SELECT name, managed_by_file FROM helpdesk_connections
+			WHERE id = $1 FOR UPDATE`, id).Scan(&name, &managed); err != nil {
 			return err
 		}
-		if managed && (how != "installed" || has) {
+		if managed {
 			return ErrManagedByFile
 		}
-		if _, err := tx.db.Exec(ctx, `UPDATE helpdesk_connections SET webhook_secret = $2, updated_at = now() WHERE id = $1`,
+		if _, err := tx.db.Exec(ctx, `UPDATE helpdesk_connections SET webhook_secret = $2, webhook_source = 'manual',
+			webhook_state = '', webhook_error = '', updated_at = now() WHERE id = $1`,
 			id, q.keys.Seal(secret, purposeWebhookSecret)); err != nil {
 			return err
 		}
@@ -169,14 +170,18 @@ func (q *Queries) ConnectOAuth(ctx context.Context, id ConnectionID, tok *oauth2
 
 // DeclareConnection upserts a connection by name as managed by the file.
 // Credentials are compared as maps (key order does not matter) and, like an
-// unchanged webhook secret, keep their sealed bytes when unchanged; an empty
-// webhookSecret keeps whatever the connector installed. An unchanged row is
-// not written. Run it in a transaction (it locks the row first).
+// unchanged webhook secret, keep their sealed bytes when unchanged. A
+// webhookSecret marks the secret as the file's (relaydesk installs nothing);
+// an empty one keeps the webhook relaydesk installed, and drops a secret
+// the file gave before, so that relaydesk installs the webhook instead. An
+// unchanged row is not written. Run it in a transaction (it locks the row
+// first).
 func (q *Queries) DeclareConnection(ctx context.Context, n NewConnection, webhookSecret string) (ConnectionID, Declared, error) {
 	var id ConnectionID
 	var creds, hook []byte
-	err := q.db.QueryRow(ctx, `SELECT id, credentials, webhook_secret FROM helpdesk_connections WHERE name = $1 FOR UPDATE`,
-		n.Name).Scan(&id, &creds, &hook)
+	var source WebhookSource
+	err := q.db.QueryRow(ctx, `SELECT id, credentials, webhook_secret, webhook_source FROM helpdesk_connections
+		WHERE name = $1 FOR UPDATE`, n.Name).Scan(&id, &creds, &hook, &source)
 	if err != nil && !isNoRows(err) {
 		return 0, "", wrap(err, "lock connection %q", n.Name)
 	}
@@ -186,8 +191,11 @@ func (q *Queries) DeclareConnection(ctx context.Context, n NewConnection, webhoo
 			return 0, "", fmt.Errorf("declare connection %q: %w", n.Name, err)
 		}
 	}
-	if webhookSecret != "" {
-		hook = q.keep(hook, []byte(webhookSecret), purposeWebhookSecret)
+	switch {
+	case webhookSecret != "":
+		hook, source = q.keep(hook, []byte(webhookSecret), purposeWebhookSecret), WebhookSourceFile
+	case source == WebhookSourceFile:
+		hook, source = nil, WebhookSourceNone
 	}
 	settings, err := json.Marshal(n.Settings)
 	if err != nil {
@@ -195,16 +203,20 @@ func (q *Queries) DeclareConnection(ctx context.Context, n NewConnection, webhoo
 	}
 	var tag string
 	err = q.db.QueryRow(ctx, `
-		INSERT INTO helpdesk_connections AS c (name, kind, public_id, base_url, settings, credentials, webhook_secret, managed_by_file)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+		INSERT INTO helpdesk_connections AS c (name, kind, public_id, base_url, settings, credentials, webhook_secret,
+			webhook_source, managed_by_file)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
 		ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url,
 			settings = excluded.settings, credentials = excluded.credentials,
-			webhook_secret = excluded.webhook_secret, managed_by_file = true, updated_at = now()
-		WHERE (c.kind, c.base_url, c.settings, c.credentials, c.webhook_secret, c.managed_by_file)
+			webhook_secret = excluded.webhook_secret, webhook_source = excluded.webhook_source,
+			webhook_state = CASE WHEN excluded.webhook_source = c.webhook_source THEN c.webhook_state ELSE '' END,
+			webhook_error = CASE WHEN excluded.webhook_source = c.webhook_source THEN c.webhook_error ELSE '' END,
+			managed_by_file = true, updated_at = now()
+		WHERE (c.kind, c.base_url, c.settings, c.credentials, c.webhook_secret, c.webhook_source, c.managed_by_file)
 			IS DISTINCT FROM (excluded.kind, excluded.base_url, excluded.settings, excluded.credentials,
-			excluded.webhook_secret, true)
+			excluded.webhook_secret, excluded.webhook_source, true)
 		RETURNING id, `+upsertTag,
-		n.Name, n.Kind, newPublicID(), n.BaseURL, settings, creds, hook).Scan(&id, &tag)
+		n.Name, n.Kind, newPublicID(), n.BaseURL, settings, creds, hook, source).Scan(&id, &tag)
 	d, err := declaredTag(err, tag)
 	if err != nil {
 		return 0, "", fmt.Errorf("declare connection %q: %w", n.Name, err)

@@ -15,7 +15,7 @@ import (
 // (built from the settings) otherwise. An unusable URL fails with badURL,
 // after the connector kind.
 func BaseURL(d connectors.Description, cfg connectors.Config, fallback, badURL string) (*url.URL, error) {
-	if err := d.Validate(cfg.Settings, cfg.Credentials); err != nil {
+	if err := d.ValidateConnection(cfg.BaseURL, cfg.Settings, cfg.Credentials); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Kind, err)
 	}
 	raw := cfg.BaseURL
