@@ -32,6 +32,10 @@ const (
 	lease = 20 * time.Second
 	// heartbeat renews the lease while a worker runs.
 	heartbeat = 5 * time.Second
+	// orphanAfter is how long after its attempt began a running job that
+	// holds no lease is taken for one orphaned by a killed process: a live
+	// job claims its lease at once and renews it every heartbeat.
+	orphanAfter = lease + heartbeat
 	// busySnooze is how long a job waits when another worker holds the
 	// conversation.
 	busySnooze = 2 * time.Second

@@ -17,7 +17,7 @@ import (
 // nothing waits forever. A job it adds to one a rescue later revives is
 // harmless: whichever runs second finds nothing pending.
 func (b *Bridge) Sweep(ctx context.Context, age time.Duration) (int, error) {
-	in, out, err := b.store.Stalled(ctx, age, 500)
+	in, out, err := b.store.Stalled(ctx, age, orphanAfter, 500)
 	if err != nil || len(in)+len(out) == 0 {
 		return 0, err
 	}

@@ -70,7 +70,7 @@ func TestSweepRecoversAnOrphanedJob(t *testing.T) {
 		"waits in backoff":                `state = 'retryable', scheduled_at = now() + interval '1 hour'`,
 		"is snoozed":                      `state = 'scheduled', scheduled_at = now() + interval '1 hour'`,
 		"a worker started 10 seconds ago": `state = 'running', attempt = 1, attempted_at = now() - interval '10 seconds'`,
-		"a worker started 50 seconds ago": `state = 'running', attempt = 1, attempted_at = now() - interval '50 seconds'`,
+		"a worker started 20 seconds ago": `state = 'running', attempt = 1, attempted_at = now() - interval '20 seconds'`,
 	} {
 		exec(`UPDATE river_job SET ` + job + ` WHERE kind = 'deliver_inbound'`)
 		require.Zero(t, sweep(), "a job that %s is left alone", name)

@@ -99,7 +99,7 @@ type SweepWorker struct {
 // must have waited, with no lease and no live job, to be re-queued. It is
 // short because a job orphaned by a killed process is otherwise rescued
 // only after RescueStuckJobsAfter.
-const SweepEvery = 30 * time.Second
+const SweepEvery = 15 * time.Second
 
 // Work sweeps conversations whose pending messages waited SweepEvery.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[bridge.SweepArgs]) error {

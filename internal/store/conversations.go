@@ -105,10 +105,10 @@ func (q *Queries) SetReengaged(ctx context.Context, id ConversationID, at time.T
 // A live job is a deliver_inbound or send_outbound job of the conversation
 // (args conversation_id, matched by containment so river_job's GIN index on
 // args serves it) that is waiting to run, or running and attempted within
-// the last minute: a live worker claims its lease within a second and then
+// orphanAfter: a live worker claims its lease within a second and then
 // keeps it alive, so a running job with no lease, attempted earlier, is an
 // orphan. A job that is merely waiting (backoff, snooze) is left to run.
-func (q *Queries) Stalled(ctx context.Context, age time.Duration, limit int) (in, out []ConversationID, err error) {
+func (q *Queries) Stalled(ctx context.Context, age, orphanAfter time.Duration, limit int) (in, out []ConversationID, err error) {
 	rows, err := pairs[ConversationID, string](ctx, q.db, `
 		SELECT DISTINCT m.conversation_id, m.direction FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.state = 'pending' AND m.updated_at < now() - $1::interval
@@ -117,8 +117,8 @@ func (q *Queries) Stalled(ctx context.Context, age time.Duration, limit int) (in
 				WHERE j.kind = CASE m.direction WHEN 'in' THEN 'deliver_inbound' ELSE 'send_outbound' END
 					AND j.args @> jsonb_build_object('conversation_id', m.conversation_id)
 					AND (j.state IN ('available', 'scheduled', 'retryable', 'pending')
-						OR (j.state = 'running' AND j.attempted_at > now() - interval '1 minute')))
-		LIMIT $2`, age, limit)
+						OR (j.state = 'running' AND j.attempted_at > now() - $3::interval)))
+		LIMIT $2`, age, limit, orphanAfter)
 	if err != nil {
 		return nil, nil, wrap(err, "stalled conversations")
 	}
