@@ -105,9 +105,9 @@ var shellNotRun = map[string]string{
 	"make bench":    "takes about 5 minutes; docs/performance.md reports its numbers",
 	"make soak":     "takes about 6 minutes; TestShortSoak runs a short soak in make test",
 	"go test":       "is a test run itself (make test runs it)",
-	"BASE=":         "the public API example needs a deployed relaydesk with a registered application and chat 42; internal/server's API tests make these calls",
-	"TOKEN=":        "part of the public API example above",
-	"curl":          "part of the public API example above",
+	"BASE=":         "the public API example: TestDocsPublicAPIExample runs it against the real binary",
+	"TOKEN=":        "part of the public API example (TestDocsPublicAPIExample)",
+	"curl":          "part of the public API example (TestDocsPublicAPIExample)",
 	"RELAYDESK_UPD": "refreshes the screenshots with TestAdminInABrowser, which make test runs",
 }
 
