@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ var errMediaGone = errors.New("media no longer available")
 // should stop and be retried or snoozed.
 func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) error {
 	wm := inboundOf(m)
+	if wm.Type == whatsapp.TypeReaction && wm.Reaction != nil {
+		return b.deliverReaction(ctx, ic, m, *wm.Reaction)
+	}
 	var mediaErr error
 	msg := connectors.Message{Body: msgconv.Render(wm), Key: m.WAMID, At: m.CreatedAt}
 	if m.WATimestamp != nil {
@@ -49,16 +53,57 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 		msg.Attachments = []connectors.Attachment{mediaAttachment(ic.graph, wm, &mediaErr)}
 	}
 	err := b.postMessage(ctx, ic, m, msg, &mediaErr)
-	if errors.Is(err, errMediaGone) {
+	var refused *attachmentRefusedError
+	switch {
+	case errors.Is(err, errMediaGone):
 		// The file is gone for good: the agent still gets the message, with
 		// a line saying what is missing, instead of nothing.
-		msg.Attachments = nil
-		msg.Body = strings.TrimSpace(msg.Body + "\n\n[The " + wm.Type + " could not be fetched from WhatsApp (" +
-			mediaErr.Error() + "). Ask the customer to send it again.]")
-		mediaErr = nil
-		err = b.postMessage(ctx, ic, m, msg, &mediaErr)
+		msg.Body = msgconv.AppendLine(msg.Body, "[The "+wm.Type+" could not be fetched from WhatsApp ("+
+			mediaErr.Error()+"). Ask the customer to send it again.]")
+	case errors.As(err, &refused):
+		// The helpdesk will not take the file: the text goes without it,
+		// with a line naming the file and why, and a link to open it.
+		expires := b.now().Add(MediaLinkTTL)
+		link := b.mediaLinkURL(ic.account.ID, wm.Media.ID, expires)
+		msg.Body = msgconv.AppendLine(msg.Body, msgconv.FileNotAttached(msg.Attachments[0].Filename,
+			refused.reason(), link, expires))
+	default:
+		return err
 	}
-	return err
+	msg.Attachments = nil
+	mediaErr = nil
+	return b.postMessage(ctx, ic, m, msg, &mediaErr)
+}
+
+// attachmentRefusedError is a helpdesk refusing a message's file rather
+// than the message: too large (413) or of a type it does not take (415).
+type attachmentRefusedError struct{ err *connectors.Error }
+
+func (e *attachmentRefusedError) Error() string { return "attachment refused: " + e.err.Error() }
+
+// reason says for the agent why the file was refused.
+func (e *attachmentRefusedError) reason() string {
+	why := "the helpdesk refused its type"
+	if e.err.Status == http.StatusRequestEntityTooLarge {
+		why = "it is larger than the helpdesk accepts"
+	}
+	if e.err.Message != "" {
+		why += " (" + strings.TrimSuffix(e.err.Message, ".") + ")"
+	}
+	return why
+}
+
+// refusedAttachment reports a failed post of msg as its file being refused,
+// when it is one; the download from Graph must have worked (mediaErr nil).
+func refusedAttachment(msg connectors.Message, err, mediaErr error) error {
+	var ce *connectors.Error
+	if len(msg.Attachments) == 0 || mediaErr != nil || !errors.As(err, &ce) {
+		return nil
+	}
+	if ce.Status == http.StatusRequestEntityTooLarge || ce.Status == http.StatusUnsupportedMediaType {
+		return &attachmentRefusedError{err: ce}
+	}
+	return nil
 }
 
 // arrivedLate reports whether a customer message sent at sent reaches the
@@ -118,6 +163,9 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 		// Closed or deleted on the helpdesk side: follow up in a new ticket.
 		return b.openTicket(ctx, ic, m, msg, &ticket, mediaErr)
 	}
+	if r := refusedAttachment(msg, err, *mediaErr); r != nil {
+		return r
+	}
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, *mediaErr)
 	}
@@ -154,9 +202,7 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	}
 	route := pickRoute(routes, ic.conv.WaID, msg.Body)
 	if route == nil {
-		b.log.Warn("no route for the number; the message stays pending", "account", ic.account.Name, "message", m.ID)
-		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("",
-			"This WhatsApp number has no route to a helpdesk. Add a route in the admin page, then retry the message."))
+		return b.holdUnrouted(ctx, ic, m)
 	}
 	conn, err := b.connFor(ctx, ic, route.ConnectionID)
 	if err != nil {
@@ -184,6 +230,9 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	cctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
 	t, firstComment, err := conn.c.CreateTicket(cctx, nt)
 	cancel()
+	if r := refusedAttachment(msg, err, *mediaErr); r != nil {
+		return r
+	}
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, *mediaErr)
 	}
@@ -281,4 +330,62 @@ func (b *Bridge) postTimeout(m connectors.Message) time.Duration {
 		return mediaTimeout
 	}
 	return b.timeout
+}
+
+// reactionQuoteWords is how many words of the reacted message a reaction's
+// note quotes.
+const reactionQuoteWords = 8
+
+// deliverReaction posts a customer's reaction as an internal note on the
+// ticket of the message it reacts to, quoting that message's first words. It
+// never opens or reopens a ticket: when the reacted message has no ticket
+// (or its ticket takes nothing more), the note goes on the conversation's
+// active ticket, and with no ticket at all the reaction is recorded on the
+// message for the admin page.
+func (b *Bridge) deliverReaction(ctx context.Context, ic *convCtx, m store.Message, r whatsapp.Reaction) error {
+	quoted := ""
+	var tickets []store.TicketID
+	target, err := b.store.MessageByWAMID(ctx, ic.conv.ID, r.MessageID)
+	switch {
+	case err == nil:
+		body := target.Body
+		if target.Direction == "in" {
+			body = msgconv.Render(inboundOf(target))
+		}
+		quoted = msgconv.FirstWords(body, reactionQuoteWords)
+		if target.TicketID != nil {
+			tickets = append(tickets, *target.TicketID)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if active, err := b.store.ActiveTicket(ctx, ic.conv.ID); err == nil {
+		tickets = append(tickets, active.ID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	note := connectors.Note{Body: "[WhatsApp] " + msgconv.Reaction(r.Emoji, r.Removed, quoted), Key: m.WAMID}
+	for _, id := range tickets {
+		t, err := b.store.TicketByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		conn, err := b.connFor(ctx, ic, t.ConnectionID)
+		if err != nil {
+			return err
+		}
+		nctx, cancel := context.WithTimeout(ctx, b.timeout)
+		noteID, err := conn.c.AddNote(nctx, t.RemoteID, note)
+		cancel()
+		switch {
+		case err == nil:
+			return b.store.MarkPosted(ctx, m.ID, t.ID, conn.row.ID, noteID)
+		case connectors.IsPermanent(err) || connectors.IsNotFound(err):
+			continue // closed or deleted: try the active ticket
+		}
+		return b.helpdeskErr(ctx, conn, err)
+	}
+	b.log.Info("a reaction has no open ticket to go on; recorded only", "message", m.ID)
+	return b.store.MarkState(ctx, m.ID, store.StateDone, store.Failure("",
+		"Not posted: the reacted message's ticket is closed and the conversation has no open ticket ("+note.Body+")."))
 }

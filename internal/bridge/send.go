@@ -1,9 +1,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -65,13 +68,21 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	var last string
 	for i, a := range attachments {
 		if w, ok := m.SentParts[i]; ok {
-			last = w
+			last = cmp.Or(w, last) // "" is a file not sent, with its note
 			continue
 		}
 		if err := b.pace(ctx, cc.account, to); err != nil {
 			return err
 		}
 		wamid, err := b.sendAttachment(ctx, cc.graph, conn, to, a)
+		if why := fileRefused(err); why != "" {
+			// WhatsApp will not take this file: the rest of the reply goes,
+			// and a note tells the agent which file did not and why.
+			if err := b.skipPart(ctx, m, i, a.Filename, why); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return b.graphErr(ctx, cc.account, m, err)
 		}
@@ -224,4 +235,37 @@ func apiMessageOf(m store.Message) (*store.APISend, bool) {
 		return nil, false
 	}
 	return m.APISend, m.APISend.Type != whatsapp.TypeText
+}
+
+// fileRefused says why WhatsApp will not take an agent's file (its type, its
+// size, Graph refusing the upload, a URL relaydesk must not fetch), or ""
+// when err is not about the file itself.
+func fileRefused(err error) string {
+	var ae *whatsapp.APIError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, whatsapp.ErrUnsupportedMediaType):
+		return "WhatsApp does not take files of this type (" + strings.TrimPrefix(err.Error(), "whatsapp: unsupported media type: ") + ")"
+	case errors.Is(err, whatsapp.ErrMediaTooLarge):
+		return "it is larger than WhatsApp accepts (" + strings.TrimPrefix(err.Error(), "whatsapp: media too large: ") + ")"
+	case errors.As(err, &ae) && ae.Code == 131053:
+		return ae.PlainReason()
+	case errors.Is(err, errAttachmentURL):
+		return "relaydesk may not fetch it from where the helpdesk keeps it (" + err.Error() + ")"
+	}
+	return ""
+}
+
+// skipPart records an attachment of a reply as not sent (an empty part) and
+// queues the note naming it, in one transaction: a retry neither sends it
+// nor notes it again.
+func (b *Bridge) skipPart(ctx context.Context, m store.Message, i int, filename, why string) error {
+	b.log.Warn("WhatsApp refused a reply's attachment; sending the rest", "message", m.ID, "part", i, "reason", why)
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RecordPart(ctx, m.ID, i, ""); err != nil {
+			return err
+		}
+		return b.enqueueNote(ctx, tx, m, msgconv.FileNotSent(filename, why), "file-"+strconv.Itoa(i))
+	})
 }

@@ -130,9 +130,11 @@ func TestEveryMessageTypeIsReadableForAgents(t *testing.T) {
 			require.NotEmpty(t, strings.TrimSpace(c.Body), "no empty comment reaches the agent")
 			bodies = append(bodies, c.Body)
 		}
+		// Reactions are internal notes on the reacted message's ticket.
+		bodies = append(bodies, h.notes(tk.ID)...)
 	}
 	all := strings.Join(bodies, "\n")
-	for _, want := range []string{"Shared a location", "Shared contact card", "Chose:", "Tapped:", "Reacted", "Removed a reaction",
+	for _, want := range []string{"Shared a location", "Shared contact card", "Chose:", "Tapped:", "Reacted", "Removed their reaction",
 		"Placed an order", "changed their WhatsApp number", "Unsupported message", "[Came from an ad"} {
 		require.Contains(t, all, want)
 	}

@@ -30,6 +30,10 @@ func (s *Server) routes() {
 	e.POST("/webhooks/whatsapp", s.whatsappDeliver)
 	e.POST("/webhooks/helpdesk/:connection", s.helpdeskDeliver)
 
+	// A customer's media file the helpdesk would not take, by the signed,
+	// expiring link in the ticket comment (the token is the credential).
+	e.GET("/media/:token", s.mediaLink)
+
 	// The admin page. Every /admin route loads the session from its cookie
 	// (loadSession) and answers with Cache-Control: no-store; state-changing
 	// requests from another site are refused by Sec-Fetch-Site/Origin
@@ -90,6 +94,12 @@ func (s *Server) routes() {
 	adm.GET("/conversations", s.conversationsList, page...)
 	adm.GET("/conversations/:id", s.conversationView, page...)
 	adm.POST("/messages/:id/retry", s.messageRetry, page...)
+
+	// Customer messages no route matched, held per number; the button routes
+	// them again with the number's current routes.
+	s.initUnrouted()
+	adm.GET("/unrouted", s.unroutedList, page...)
+	adm.POST("/unrouted/:id/route", s.unroutedRoute, page...)
 
 	adm.GET("/audit", s.auditPage, page...)
 

@@ -250,7 +250,15 @@ func (q *Queries) SetAttachments(ctx context.Context, id MessageID, body string,
 // transaction when MarkQueued says so.
 func (q *Queries) RetryMessage(ctx context.Context, id MessageID) (conversationID ConversationID, direction string, err error) {
 	err = q.db.QueryRow(ctx, `UPDATE messages SET state = 'pending', attempts = 0, updated_at = now()
-		WHERE id = $1 AND state IN ('failed', 'waiting_window') RETURNING conversation_id, direction`, id).
+		WHERE id = $1 AND state IN ('failed', 'waiting_window', 'unrouted') RETURNING conversation_id, direction`, id).
 		Scan(&conversationID, &direction)
 	return conversationID, direction, wrap(err, "retry message %d", id)
+}
+
+// MessageByWAMID finds a conversation's message, in either direction, by
+// the id WhatsApp gave it (what a customer's reaction names).
+func (q *Queries) MessageByWAMID(ctx context.Context, conversationID ConversationID, wamid string) (Message, error) {
+	m, err := scanMessage(q.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE conversation_id = $1 AND wamid = $2 ORDER BY id LIMIT 1`, conversationID, wamid))
+	return m, wrap(err, "message %s of conversation %d", wamid, conversationID)
 }

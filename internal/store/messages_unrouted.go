@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// StateUnrouted holds a customer message no route of its number matches:
+// it waits, shown on the admin page, until an admin routes it.
+const StateUnrouted = "unrouted"
+
+// UnroutedMessage is a held customer message, for the admin page.
+type UnroutedMessage struct {
+	ID             MessageID
+	ConversationID ConversationID
+	AccountID      AccountID
+	Number         string // the account's name
+	WaID           string
+	ProfileName    string
+	Kind           string
+	Body           string
+	CreatedAt      time.Time
+}
+
+const unroutedQuery = `SELECT m.id, m.conversation_id, a.id, a.name, ct.wa_id, ct.profile_name, m.kind, m.body, m.created_at
+	FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN whatsapp_accounts a ON a.id = c.account_id
+	JOIN contacts ct ON ct.id = c.contact_id WHERE m.state = 'unrouted' AND m.direction = 'in'`
+
+func scanUnrouted(row scanner) (UnroutedMessage, error) {
+	var u UnroutedMessage
+	err := row.Scan(&u.ID, &u.ConversationID, &u.AccountID, &u.Number, &u.WaID, &u.ProfileName, &u.Kind, &u.Body, &u.CreatedAt)
+	return u, err
+}
+
+// UnroutedMessages lists every held customer message, by number then age
+// (at most limit).
+func (q *Queries) UnroutedMessages(ctx context.Context, limit int) ([]UnroutedMessage, error) {
+	out, err := list(ctx, q.db, scanUnrouted, unroutedQuery+` ORDER BY a.name, m.created_at, m.id LIMIT $1`, limit)
+	return out, wrap(err, "list unrouted messages")
+}
+
+// UnroutedCount is how many customer messages of a number are held.
+type UnroutedCount struct {
+	Number string
+	Count  int
+}
+
+// UnroutedCounts counts the held customer messages of every number that
+// has any (the metric relaydesk_unrouted_messages).
+func (q *Queries) UnroutedCounts(ctx context.Context) ([]UnroutedCount, error) {
+	out, err := list(ctx, q.db, func(r scanner) (UnroutedCount, error) {
+		var c UnroutedCount
+		return c, r.Scan(&c.Number, &c.Count)
+	}, `SELECT a.name, count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		JOIN whatsapp_accounts a ON a.id = c.account_id WHERE m.state = 'unrouted' AND m.direction = 'in'
+		GROUP BY a.name ORDER BY a.name`)
+	return out, wrap(err, "count unrouted messages")
+}
+
+// ReleaseUnrouted puts a number's held customer messages back in their
+// conversations' queues and returns those conversations.
+func (q *Queries) ReleaseUnrouted(ctx context.Context, accountID AccountID) ([]ConversationID, error) {
+	out, err := column[ConversationID](ctx, q.db, `WITH r AS (UPDATE messages m SET state = 'pending', attempts = 0,
+		updated_at = now() FROM conversations c WHERE c.id = m.conversation_id AND c.account_id = $1 AND m.state = 'unrouted'
+		RETURNING m.conversation_id) SELECT DISTINCT conversation_id FROM r`, accountID)
+	return out, wrap(err, "release unrouted messages of account %d", accountID)
+}
