@@ -3,7 +3,7 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test vet fmt generate clean bench soak demo
+.PHONY: run build test vet fmt generate clean bench soak outage demo
 
 ## run: build and serve, with a PostgreSQL found or started for you
 run: build
@@ -40,6 +40,11 @@ bench:
 soak:
 	@mkdir -p .data
 	$(GO) run ./cmd/relaydesk-load soak -json .data/soak.json $(SOAK_FLAGS)
+
+## outage: a helpdesk outage and recovery with production defaults: breaker, probes, time to deliver the backlog (about 6 minutes)
+outage:
+	@mkdir -p .data
+	$(GO) run ./cmd/relaydesk-load outage -json .data/outage.json $(OUTAGE_FLAGS)
 
 ## demo: relaydesk with a fake WhatsApp and a fake helpdesk you can look at, until Ctrl-C
 demo:

@@ -22,10 +22,11 @@ const (
 	zdSlow                // answers, but late
 	zdResetBefore         // connection reset before the request is handled
 	zdResetAfter          // the request is handled, then the connection is reset (the answer is lost)
+	zdDown                // 500 to every request: an outage
 )
 
 func (f zdFault) String() string {
-	return [...]string{"none", "500", "429+Retry-After", "slow", "reset-before", "reset-after"}[f]
+	return [...]string{"none", "500", "429+Retry-After", "slow", "reset-before", "reset-after", "down"}[f]
 }
 
 // faultSwitch wraps the fake Zendesk's handler and applies the current
@@ -38,6 +39,24 @@ type faultSwitch struct {
 	n          atomic.Int64
 	mu         sync.Mutex
 	applied    map[zdFault]int
+	// failLeft makes that many next requests answer 500, whatever the
+	// mode; lastFail is when the last of them was answered.
+	failLeft atomic.Int64
+	lastFail atomic.Int64
+	downAt   []time.Time // when each zdDown request arrived, guarded by mu
+}
+
+// downBetween counts the zdDown requests that arrived in (from, to].
+func (s *faultSwitch) downBetween(from, to time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, at := range s.downAt {
+		if at.After(from) && !at.After(to) {
+			n++
+		}
+	}
+	return n
 }
 
 func newFaultSwitch() *faultSwitch {
@@ -59,15 +78,21 @@ func (s *faultSwitch) counts() map[string]int {
 func (s *faultSwitch) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := zdFault(s.mode.Load())
-		if f == zdOK || s.n.Add(1)%2 == 0 {
+		if s.failLeft.Add(-1) >= 0 {
+			s.lastFail.Store(time.Now().UnixNano())
+			f = zdDown
+		} else if f != zdDown && (f == zdOK || s.n.Add(1)%2 == 0) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		s.mu.Lock()
 		s.applied[f]++
+		if f == zdDown {
+			s.downAt = append(s.downAt, time.Now())
+		}
 		s.mu.Unlock()
 		switch f {
-		case zdServerError:
+		case zdServerError, zdDown:
 			_, _ = io.Copy(io.Discard, r.Body)
 			zdError(w, http.StatusInternalServerError, "InternalServerError", "Something went wrong")
 		case zdRateLimited:

@@ -28,12 +28,14 @@ import (
 	"time"
 )
 
-const usage = `usage: relaydesk-load <bench|soak|demo> [flags]
+const usage = `usage: relaydesk-load <bench|soak|outage|demo> [flags]
 
   bench   measure intake and end-to-end throughput and latency, memory, a large video,
           against pgbench and River's own throughput; print a report (-json to save it)
   soak    steady load while relaydesk is killed (-9) and restarted, PostgreSQL restarted,
           Zendesk and Graph fail for periods; then verify nothing was lost, duplicated or reordered
+  outage  the helpdesk down (500s) while 1,000 messages wait, then back: calls while down,
+          time to the last delivery; then ten 500s on one conversation
   demo    relaydesk with a fake WhatsApp and a fake Zendesk with a web view, a few messages, until Ctrl-C
 
 Run "relaydesk-load <command> -h" for the flags.
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = soakCmd(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = demoCmd(ctx, args[1:], stdout, stderr)
+	case "outage":
+		err = outageCmd(ctx, args[1:], stdout, stderr)
 	case "serve-relaydesk": // the child of -relaydesk-bin self
 		err = serveRelaydesk(ctx)
 	case "help", "-h", "-help", "--help":
@@ -132,16 +136,28 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rep.print(stdout)
-	if o.jsonPath != "" {
-		if err := saveJSON(o.jsonPath, rep); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "\nwrote %s\n", o.jsonPath)
+	if err := present(stdout, o.jsonPath, rep); err != nil {
+		return err
 	}
 	if !rep.Verification.OK {
 		return &failedError{"the correctness checks failed (see above)"}
 	}
+	return nil
+}
+
+// report is a command's result: printed, and saved as JSON on request.
+type report interface{ print(w io.Writer) }
+
+// present prints a report and, when jsonPath is set, saves it there.
+func present(stdout io.Writer, jsonPath string, rep report) error {
+	rep.print(stdout)
+	if jsonPath == "" {
+		return nil
+	}
+	if err := saveJSON(jsonPath, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", jsonPath)
 	return nil
 }
 

@@ -67,11 +67,8 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	rep.print(stdout)
-	if o.jsonPath != "" {
-		if err := saveJSON(o.jsonPath, rep); err != nil {
-			return err
-		}
+	if err := present(stdout, o.jsonPath, rep); err != nil {
+		return err
 	}
 	if !rep.Verification.OK || !rep.Drained {
 		return &failedError{"the soak found problems (see above)"}

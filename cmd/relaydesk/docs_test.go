@@ -99,16 +99,18 @@ func TestDocsYAMLPassesCheckConfig(t *testing.T) {
 // shellNotRun lists the shell examples a test cannot run, by their command,
 // with the reason and where the behaviour is tested instead.
 var shellNotRun = map[string]string{
-	"make run":      "serves until stopped, on the developer's PostgreSQL; TestProcess runs `relaydesk serve` the same way",
-	"make test":     "is the whole test suite, this test included",
-	"make demo":     "runs until Ctrl-C; cmd/relaydesk-load's tests run the demo's fakes",
-	"make bench":    "takes about 5 minutes; docs/performance.md reports its numbers",
-	"make soak":     "takes about 6 minutes; TestShortSoak runs a short soak in make test",
-	"go test":       "is a test run itself (make test runs it)",
-	"BASE=":         "the public API example: TestDocsPublicAPIExample runs it against the real binary",
-	"TOKEN=":        "part of the public API example (TestDocsPublicAPIExample)",
-	"curl":          "part of the public API example (TestDocsPublicAPIExample)",
-	"RELAYDESK_UPD": "refreshes the screenshots with TestAdminInABrowser, which make test runs",
+	"make run":                    "serves until stopped, on the developer's PostgreSQL; TestProcess runs `relaydesk serve` the same way",
+	"make test":                   "is the whole test suite, this test included",
+	"make demo":                   "runs until Ctrl-C; cmd/relaydesk-load's tests run the demo's fakes",
+	"make bench":                  "takes about 5 minutes; docs/performance.md reports its numbers",
+	"make soak":                   "takes about 6 minutes; TestShortSoak runs a short soak in make test",
+	"make outage":                 "takes about 6 minutes; docs/performance.md reports its numbers, internal/e2e's recovery tests check the breaker",
+	"go run ./cmd/relaydesk-load": "the load tool's long runs (bench, soak, outage), as make bench/soak/outage",
+	"go test":                     "is a test run itself (make test runs it)",
+	"BASE=":                       "the public API example: TestDocsPublicAPIExample runs it against the real binary",
+	"TOKEN=":                      "part of the public API example (TestDocsPublicAPIExample)",
+	"curl":                        "part of the public API example (TestDocsPublicAPIExample)",
+	"RELAYDESK_UPD":               "refreshes the screenshots with TestAdminInABrowser, which make test runs",
 }
 
 // TestDocsShellExamples runs the shell examples of README.md and docs/ that

@@ -16,7 +16,8 @@ import (
 )
 
 // A failed call ends one of three ways: a snooze (rate limits), an error
-// (River retries with backoff) or, for good, the message marked failed with
+// (River retries with backoff; a transient failure also counts on the
+// target's circuit breaker, see breaker.go) or, for good, the message marked failed with
 // its reason, and for replies a note telling the agent.
 
 // classify turns a failed helpdesk call into the job's outcome. Permanent
@@ -56,7 +57,9 @@ func (b *Bridge) helpdeskErr(ctx context.Context, conn *connection, err error) e
 	}
 	if connectors.IsAuth(err) {
 		_ = b.store.SetConnectionHealth(ctx, conn.row.ID, "auth_failed", err.Error())
+		return err
 	}
+	b.breakerFailed(ctx, *connRef(conn.row.ID), err)
 	return err
 }
 
@@ -78,6 +81,7 @@ func (b *Bridge) graphErr(ctx context.Context, acc store.Account, m store.Messag
 		}
 		return b.failWithNote(ctx, m, "whatsapp_refused", "This reply was NOT delivered to the customer: "+reason)
 	}
+	b.breakerFailed(ctx, breakerRef{target: store.BreakerAccount, id: int64(acc.ID)}, err)
 	return err
 }
 
@@ -144,7 +148,8 @@ func (b *Bridge) ReportFailure(ctx context.Context, messageID store.MessageID) e
 
 // giveUp is what a job's last failed attempt records on the first pending
 // message: the reason, and for replies the code of the note that tells the
-// agent (customer messages have no one to tell but the admin page).
+// agent (a customer message's note is inboundGiveUpNote, on its
+// conversation's ticket when there is one).
 type giveUp struct {
 	reason   string
 	noteCode string
@@ -158,9 +163,18 @@ func giveUpFor(direction string, cause error) giveUp {
 	return giveUp{reason: note}
 }
 
+// inboundGiveUpNote is the note that tells the agents of a conversation's
+// ticket which customer message relaydesk gave up posting, and why.
+func inboundGiveUpNote(body, reason string) string {
+	return fmt.Sprintf("A customer message was NOT posted to this ticket (%q): %s",
+		msgconv.Truncate(strings.TrimSpace(body), 80), reason)
+}
+
 // GiveUp is called after a job's last attempt: the conversation's first
 // pending message is marked failed with the last error, so it is visible and
-// can be retried from the admin page, and the job ends.
+// can be retried from the admin page, an internal note tells the agents (for
+// a customer message, on the conversation's active ticket when it has one),
+// and the job ends.
 func (b *Bridge) GiveUp(ctx context.Context, convID store.ConversationID, direction string, cause error) error {
 	m, err := b.store.NextPending(ctx, convID, direction)
 	if errors.Is(err, store.ErrNotFound) {
@@ -173,5 +187,18 @@ func (b *Bridge) GiveUp(ctx context.Context, convID store.ConversationID, direct
 	if g.noteCode != "" {
 		return b.failWithNote(ctx, m, g.noteCode, g.reason)
 	}
-	return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason))
+	t, err := b.store.ActiveTicket(ctx, convID)
+	if errors.Is(err, store.ErrNotFound) {
+		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason))
+	}
+	if err != nil {
+		return err
+	}
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason)); err != nil {
+			return err
+		}
+		m.TicketID = &t.ID
+		return b.enqueueNote(ctx, tx, m, inboundGiveUpNote(m.Body, g.reason), "gave_up")
+	})
 }

@@ -127,7 +127,9 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 
 // drain claims a conversation's direction and works its pending messages in
 // the queue's order (store.NextPendingAttempt) until none is left or one asks
-// the job to stop. Before each customer message it lets the queue settle.
+// the job to stop. It waits while the target's circuit breaker is open, and
+// closes it once a message went through. Before each customer message it
+// lets the queue settle.
 func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
 	release, err := b.claim(ctx, convID, dir)
 	if err != nil {
@@ -138,6 +140,16 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	cc, err := b.loadConversation(ctx, convID)
 	if err != nil {
 		return err
+	}
+	ref, err := b.breakerOf(ctx, cc, dir)
+	if err != nil {
+		return err
+	}
+	var reset bool // the breaker has failures to forget once the target answers
+	if ref != nil {
+		if reset, err = b.passBreaker(ctx, *ref); err != nil {
+			return err
+		}
 	}
 	for {
 		if dir == store.DirIn {
@@ -154,6 +166,12 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 		}
 		if err := work(ctx, cc, m); err != nil {
 			return err
+		}
+		if reset {
+			reset = false
+			if err := b.breakerSucceeded(ctx, *ref); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/relaydesk/relaydesk/internal/metrics"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -33,8 +34,8 @@ type Opts struct {
 	// RescueAfter overrides how long a job of a crashed process waits
 	// before it is retried (tests and the chaos soak shorten it).
 	RescueAfter time.Duration
-	// RetryPolicy overrides River's backoff (attempt^4 seconds); tests use a
-	// short one.
+	// RetryPolicy overrides the schedule of Policies (a test of the
+	// harness's own may use a short one; production never does).
 	RetryPolicy river.ClientRetryPolicy
 	// FetchPollInterval overrides how often workers look for jobs when no
 	// notification arrives.
@@ -56,13 +57,16 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
 		}, opts.Periodic...),
-		Middleware: []rivertype.Middleware{newJobMetrics(opts.Registry)},
-		JobTimeout: 5 * time.Minute,
+		Middleware:  []rivertype.Middleware{newJobMetrics(opts.Registry), &attemptsMiddleware{}},
+		RetryPolicy: retryPolicy{},
+		JobTimeout:  5 * time.Minute,
 		// A job whose process died is retried after this long. It must exceed
 		// the longest worker timeout (media delivery: 15 minutes).
 		RescueStuckJobsAfter: 16 * time.Minute,
 	}
-	cfg.RetryPolicy = opts.RetryPolicy
+	if opts.RetryPolicy != nil {
+		cfg.RetryPolicy = opts.RetryPolicy
+	}
 	if opts.FetchPollInterval > 0 {
 		cfg.FetchPollInterval = opts.FetchPollInterval
 	}
@@ -75,6 +79,9 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 			max = 200
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max}}
+	}
+	if opts.Registry != nil && !opts.InsertOnly {
+		metrics.RegisterBreakers(opts.Registry, opts.Store.BreakerGauges)
 	}
 	return river.NewClient(riverpgxv5.New(opts.Store.Pool()), cfg)
 }

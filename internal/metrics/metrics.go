@@ -110,15 +110,21 @@ func RegisterWebhooks(reg prometheus.Registerer, list WebhookLister) {
 
 func (w webhookCollector) Describe(ch chan<- *prometheus.Desc) { ch <- webhookDesc }
 
-func (w webhookCollector) Collect(ch chan<- prometheus.Metric) {
+// scrape reads a collector's rows at scrape time, within 2 seconds; a
+// failure is reported as desc's invalid metric and gives no rows.
+func scrape[T any](ch chan<- prometheus.Metric, desc *prometheus.Desc, list func(context.Context) ([]T, error)) []T {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	gauges, err := w.list(ctx)
+	rows, err := list(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(webhookDesc, err)
-		return
+		ch <- prometheus.NewInvalidMetric(desc, err)
+		return nil
 	}
-	for _, g := range gauges {
+	return rows
+}
+
+func (w webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, g := range scrape(ch, webhookDesc, w.list) {
 		v := 0.0
 		if g.Installed {
 			v = 1

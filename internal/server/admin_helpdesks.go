@@ -20,6 +20,7 @@ type helpdeskRow struct {
 	DisplayName string
 	AuthMethod  string
 	WebhookURL  string
+	Breaker     *store.Breaker // the connection's circuit breaker, nil while it never failed
 }
 
 // helpdesksView is the data of helpdesks.html.
@@ -73,9 +74,14 @@ func (s *Server) helpdesksList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	breakers, err := s.breakersOf(c.Request().Context(), store.BreakerConnection)
+	if err != nil {
+		return err
+	}
 	v := helpdesksView{Kinds: kindDescriptions()}
 	for _, conn := range conns {
-		row := helpdeskRow{Conn: conn, DisplayName: conn.Kind, WebhookURL: s.helpdeskWebhookURL(c, conn)}
+		row := helpdeskRow{Conn: conn, DisplayName: conn.Kind, WebhookURL: s.helpdeskWebhookURL(c, conn),
+			Breaker: breakers[int64(conn.ID)]}
 		if reg, ok := connectors.Lookup(conn.Kind); ok {
 			row.DisplayName = reg.Description.DisplayName
 			row.AuthMethod = string(reg.Description.AuthMethod(conn.Settings))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -16,7 +17,14 @@ import (
 
 // numbersView is the data of numbers.html.
 type numbersView struct {
-	Numbers []store.Account
+	Numbers []numberRow
+}
+
+// numberRow is one number of numbers.html with its circuit breaker (Graph
+// for that number), nil while it never failed.
+type numberRow struct {
+	store.Account
+	Breaker *store.Breaker
 }
 
 // numberView is the data of number.html (new and edit).
@@ -25,6 +33,22 @@ type numberView struct {
 	Fields   []field
 	Action   string
 	ReadOnly bool
+}
+
+// breakersOf returns the circuit breakers of one target kind that are open
+// or have failures, by target id, for the admin lists.
+func (s *Server) breakersOf(ctx context.Context, target store.BreakerTarget) (map[int64]*store.Breaker, error) {
+	bs, err := s.store.Breakers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]*store.Breaker{}
+	for i := range bs {
+		if bs[i].Target == target {
+			out[bs[i].TargetID] = &bs[i]
+		}
+	}
+	return out, nil
 }
 
 // notFoundOr maps store.ErrNotFound to a 404.
@@ -36,11 +60,20 @@ func notFoundOr(err error) error {
 }
 
 func (s *Server) numbersList(c echo.Context) error {
-	accounts, err := s.store.Accounts(c.Request().Context())
+	ctx := c.Request().Context()
+	accounts, err := s.store.Accounts(ctx)
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "numbers.html", "numbers", numbersView{Numbers: accounts})
+	breakers, err := s.breakersOf(ctx, store.BreakerAccount)
+	if err != nil {
+		return err
+	}
+	v := numbersView{}
+	for _, a := range accounts {
+		v.Numbers = append(v.Numbers, numberRow{Account: a, Breaker: breakers[int64(a.ID)]})
+	}
+	return s.render(c, http.StatusOK, "numbers.html", "numbers", v)
 }
 
 func (s *Server) numberNew(c echo.Context) error {
