@@ -145,6 +145,9 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 	if err != nil {
 		return err
 	}
+	if !conn.row.Enabled {
+		return b.holdForDisabled(ctx, m, conn)
+	}
 	if f, ok := conn.c.(connectors.MessageFinder); ok && lookBeforePosting(m) {
 		fctx, cancel := context.WithTimeout(ctx, b.timeout)
 		id, found, err := f.FindMessage(fctx, ticket.RemoteID, ticket.RequesterID, msg)
@@ -200,13 +203,15 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	if err != nil {
 		return err
 	}
-	route := pickRoute(routes, ic.conv.WaID, msg.Body)
+	route, conn, err := b.pickEnabledRoute(ctx, ic, routes, msg.Body)
+	if err != nil {
+		return err
+	}
 	if route == nil {
 		return b.holdUnrouted(ctx, ic, m)
 	}
-	conn, err := b.connFor(ctx, ic, route.ConnectionID)
-	if err != nil {
-		return err
+	if !conn.row.Enabled {
+		return b.holdForDisabled(ctx, m, conn)
 	}
 	rctx, cancel := context.WithTimeout(ctx, b.timeout)
 	requesterID, err := conn.c.EnsureRequester(rctx, connectors.Requester{
@@ -270,6 +275,33 @@ func (b *Bridge) adoptParked(ctx context.Context, tx *store.Tx, row store.Connec
 		return err
 	}
 	return b.enqueue(ctx, tx, jobs)
+}
+
+// pickEnabledRoute is the first of a number's routes that matches the
+// customer and their first message and leads to an enabled connection,
+// with that connection. When every matching route leads to a disabled
+// connection it returns the first of them (the message is held for it);
+// when none matches, nil.
+func (b *Bridge) pickEnabledRoute(ctx context.Context, ic *convCtx, routes []store.Route, firstBody string) (*store.Route, *connection, error) {
+	var first *store.Route
+	var firstConn *connection
+	for i := range routes {
+		r := &routes[i]
+		if !routeMatches(r.Match, ic.conv.WaID, firstBody) {
+			continue
+		}
+		conn, err := b.connFor(ctx, ic, r.ConnectionID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if conn.row.Enabled {
+			return r, conn, nil
+		}
+		if first == nil {
+			first, firstConn = r, conn
+		}
+	}
+	return first, firstConn, nil
 }
 
 // pickRoute is the first of a number's routes that matches the customer and
@@ -373,6 +405,9 @@ func (b *Bridge) deliverReaction(ctx context.Context, ic *convCtx, m store.Messa
 		conn, err := b.connFor(ctx, ic, t.ConnectionID)
 		if err != nil {
 			return err
+		}
+		if !conn.row.Enabled {
+			return b.holdForDisabled(ctx, m, conn)
 		}
 		nctx, cancel := context.WithTimeout(ctx, b.timeout)
 		noteID, err := conn.c.AddNote(nctx, t.RemoteID, note)

@@ -114,6 +114,10 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 	if err != nil {
 		return err
 	}
+	if !conn.row.Enabled {
+		b.log.Warn("helpdesk connection is disabled; its internal note is not posted", "connection", conn.row.Name, "ticket", t.RemoteID)
+		return nil
+	}
 	nctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	if _, err := conn.c.AddNote(nctx, t.RemoteID, connectors.Note{Body: a.Body, Key: a.Key}); err != nil {

@@ -39,6 +39,9 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 		return res, err
 	}
 	res.Kind = row.Kind
+	if !row.Enabled {
+		return res, &RejectError{RejectDisabled, errors.New("connection " + row.Name + " is disabled")}
+	}
 	conn, err := b.connection(ctx, row.ID)
 	if err != nil {
 		return res, err

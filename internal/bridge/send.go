@@ -56,6 +56,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
 			return err
 		}
+		if !conn.row.Enabled {
+			return b.holdForDisabled(ctx, m, conn)
+		}
 	}
 	attachments, err := b.attachmentsOf(ctx, conn, &m)
 	if err != nil {

@@ -290,9 +290,19 @@ func (s *Server) helpdeskEnabled(c echo.Context) error {
 	}
 	self := "/admin/helpdesks/" + idText(conn.ID)
 	if enable {
-		return s.flash(c, self, "success", "Helpdesk "+conn.Name+" is enabled again.", "")
+		n, err := s.bridge.ConnectionEnabled(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		detail := ""
+		if n > 0 {
+			detail = "The held messages of " + plural(n, "conversation") + " go on now."
+		}
+		return s.flash(c, self, "success", "Helpdesk "+conn.Name+" is enabled again.", detail)
 	}
-	return s.flash(c, self, "warning", "Helpdesk "+conn.Name+" is disabled.", "relaydesk stops polling it until you enable it again.")
+	return s.flash(c, self, "warning", "Helpdesk "+conn.Name+" is disabled.", "relaydesk opens no ticket in it, posts nothing to it "+
+		"and sends none of its replies until you enable it again; messages meanwhile are held on their conversation's page. "+
+		"Its webhooks are refused and it is not polled.")
 }
 
 // loadConnector loads the connection of the request and builds its

@@ -169,7 +169,7 @@ func stateClass(s string) string {
 		return "ok"
 	case "failed", "rejected":
 		return "bad"
-	case "waiting_window", "pending", "duplicate", "account_event":
+	case "waiting_window", "pending", "duplicate", "account_event", "held", "unrouted":
 		return "warn"
 	}
 	return "muted"

@@ -38,6 +38,8 @@ func (s *Server) helpdeskDeliver(c echo.Context) error {
 			code = http.StatusNotFound
 		case bridge.RejectMalformed:
 			code = http.StatusBadRequest
+		case bridge.RejectDisabled:
+			code = http.StatusForbidden
 		}
 		return s.rejectHelpdesk(c, rej.Reason, code, len(body))
 	}

@@ -65,3 +65,36 @@ func (q *Queries) ReleaseUnrouted(ctx context.Context, accountID AccountID) ([]C
 		RETURNING m.conversation_id) SELECT DISTINCT conversation_id FROM r`, accountID)
 	return out, wrap(err, "release unrouted messages of account %d", accountID)
 }
+
+// StateHeld holds a message whose helpdesk connection is disabled (a
+// customer message for it, or an agent reply from it): it waits, shown on
+// the conversation page with its reason, until the connection is enabled
+// again (ReleaseHeld).
+const StateHeld = "held"
+
+// ReleaseHeld puts every message held for a disabled connection back in
+// its conversation's queue and returns those conversations with the
+// directions to wake. A message whose connection is still disabled is held
+// again when its job reaches it.
+func (q *Queries) ReleaseHeld(ctx context.Context) (in, out []ConversationID, err error) {
+	rows, err := q.db.Query(ctx, `WITH r AS (UPDATE messages SET state = 'pending', updated_at = now()
+		WHERE state = 'held' RETURNING conversation_id, direction)
+		SELECT DISTINCT conversation_id, direction FROM r ORDER BY conversation_id`)
+	if err != nil {
+		return nil, nil, wrap(err, "release held messages")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id ConversationID
+		var dir string
+		if err := rows.Scan(&id, &dir); err != nil {
+			return nil, nil, wrap(err, "release held messages")
+		}
+		if dir == "in" {
+			in = append(in, id)
+		} else {
+			out = append(out, id)
+		}
+	}
+	return in, out, wrap(rows.Err(), "release held messages")
+}
