@@ -147,6 +147,7 @@ func setup(ctx context.Context, log *slog.Logger, o envOpts) (*environment, erro
 		"RELAYDESK_SECRET_KEY="+secret.GenerateKey(),
 		"RELAYDESK_CONFIG="+cfgPath,
 		"RELAYDESK_AUTO_MIGRATE=true",
+		"RELAYDESK_ALLOW_PRIVATE_URLS=true", // the fakes of Graph and Zendesk listen on 127.0.0.1
 		"RELAYDESK_LOG_FORMAT=text",
 		"RELAYDESK_LOG_LEVEL="+cmpOr(o.logLevel, "warn"),
 		"RELAYDESK_WORKERS="+strconv.Itoa(o.workers),

@@ -99,7 +99,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		WebhookMaxBytes: cfg.WebhookMaxBytes,
 		TLS:             cfg.TLSCert != "" || cfg.BaseURL.Scheme == "https",
 		Ready:           func(ctx context.Context) error { return ready(ctx, pool) },
-		BaseURL:         cfg.BaseURL, River: client, Connectors: factory,
+		BaseURL:         cfg.BaseURL, River: client, Connectors: factory, AllowPrivateURLs: cfg.AllowPrivateURLs,
 	})
 	if err := srv.StartAdmin(ctx); err != nil {
 		return err

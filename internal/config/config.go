@@ -43,6 +43,9 @@ type Config struct {
 	// InboundSettle is how long customer messages wait for late webhooks of
 	// their burst before any is posted (0: off).
 	InboundSettle time.Duration
+	// AllowPrivateURLs lets the admin page take Graph and helpdesk URLs on
+	// loopback or link-local addresses (tests, demos).
+	AllowPrivateURLs bool
 }
 
 // Var describes one environment variable: the README's configuration
@@ -72,6 +75,7 @@ var Vars = []Var{
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
+	{"RELAYDESK_ALLOW_PRIVATE_URLS", "false", "true to let the admin page take Graph and helpdesk URLs on loopback or link-local addresses (only for tests and demos whose fakes run on 127.0.0.1)"},
 }
 
 // maxInboundSettle bounds RELAYDESK_INBOUND_SETTLE: the window is latency
@@ -115,6 +119,8 @@ func Load(getenv Getenv) (*Config, error) {
 	if c.InboundSettle > maxInboundSettle {
 		p.fail("RELAYDESK_INBOUND_SETTLE", "a Go duration from 0 to "+maxInboundSettle.String()+", e.g. 1s")
 	}
+
+	c.AllowPrivateURLs = p.boolean("RELAYDESK_ALLOW_PRIVATE_URLS")
 
 	if err := p.err(); err != nil {
 		return nil, err

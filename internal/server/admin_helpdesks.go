@@ -158,7 +158,7 @@ func (s *Server) helpdeskCreate(c echo.Context) error {
 	}
 	f := connectionFormFromRequest(c, reg.Description)
 	creds, valid := f.Validate(nil)
-	if valid {
+	if valid && s.connectionURLAllowed(c, f) {
 		conn, err := s.store.CreateConnection(c.Request().Context(), store.NewConnection{Name: f.Name, Kind: reg.Description.Kind,
 			BaseURL: f.BaseURL, Settings: f.Settings, Credentials: creds}, s.actor(c))
 		if err == nil {
@@ -256,8 +256,13 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 		return err
 	}
 	f := connectionFormFromRequest(c, desc)
-	creds, valid := f.Validate(stored)
-	if valid {
+	moved := origin(desc.BaseURL(conn.BaseURL, conn.Settings)) != origin(desc.BaseURL(f.BaseURL, f.Settings))
+	creds, valid := f.Validate(keptCredentials(desc, stored, moved))
+	if moved {
+		f.requireMovedSecrets(stored)
+		valid = len(f.Errors) == 0
+	}
+	if valid && s.connectionURLAllowed(c, f) {
 		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
 			Settings: f.Settings, Credentials: creds}, s.actor(c))
 		if err == nil {

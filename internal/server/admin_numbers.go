@@ -83,7 +83,7 @@ func (s *Server) numberNew(c echo.Context) error {
 
 func (s *Server) numberCreate(c echo.Context) error {
 	f := numberFormFromRequest(c)
-	if f.Validate(true) {
+	if f.Validate(true) && s.numberURLAllowed(c, f) {
 		if f.VerifyToken == "" {
 			f.VerifyToken = randomText(24)
 		}
@@ -121,7 +121,7 @@ func (s *Server) numberUpdate(c echo.Context) error {
 		return s.managedRefusal(c)
 	}
 	f := numberFormFromRequest(c)
-	if f.Validate(false) {
+	if f.Validate(false) && s.numberURLAllowed(c, f) && f.secretsRetyped(a) {
 		err := s.store.UpdateAccount(c.Request().Context(), a.ID, f.NewAccount(), s.actor(c))
 		if err == nil {
 			return s.flash(c, self, "success", "Number "+f.Name+" saved.", "")
@@ -255,4 +255,28 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// numberURLAllowed refuses a Graph URL on this machine or its local link.
+func (s *Server) numberURLAllowed(c echo.Context, f *numberForm) bool {
+	if msg := s.localURLProblem(c.Request().Context(), f.GraphURL); msg != "" {
+		f.Errors["graph_url"] = msg
+		return false
+	}
+	return true
+}
+
+// secretsRetyped requires the access token and app secret again when the
+// Graph URL's host changes, so a stored secret never goes to a new address.
+func (f *numberForm) secretsRetyped(a store.Account) bool {
+	if origin(f.GraphURL) == origin(a.GraphURL) {
+		return true
+	}
+	if f.AccessToken == "" {
+		f.Errors["access_token"] = movedSecretMessage("access token")
+	}
+	if f.AppSecret == "" {
+		f.Errors["app_secret"] = movedSecretMessage("app secret")
+	}
+	return len(f.Errors) == 0
 }

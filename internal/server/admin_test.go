@@ -53,6 +53,9 @@ type adminOpts struct {
 	baseURL string // RELAYDESK_BASE_URL; "" derives it from requests
 	tls     bool
 	noAdmin bool // start without an admin account (setup page)
+	// publicURLsOnly leaves RELAYDESK_ALLOW_PRIVATE_URLS unset: loopback
+	// Graph and helpdesk URLs are refused.
+	publicURLsOnly bool
 }
 
 func setupAdmin(t *testing.T, o adminOpts) *adminBundle {
@@ -82,7 +85,8 @@ func setupAdmin(t *testing.T, o adminOpts) *adminBundle {
 	require.NoError(t, err)
 	br.SetJobs(client)
 	opts := server.Opts{Logger: log, Store: st, Bridge: br, Registry: prometheus.NewRegistry(), WebhookMaxBytes: 64 << 10,
-		River: client, Connectors: app.ConnectorFactory(st, base), TLS: o.tls}
+		River: client, Connectors: app.ConnectorFactory(st, base), TLS: o.tls,
+		AllowPrivateURLs: !o.publicURLsOnly}
 	if o.baseURL != "" {
 		opts.BaseURL, err = url.Parse(o.baseURL)
 		require.NoError(t, err)

@@ -48,6 +48,10 @@ type Opts struct {
 	// APINumberRateLimit is each WhatsApp number's share of public API
 	// requests per minute, across applications (default 1200).
 	APINumberRateLimit int
+	// AllowPrivateURLs is RELAYDESK_ALLOW_PRIVATE_URLS: the admin page
+	// accepts Graph and helpdesk URLs on loopback or link-local addresses
+	// (for tests and demos whose fakes listen on 127.0.0.1).
+	AllowPrivateURLs bool
 }
 
 // Server is the HTTP service.
