@@ -32,14 +32,12 @@ const (
 	adminCallTimeout = 20 * time.Second
 )
 
-// Login rate limits, kept in PostgreSQL token buckets (rate_buckets) so that
-// every replica shares them: per client IP, and per account (the email
-// typed, known or not). A successful login refills the account's bucket.
+// Login rate limit per client IP, kept in a PostgreSQL token bucket
+// (rate_buckets) so that every replica shares it. The growing delays per
+// account are in login_throttle.go.
 const (
-	loginIPBurst       = 20
-	loginIPPerSec      = 20.0 / 600 // 20 attempts per 10 minutes
-	loginAccountBurst  = 5
-	loginAccountPerSec = 5.0 / 900 // 5 attempts per 15 minutes
+	loginIPBurst  = 20
+	loginIPPerSec = 20.0 / 600 // 20 attempts per 10 minutes
 )
 
 // adminState is the admin page's share of the Server.

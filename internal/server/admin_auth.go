@@ -49,8 +49,9 @@ func (s *Server) loginPage(c echo.Context) error {
 	})
 }
 
-// loginSubmit checks the double-submit token, then the rate limits (per IP,
-// then per account), then the password; a success rotates the session.
+// loginSubmit checks the double-submit token, then the rate limit per IP and
+// the delays of the account (loginWait), then the password; a success
+// rotates the session.
 func (s *Server) loginSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
 	if !s.checkLoginCSRF(c) {
@@ -64,7 +65,9 @@ func (s *Server) loginSubmit(c echo.Context) error {
 	}
 	wait, err := s.store.TakeToken(ctx, "login-ip:"+c.RealIP(), loginIPPerSec, loginIPBurst)
 	if err == nil && wait == 0 {
-		wait, err = s.store.TakeToken(ctx, "login-account:"+strings.ToLower(v.Email), loginAccountPerSec, loginAccountBurst)
+		var th store.LoginThrottle
+		th, err = s.store.LoginThrottleOf(ctx, v.Email, c.RealIP())
+		wait = loginWait(th)
 	}
 	if err != nil {
 		return err
@@ -77,13 +80,16 @@ func (s *Server) loginSubmit(c echo.Context) error {
 	admin, err := s.store.Authenticate(ctx, v.Email, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
 		s.log.Warn("admin login failed", "remote_ip", c.RealIP(), "request_id", requestID(c))
+		if err := s.store.RecordLoginFailure(ctx, v.Email, c.RealIP()); err != nil {
+			return err
+		}
 		v.Error = "That email and password do not match an admin account."
 		return s.render(c, http.StatusUnauthorized, "login.html", "", v)
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.store.ResetRateBucket(ctx, "login-account:"+admin.Email); err != nil {
+	if err := s.store.RecordLoginSuccess(ctx, admin.Email, c.RealIP()); err != nil {
 		return err
 	}
 	if _, err := s.startSession(c, admin.ID); err != nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -128,39 +129,53 @@ func TestLogin(t *testing.T) {
 func TestLoginRateLimits(t *testing.T) {
 	t.Parallel()
 	b := setupAdmin(t, adminOpts{})
-	a := b.agent(t)
-	a.get("/admin/login")
-	try := func(email, password string) response {
-		return a.post("/admin/login", url.Values{"email": {email}, "password": {password}})
+	from := func(ip string) func(email, password string) response {
+		a := b.agent(t)
+		a.ip = ip
+		a.get("/admin/login")
+		return func(email, password string) response {
+			return a.post("/admin/login", url.Values{"email": {email}, "password": {password}})
+		}
 	}
+	requireRedirect(t, from("192.0.2.10")(admEmail, admPassword), "/admin/numbers") // the owner's usual IP is known from now on
 
-	for i := 0; i < 5; i++ {
-		require.Equal(t, http.StatusUnauthorized, try(admEmail, "wrong password").code, "attempt %d", i+1)
-	}
-	res := try(admEmail, admPassword)
-	require.Equal(t, http.StatusTooManyRequests, res.code, "the account's bucket is empty: even the right password waits")
-	require.Contains(t, res.body, "Too many login attempts")
-	require.NotEmpty(t, res.header.Get("Retry-After"))
-	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM rate_buckets WHERE key = $1", "login-account:"+admEmail),
-		"the limit lives in PostgreSQL, shared by every replica")
+	t.Run("a guesser is slowed, the owner is not locked out", func(t *testing.T) {
+		guesser := from("198.51.100.7")
+		for i := 0; i < 3; i++ {
+			require.Equal(t, http.StatusUnauthorized, guesser(admEmail, "wrong password").code, "attempt %d", i+1)
+		}
+		res := guesser(admEmail, admPassword)
+		require.Equal(t, http.StatusTooManyRequests, res.code, "the guesser waits, even with the right password")
+		require.Contains(t, res.body, "Too many login attempts. Try again in 1 second.")
+		require.Equal(t, "1", res.header.Get("Retry-After"))
+		require.Equal(t, 3, b.count(t, "SELECT tokens::integer FROM rate_buckets WHERE key = $1", "login-failures:"+admEmail+"|198.51.100.7"),
+			"the refused attempt was not counted, and the count lives in PostgreSQL for every replica")
 
-	t.Run("other accounts are limited per IP only", func(t *testing.T) {
+		requireRedirect(t, from("192.0.2.10")(admEmail, admPassword), "/admin/numbers")
+		requireRedirect(t, from("203.0.113.5")(admEmail, admPassword), "/admin/numbers")
+	})
+	t.Run("a guesser spread over many IPs slows new IPs only", func(t *testing.T) {
+		for i := 0; i < 10-3; i++ { // accountFree, less the three wrong passwords above
+			require.Equal(t, http.StatusUnauthorized, from(fmt.Sprintf("198.51.100.%d", 100+i))(admEmail, "wrong").code)
+		}
+		require.Equal(t, http.StatusTooManyRequests, from("198.51.100.200")(admEmail, admPassword).code,
+			"an IP the account never logged in from waits")
+		requireRedirect(t, from("192.0.2.10")(admEmail, admPassword), "/admin/numbers")
+		require.Positive(t, b.count(t, "SELECT tokens::integer FROM rate_buckets WHERE key = $1", "login-failures:"+admEmail),
+			"the owner's login gives the guesser no fresh attempts")
+	})
+	t.Run("other accounts are not slowed", func(t *testing.T) {
 		_, err := b.store.CreateAdmin(context.Background(), "second@example.com", admPassword, store.Actor{Name: "test"})
 		require.NoError(t, err)
-		requireRedirect(t, try("second@example.com", admPassword), "/admin/numbers")
-		require.Zero(t, b.count(t, "SELECT count(*) FROM rate_buckets WHERE key = 'login-account:second@example.com'"),
-			"a successful login clears the account's failures")
+		requireRedirect(t, from("198.51.100.7")("second@example.com", admPassword), "/admin/numbers")
 	})
 	t.Run("the IP limit stops guessing across accounts", func(t *testing.T) {
-		g := b.agent(t) // same client IP, new browser
-		g.get("/admin/login")
+		g := from("198.51.100.66")
 		codes := map[int]int{}
-		for i := 0; i < 20; i++ {
-			codes[g.post("/admin/login", url.Values{"email": {"guess" + strings.Repeat("x", i) + "@example.com"},
-				"password": {"wrong password"}}).code]++
+		for i := 0; i < 21; i++ {
+			codes[g("guess"+strings.Repeat("x", i)+"@example.com", "wrong password").code]++
 		}
-		require.Positive(t, codes[http.StatusTooManyRequests], "%v", codes)
-		require.Equal(t, 20, codes[http.StatusTooManyRequests]+codes[http.StatusUnauthorized], "%v", codes)
+		require.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: 1}, codes)
 	})
 }
 

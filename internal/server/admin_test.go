@@ -107,6 +107,7 @@ type agent struct {
 	jar  *cookiejar.Jar
 	base *url.URL
 	csrf string
+	ip   string // the client's address; "" is httptest's 192.0.2.1
 }
 
 func (b *adminBundle) agent(t *testing.T) *agent {
@@ -131,6 +132,9 @@ func (a *agent) do(req *http.Request) response {
 	a.t.Helper()
 	for _, c := range a.jar.Cookies(a.base) {
 		req.AddCookie(c)
+	}
+	if a.ip != "" {
+		req.RemoteAddr = a.ip + ":40000"
 	}
 	rec := httptest.NewRecorder()
 	a.b.handler.ServeHTTP(rec, req)
