@@ -357,7 +357,9 @@ func (s *Server) consentSubmit(c echo.Context) error {
 		map[string]any{"scopes": r.Scopes, "redirect_uri": r.RedirectURI}); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, s.withIss(c, apiauth.RedirectURL(r.RedirectURI, url.Values{"code": {code}, "state": {r.State}})))
+	return s.leave(c, s.withIss(c, apiauth.RedirectURL(r.RedirectURI, url.Values{"code": {code}, "state": {r.State}})),
+		leaveView{Title: "Access granted", Button: "Return to the application",
+			Message: "You allowed the application; taking you back to it."})
 }
 
 // oauthErrorPage shows an authorization error that must not be redirected.

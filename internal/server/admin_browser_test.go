@@ -17,8 +17,11 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
+	"github.com/relaydesk/relaydesk/internal/apiauth"
+	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -264,6 +267,29 @@ func TestAdminInABrowser(t *testing.T) {
 	br.waitText("tbody", "zendesk-main")
 	br.shot("helpdesks")
 
+	// Connect a second Zendesk with OAuth against a fake provider: Connect
+	// opens its sign-in (the form-action policy must not block it), Allow
+	// comes back, relaydesk exchanges the code with the PKCE verifier.
+	provider := newBrowserOAuth(t, zd, srv.URL+"/admin/oauth/callback")
+	br.open("/admin/helpdesks/new?kind=zendesk")
+	br.fill("name", "zendesk-oauth")
+	br.step("choose OAuth", chromedp.SetValue(chromedp.CSS(`select[name="settings.auth_method"]`), "oauth2"))
+	br.fill("settings.subdomain", zendesktest.Subdomain)
+	br.fill("settings.client_id", "relaydesk-browser")
+	br.fill("credentials.client_secret", "browser-secret")
+	br.click("details.advanced summary")
+	br.fill("base_url", provider.URL)
+	br.click("#save")
+	br.waitText(".flash", "Connect with Zendesk")
+	br.click("#oauth-connect")
+	br.waitText("h1", "Allow relaydesk?")
+	br.click("#allow")
+	br.waitText(".flash", "Connected to Zendesk.")
+	oauthConn, err := b.store.ConnectionByName(context.Background(), "zendesk-oauth")
+	require.NoError(t, err)
+	require.True(t, oauthConn.HasOAuthToken())
+	br.shot("helpdesk-oauth")
+
 	// Route the number to the helpdesk.
 	br.open("/admin/routes/new")
 	br.waitText("h1", "Add a route")
@@ -297,6 +323,36 @@ func TestAdminInABrowser(t *testing.T) {
 	br.click("#retry-" + strconv.FormatInt(replyID, 10))
 	br.waitText(".flash", "Message queued again.")
 	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM messages WHERE id = $1 AND state = 'pending'", replyID))
+
+	// An application asks for access (the authorization code flow with
+	// PKCE); the admin approves on the consent page and the browser goes
+	// back to the application with the code; then a second request is
+	// denied and goes back with access_denied.
+	app := newFakeApp(t)
+	client, _, err := b.store.CreateAPIClient(context.Background(), store.NewAPIClient{Name: "CRM",
+		RedirectURIs: []string{app.URL + "/callback"}, Scopes: []string{apiauth.ScopeChatsRead},
+		GrantTypes: []string{apiauth.GrantAuthorizationCode}, RateLimit: 600}, store.Actor{Name: "test"})
+	require.NoError(t, err)
+	for _, decision := range []string{"approve", "deny"} {
+		verifier := oauth2.GenerateVerifier()
+		conf := &oauth2.Config{ClientID: client.ClientID, RedirectURL: app.URL + "/callback", Scopes: []string{apiauth.ScopeChatsRead},
+			Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/oauth/authorize"}}
+		br.step("start authorization", chromedp.Navigate(conf.AuthCodeURL("state-"+decision, oauth2.S256ChallengeOption(verifier))))
+		br.waitText("#"+decision, "")
+		if decision == "approve" {
+			br.shot("consent")
+		}
+		br.click("#" + decision)
+		br.waitText("h1", "CRM got its answer")
+		back := app.answer()
+		require.Equal(t, "state-"+decision, back.Get("state"))
+		require.Equal(t, srv.URL, back.Get("iss"))
+		if decision == "approve" {
+			require.True(t, strings.HasPrefix(back.Get("code"), apiauth.PrefixCode), "%v", back)
+		} else {
+			require.Equal(t, "access_denied", back.Get("error"))
+		}
+	}
 
 	br.open("/admin/audit")
 	br.waitText("tbody", "route.create")

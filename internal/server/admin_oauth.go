@@ -41,7 +41,9 @@ func (s *Server) helpdeskConnect(c echo.Context) error {
 	if oc.PKCE() {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	return c.Redirect(http.StatusSeeOther, oc.OAuth2Config(redirect).AuthCodeURL(state, opts...))
+	return s.leave(c, oc.OAuth2Config(redirect).AuthCodeURL(state, opts...), leaveView{
+		Title: "Opening " + desc.DisplayName, Button: "Continue to " + desc.DisplayName,
+		Message: "Sign in to " + desc.DisplayName + " and allow relaydesk; you come back here afterwards."})
 }
 
 // oauthConnector builds a connection's connector as an OAuth2Connector.

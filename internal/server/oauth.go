@@ -139,7 +139,14 @@ func (s *Server) answerAuthError(c echo.Context, e *authError) error {
 	if e.redirect == "" {
 		return s.oauthErrorPage(c, e.err)
 	}
-	return c.Redirect(http.StatusSeeOther, s.withIss(c, apiauth.ErrorRedirect(e.redirect, e.err, e.state)))
+	target := s.withIss(c, apiauth.ErrorRedirect(e.redirect, e.err, e.state))
+	if c.Request().Method == http.MethodPost {
+		// The consent form's answer: a redirect would be blocked by the
+		// form-action policy (admin_leave.go).
+		return s.leave(c, target, leaveView{Title: "Returning to the application", Button: "Return to the application",
+			Message: "The application is told that access was not granted."})
+	}
+	return c.Redirect(http.StatusSeeOther, target)
 }
 
 // withIss adds the RFC 9207 iss parameter to an authorization response.

@@ -3,8 +3,10 @@ package server_test
 import (
 	"context"
 	"errors"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,12 +46,29 @@ func (b *apiBundle) consent(authURL, decision string) *url.URL {
 	form.Set("_csrf", b.csrf())
 	form.Set("decision", decision)
 	resp, body = b.admin(http.MethodPost, "/admin/apps/consent", form)
-	require.Equal(b.t, http.StatusSeeOther, resp.StatusCode, string(body))
-	back, err := url.Parse(resp.Header.Get("Location"))
+	require.Equal(b.t, http.StatusOK, resp.StatusCode, "a page, not a redirect the form-action policy would block: %s", body)
+	back, err := url.Parse(leaveTarget(b.t, string(body)))
 	require.NoError(b.t, err)
 	require.Equal(b.t, "127.0.0.1:9", back.Host)
 	require.Equal(b.t, b.srv.URL, back.Query().Get("iss"), "RFC 9207 iss")
 	return back
+}
+
+var (
+	leaveLinkRe = regexp.MustCompile(`<a class="btn primary" id="leave" href="([^"]+)"`)
+	leaveMetaRe = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
+)
+
+// leaveTarget is where a leave page (admin_leave.go) takes the browser: its
+// meta refresh and its link must agree.
+func leaveTarget(t *testing.T, body string) string {
+	t.Helper()
+	link, meta := leaveLinkRe.FindStringSubmatch(body), leaveMetaRe.FindStringSubmatch(body)
+	require.NotNil(t, link, body)
+	require.NotNil(t, meta, body)
+	u := html.UnescapeString(link[1])
+	require.Equal(t, u, html.UnescapeString(meta[1]))
+	return u
 }
 
 func mustGet(t *testing.T, u string) *http.Request {
