@@ -20,13 +20,16 @@ type connectionForm struct {
 	Settings    map[string]any
 	Credentials map[string]string // only the values typed; empty secrets keep the stored ones
 	Errors      map[string]string
+	saveAnyway  bool // save even though the helpdesk cannot be reached
+	tested      bool // the helpdesk accepted the typed values (checkConnection)
 }
 
 func settingName(f connectors.Field) string { return string(f.Group) + "." + f.Key }
 
 func connectionFormFromRequest(c echo.Context, desc connectors.Description) *connectionForm {
 	f := &connectionForm{desc: desc, Name: strings.TrimSpace(c.FormValue("name")), BaseURL: strings.TrimSpace(c.FormValue("base_url")),
-		Settings: map[string]any{}, Credentials: map[string]string{}, Errors: map[string]string{}}
+		Settings: map[string]any{}, Credentials: map[string]string{}, Errors: map[string]string{},
+		saveAnyway: c.FormValue(saveAnywayField) == "on"}
 	for _, fd := range desc.Fields {
 		raw := c.FormValue(settingName(fd))
 		if fd.Type != connectors.FieldSecret && !fd.Secret {
@@ -172,6 +175,10 @@ func (f *connectionForm) Fields(stored map[string]string, readOnly bool) []field
 	out = append(out, field{Name: "base_url", Label: "API base URL (advanced)", Type: "url", Value: f.BaseURL,
 		Error: f.Errors["base_url"], ReadOnly: readOnly,
 		Help: "Leave empty: relaydesk derives it from the settings above. Set it for a proxy or a test server."})
+	if msg := f.Errors[saveAnywayField]; msg != "" {
+		out = append(out, field{Name: saveAnywayField, Label: "Save anyway: " + f.desc.DisplayName + " cannot be reached now",
+			Type: "checkbox", Error: msg})
+	}
 	return out
 }
 

@@ -138,10 +138,7 @@ func (f *routingRuleForm) Fields(accounts []store.Account, conns []store.Connect
 		}
 		accOpts = append(accOpts, option{Value: idText(a.ID), Label: label, Selected: idText(a.ID) == f.AccountID})
 	}
-	for _, c := range conns {
-		connOpts = append(connOpts, option{Value: idText(c.ID), Label: c.Name + " (" + c.Kind + ")",
-			Selected: idText(c.ID) == f.ConnectionID})
-	}
+	connOpts = connectionOptions(conns, f.ConnectionID)
 	kinds := []option{{"default", "Every conversation (default)", false}, {"country", "Customers from a country", false},
 		{"keyword", "First message contains a keyword", false}}
 	for i := range kinds {
@@ -169,4 +166,44 @@ func (f *routingRuleForm) Fields(accounts []store.Account, conns []store.Connect
 		fs[i].ReadOnly = readOnly
 	}
 	return fs
+}
+
+// connectionOptions are the helpdesks a route may go to, each labelled with
+// what stops it working. A new route preselects the first working one
+// (enabled and healthy), never a broken one: with none, the admin chooses.
+func connectionOptions(conns []store.Connection, chosen string) []option {
+	opts := []option{{Value: "", Label: "Choose a helpdesk"}}
+	if chosen == "" {
+		for _, c := range conns {
+			if c.Enabled && c.Health == "healthy" {
+				chosen = idText(c.ID)
+				break
+			}
+		}
+	}
+	for _, c := range conns {
+		label := c.Name + " (" + c.Kind + ")"
+		switch {
+		case !c.Enabled:
+			label += " — disabled"
+		case c.Health != "healthy" && c.Health != "":
+			label += " — " + healthWords(c.Health)
+		}
+		opts = append(opts, option{Value: idText(c.ID), Label: label, Selected: idText(c.ID) == chosen})
+	}
+	opts[0].Selected = chosen == ""
+	return opts
+}
+
+// healthWords says a connection's health for a label.
+func healthWords(h string) string {
+	switch h {
+	case "unknown":
+		return "not tested yet"
+	case "auth_failed":
+		return "credentials refused"
+	case "unreachable":
+		return "unreachable"
+	}
+	return "needs attention"
 }

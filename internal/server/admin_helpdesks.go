@@ -158,10 +158,13 @@ func (s *Server) helpdeskCreate(c echo.Context) error {
 	}
 	f := connectionFormFromRequest(c, reg.Description)
 	creds, valid := f.Validate(nil)
-	if valid && s.connectionURLAllowed(c, f) {
+	if valid && s.connectionURLAllowed(c, f) && s.checkConnection(c, f, store.Connection{Kind: reg.Description.Kind}, creds) {
 		conn, err := s.store.CreateConnection(c.Request().Context(), store.NewConnection{Name: f.Name, Kind: reg.Description.Kind,
 			BaseURL: f.BaseURL, Settings: f.Settings, Credentials: creds}, s.actor(c))
 		if err == nil {
+			if err := s.markTested(c, f, conn.ID); err != nil {
+				return err
+			}
 			kind, msg, detail := s.afterSave(c, conn, reg.Description, "Helpdesk "+conn.Name+" added.")
 			return s.flash(c, "/admin/helpdesks/"+idText(conn.ID), kind, msg, detail)
 		}
@@ -262,10 +265,17 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 		f.requireMovedSecrets(stored)
 		valid = len(f.Errors) == 0
 	}
-	if valid && s.connectionURLAllowed(c, f) {
+	candidate := conn
+	if moved {
+		candidate = store.Connection{ID: conn.ID, Kind: conn.Kind, PublicID: conn.PublicID} // no OAuth token to the new address
+	}
+	if valid && s.connectionURLAllowed(c, f) && s.checkConnection(c, f, candidate, creds) {
 		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
-			Settings: f.Settings, Credentials: creds}, s.actor(c))
+			Settings: f.Settings, Credentials: creds, ForgetOAuth: moved}, s.actor(c))
 		if err == nil {
+			if err := s.markTested(c, f, conn.ID); err != nil {
+				return err
+			}
 			saved, err := s.store.ConnectionByID(c.Request().Context(), conn.ID)
 			if err != nil {
 				return err

@@ -69,8 +69,9 @@ func TestChangedURLNeedsTheSecretsAgain(t *testing.T) {
 		require.Equal(t, zd.Config().BaseURL, b.connection(t, id).BaseURL)
 
 		form.Set("credentials.api_token", "typed-again")
-		requireRedirect(t, a.post(path, form), path)
-		require.Equal(t, evil.URL, b.connection(t, id).BaseURL)
+		requireRejected(t, a.post(path, form), "Zendesk refused these credentials")
+		require.Equal(t, int64(1), hits.Load(), "only the secret typed for it reached the new host (the test on save)")
+		require.Equal(t, zd.Config().BaseURL, b.connection(t, id).BaseURL, "credentials it refuses are not saved")
 	})
 }
 

@@ -17,6 +17,9 @@ type NewConnection struct {
 	Name, Kind, BaseURL string
 	Settings            map[string]any
 	Credentials         map[string]string
+	// ForgetOAuth drops the stored OAuth token (UpdateConnection): the
+	// connection's address moved, and the token must not follow it.
+	ForgetOAuth bool
 }
 
 // sealCredentials seals a connection's credentials as JSON.
@@ -89,6 +92,9 @@ func (q *Queries) UpdateConnection(ctx context.Context, id ConnectionID, n NewCo
 				changed = append(changed, "credentials."+k+" (replaced)")
 			}
 		}
+		if n.ForgetOAuth && old.HasOAuthToken() {
+			changed = append(changed, "oauth_token (forgotten)")
+		}
 		if len(changed) == 0 {
 			return nil
 		}
@@ -97,7 +103,8 @@ func (q *Queries) UpdateConnection(ctx context.Context, id ConnectionID, n NewCo
 			return err
 		}
 		_, err = tx.db.Exec(ctx, `UPDATE helpdesk_connections SET name = $2, base_url = $3, settings = $4, credentials = $5,
-			updated_at = now() WHERE id = $1 AND NOT managed_by_file`, id, n.Name, n.BaseURL, settingsOrEmpty(n.Settings), creds)
+			oauth_token = CASE WHEN $6 THEN NULL ELSE oauth_token END,
+			updated_at = now() WHERE id = $1 AND NOT managed_by_file`, id, n.Name, n.BaseURL, settingsOrEmpty(n.Settings), creds, n.ForgetOAuth)
 		if err != nil {
 			return conflict(err)
 		}
