@@ -241,6 +241,11 @@ func TestAdminInABrowser(t *testing.T) {
 	br.click("#test-number")
 	br.waitText(".flash", "Connection works")
 	br.shot("number")
+	// Test connection tests what is typed, without saving it.
+	br.fill("access_token", "a-token-typed-but-wrong")
+	br.click("#test-number")
+	br.waitText(".flash", "WhatsApp refused the access token")
+	require.Contains(t, br.text(".flash"), "nothing is saved until you press Save")
 	br.open("/admin/numbers")
 	br.waitText("tbody", "support-us")
 	br.shot("numbers")

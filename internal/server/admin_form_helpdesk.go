@@ -20,8 +20,9 @@ type connectionForm struct {
 	Settings    map[string]any
 	Credentials map[string]string // only the values typed; empty secrets keep the stored ones
 	Errors      map[string]string
-	saveAnyway  bool // save even though the helpdesk cannot be reached
-	tested      bool // the helpdesk accepted the typed values (checkConnection)
+	saveAnyway  bool   // save even though the helpdesk cannot be reached
+	tested      bool   // the helpdesk accepted the typed values (checkConnection)
+	unreachable string // why the helpdesk could not be reached (checkConnection)
 }
 
 func settingName(f connectors.Field) string { return string(f.Group) + "." + f.Key }

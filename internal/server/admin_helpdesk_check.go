@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -61,7 +62,8 @@ func (s *Server) checkConnection(c echo.Context, f *connectionForm, row store.Co
 		if f.saveAnyway {
 			return true
 		}
-		f.Errors[saveAnywayField] = bridge.PlainConnectorError(err, name) + " Check the address, or tick this box (and type the secrets " +
+		f.unreachable = bridge.PlainConnectorError(err, name)
+		f.Errors[saveAnywayField] = f.unreachable + " Check the address, or tick this box (and type the secrets " +
 			"again) to save anyway: relaydesk keeps trying once it is saved."
 	}
 	return false
@@ -122,4 +124,44 @@ func (s *Server) markTested(c echo.Context, f *connectionForm, id store.Connecti
 		return nil
 	}
 	return s.store.SetConnectionHealth(c.Request().Context(), id, "healthy", "checked when saved")
+}
+
+// helpdeskTestTyped tests the values typed in the connection's form (the
+// Test button submits the form) with the checks of Save, without saving
+// them, and shows the form again with them and the outcome.
+func (s *Server) helpdeskTestTyped(c echo.Context, conn store.Connection, desc connectors.Description) error {
+	stored, err := s.store.Credentials(conn)
+	if err != nil {
+		return err
+	}
+	f := connectionFormFromRequest(c, desc)
+	moved := origin(desc.BaseURL(conn.BaseURL, conn.Settings)) != origin(desc.BaseURL(f.BaseURL, f.Settings))
+	creds, valid := f.Validate(keptCredentials(desc, stored, moved))
+	if moved {
+		f.requireMovedSecrets(stored)
+		valid = len(f.Errors) == 0
+	}
+	candidate := conn
+	if moved {
+		candidate = store.Connection{ID: conn.ID, Kind: conn.Kind, PublicID: conn.PublicID}
+	}
+	f.saveAnyway = false
+	if !valid || !s.connectionURLAllowed(c, f) || !s.checkConnection(c, f, candidate, creds) {
+		delete(f.Errors, saveAnywayField)
+		if len(f.Errors) == 0 { // unreachable: said in the flash, there is nothing to save anyway here
+			return s.renderPage(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored),
+				&store.Flash{Kind: "error", Message: "The test failed.", Detail: f.unreachable})
+		}
+		return s.formInvalid(c, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored))
+	}
+	fl := &store.Flash{Kind: "success", Message: "Connection works with the values in the form: " + desc.DisplayName +
+		" accepted them.", Detail: "Nothing is saved until you press Save changes."}
+	if !f.tested {
+		fl = &store.Flash{Kind: "info", Message: "The values in the form are valid.", Detail: desc.DisplayName +
+			" cannot be asked before the connection is authorised; nothing is saved until you press Save changes."}
+	}
+	if len(f.Credentials) > 0 {
+		fl.Detail += " Secrets are never shown again: type them once more before saving."
+	}
+	return s.renderPage(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored), fl)
 }

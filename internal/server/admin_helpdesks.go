@@ -338,6 +338,13 @@ func (s *Server) loadConnector(c echo.Context) (conn store.Connection, desc conn
 // helpdeskTest checks the stored credentials with the connector's cheapest
 // authenticated call and records the outcome as the connection's health.
 func (s *Server) helpdeskTest(c echo.Context) error {
+	if c.FormValue("name") != "" {
+		if conn, desc, err := s.loadConnection(c); err != nil {
+			return err
+		} else if !conn.ManagedByFile {
+			return s.helpdeskTestTyped(c, conn, desc)
+		}
+	}
 	conn, desc, cn, self, err := s.loadConnector(c)
 	if cn == nil {
 		return err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -174,15 +175,62 @@ func (s *Server) numberTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := whatsapp.NewClient(whatsapp.ClientOpts{BaseURL: a.GraphURL, Version: a.GraphVersion, AccessToken: sec.AccessToken,
+	if !a.ManagedByFile && c.FormValue("name") != "" {
+		return s.numberTestTyped(c, a, sec.AccessToken)
+	}
+	health, kind, msg, detail := s.graphCheck(c, a, sec.AccessToken)
+	hdetail := msg + " " + detail
+	if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, hdetail); err != nil {
+		return err
+	}
+	return s.flash(c, self, kind, msg, detail)
+}
+
+// numberTestTyped tests the values typed in the number's form (the Test
+// button submits the form), without saving them, and shows the form again
+// with them and the outcome. The number's health is recorded only when the
+// typed values are the stored ones.
+func (s *Server) numberTestTyped(c echo.Context, a store.Account, storedToken string) error {
+	self := "/admin/numbers/" + idText(a.ID)
+	f := numberFormFromRequest(c)
+	typedSecrets := f.AccessToken != "" || f.AppSecret != ""
+	tok, app, ver := a.HasSecrets()
+	view := func() numberView {
+		f.AccessToken, f.AppSecret, f.VerifyToken = "", "", ""
+		return numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self}
+	}
+	if !f.Validate(false) || !s.numberURLAllowed(c, f) || !f.secretsRetyped(a) {
+		return s.formInvalid(c, "number.html", "numbers", view())
+	}
+	same := !typedSecrets && f.GraphURL == a.GraphURL && f.GraphVersion == a.GraphVersion && f.PhoneNumberID == a.PhoneNumberID
+	try := a
+	try.GraphURL, try.GraphVersion, try.PhoneNumberID = f.GraphURL, f.GraphVersion, f.PhoneNumberID
+	token := cmp.Or(f.AccessToken, storedToken)
+	health, kind, msg, detail := s.graphCheck(c, try, token)
+	if same {
+		if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, msg+" "+detail); err != nil {
+			return err
+		}
+	} else {
+		detail = strings.TrimSpace(detail + " Tested with the values in the form; nothing is saved until you press Save.")
+		if typedSecrets {
+			detail += " Secrets are never shown again: type them once more before saving."
+		}
+	}
+	return s.renderPage(c, http.StatusOK, "number.html", "numbers", view(), &store.Flash{Kind: kind, Message: msg, Detail: detail})
+}
+
+// graphCheck asks Graph about number a with token and says the outcome.
+func (s *Server) graphCheck(c echo.Context, a store.Account, token string) (health, kind, msg, detail string) {
+	client, err := whatsapp.NewClient(whatsapp.ClientOpts{BaseURL: a.GraphURL, Version: a.GraphVersion, AccessToken: token,
 		PhoneNumberID: a.PhoneNumberID, HTTPClient: s.admin.http, Timeout: adminCallTimeout})
 	if err != nil {
-		return s.flash(c, self, "error", "The number's settings are not usable.", err.Error())
+		return "attention", "error", "The number's settings are not usable.", sentence(err.Error())
 	}
 	ctx, cancel := callCtx(c)
 	defer cancel()
 	info, err := client.PhoneNumber(ctx)
-	health, kind, msg, detail := "healthy", "success", "", ""
+	health, kind = "healthy", "success"
 	if err == nil {
 		name := info.VerifiedName
 		if name == "" {
@@ -194,11 +242,7 @@ func (s *Server) numberTest(c echo.Context) error {
 		health, kind = testHealth(err), "error"
 		msg, detail = "The test failed.", plainGraphError(err, a)
 	}
-	hdetail := msg + " " + detail
-	if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, hdetail); err != nil {
-		return err
-	}
-	return s.flash(c, self, kind, msg, detail)
+	return health, kind, msg, detail
 }
 
 func qualityWords(q string) string {
