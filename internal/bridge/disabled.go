@@ -11,7 +11,7 @@ import (
 // reply of it reaches WhatsApp, and its webhooks are refused. The messages
 // already queued for it are held (store.StateHeld), shown with their reason
 // on the conversation page, and go on once the connection is enabled again
-// (ConnectionEnabled).
+// (ReleaseHeld).
 
 // heldCode is the stable code of a message held for a disabled connection.
 const heldCode = "connection_disabled"
@@ -31,11 +31,11 @@ func (b *Bridge) holdForDisabled(ctx context.Context, m store.Message, conn *con
 	return b.store.MarkState(ctx, m.ID, store.StateHeld, store.Failure(heldCode, why))
 }
 
-// ConnectionEnabled puts the messages held for disabled connections back
-// in their queues (called once a connection is enabled again); those whose
-// connection is still disabled are held again. It returns how many
-// conversations were woken.
-func (b *Bridge) ConnectionEnabled(ctx context.Context) (int, error) {
+// ReleaseHeld puts the messages held for disabled connections back
+// in their queues (called once a connection is enabled again or deleted);
+// those whose connection is still disabled are held again. It returns how
+// many conversations were woken.
+func (b *Bridge) ReleaseHeld(ctx context.Context) (int, error) {
 	var n int
 	err := b.store.InTx(ctx, func(tx *store.Tx) error {
 		in, out, err := tx.ReleaseHeld(ctx)

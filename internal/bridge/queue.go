@@ -87,6 +87,9 @@ func (b *Bridge) wake(ctx context.Context, tx *store.Tx, convID store.Conversati
 	return []river.InsertManyParams{{Args: jobFor(dir, convID)}}, nil
 }
 
+// errConversationGone is a job's conversation deleted with its number.
+var errConversationGone = errors.New("conversation deleted")
+
 // claim takes a conversation's lease for one direction and keeps it alive
 // until release is called.
 func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (release func(), err error) {
@@ -95,6 +98,9 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 		return nil, err
 	}
 	if !ok {
+		if _, err := b.store.ConversationByID(ctx, convID); errors.Is(err, store.ErrNotFound) {
+			return nil, errConversationGone
+		}
 		return nil, b.busy()
 	}
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -132,6 +138,10 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 // lets the queue settle.
 func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
 	release, err := b.claim(ctx, convID, dir)
+	if errors.Is(err, errConversationGone) {
+		b.log.Info("conversation was deleted; its job ends", "conversation", convID)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

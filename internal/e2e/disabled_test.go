@@ -48,7 +48,7 @@ func TestDisabledConnectionReceivesNothingAndSendsNothing(t *testing.T) {
 		"It is sent when the connection is enabled again.", reason)
 
 	h.setEnabled(true)
-	n, err := h.bridge.ConnectionEnabled(ctx)
+	n, err := h.bridge.ReleaseHeld(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 3, n, "two conversations inbound, one outbound")
 	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`) == 0 },

@@ -305,7 +305,7 @@ func (s *Server) helpdeskEnabled(c echo.Context) error {
 	}
 	self := "/admin/helpdesks/" + idText(conn.ID)
 	if enable {
-		n, err := s.bridge.ConnectionEnabled(c.Request().Context())
+		n, err := s.bridge.ReleaseHeld(c.Request().Context())
 		if err != nil {
 			return err
 		}

@@ -65,21 +65,25 @@ func (s *Server) routes() {
 	adm.GET("/numbers/new", s.numberNew, page...)
 	adm.POST("/numbers", s.numberCreate, page...)
 	adm.GET("/numbers/:id", s.numberEdit, page...)
-	adm.POST("/numbers/:id", s.numberUpdate, page...)           // refused for file-managed numbers
-	adm.POST("/numbers/:id/enabled", s.numberEnabled, page...)  // refused for file-managed numbers
-	adm.POST("/numbers/:id/test", s.numberTest, page...)        // reads only; records health
-	adm.POST("/numbers/:id/test-event", s.numberEvent, page...) // signed sample through the real intake
+	adm.POST("/numbers/:id", s.numberUpdate, page...)              // refused for file-managed numbers
+	adm.POST("/numbers/:id/enabled", s.numberEnabled, page...)     // refused for file-managed numbers
+	adm.POST("/numbers/:id/test", s.numberTest, page...)           // reads only; records health
+	adm.POST("/numbers/:id/test-event", s.numberEvent, page...)    // signed sample through the real intake
+	adm.GET("/numbers/:id/delete", s.numberDeleteConfirm, page...) // says what goes with it; refused for file-managed
+	adm.POST("/numbers/:id/delete", s.numberDelete, page...)       // refused for file-managed numbers
 
 	adm.GET("/helpdesks", s.helpdesksList, page...)
 	adm.GET("/helpdesks/new", s.helpdeskNew, page...)
 	adm.POST("/helpdesks", s.helpdeskCreate, page...)
 	adm.GET("/helpdesks/:id", s.helpdeskEdit, page...)
-	adm.POST("/helpdesks/:id", s.helpdeskUpdate, page...)          // refused for file-managed connections
-	adm.POST("/helpdesks/:id/enabled", s.helpdeskEnabled, page...) // refused for file-managed connections
-	adm.POST("/helpdesks/:id/test", s.helpdeskTest, page...)       // reads only; records health
-	adm.POST("/helpdesks/:id/webhook", s.helpdeskWebhook, page...) // install or rotate; refused for file-managed
-	adm.POST("/helpdesks/:id/connect", s.helpdeskConnect, page...) // starts OAuth2 (state + PKCE kept server-side)
-	adm.GET("/oauth/callback", s.oauthCallback, page...)           // the state must belong to this session
+	adm.POST("/helpdesks/:id", s.helpdeskUpdate, page...)              // refused for file-managed connections
+	adm.POST("/helpdesks/:id/enabled", s.helpdeskEnabled, page...)     // refused for file-managed connections
+	adm.POST("/helpdesks/:id/test", s.helpdeskTest, page...)           // reads only; records health
+	adm.POST("/helpdesks/:id/webhook", s.helpdeskWebhook, page...)     // install or rotate; refused for file-managed
+	adm.POST("/helpdesks/:id/connect", s.helpdeskConnect, page...)     // starts OAuth2 (state + PKCE kept server-side)
+	adm.GET("/helpdesks/:id/delete", s.helpdeskDeleteConfirm, page...) // says what goes with it; refused for file-managed
+	adm.POST("/helpdesks/:id/delete", s.helpdeskDelete, page...)       // refused for file-managed connections
+	adm.GET("/oauth/callback", s.oauthCallback, page...)               // the state must belong to this session
 
 	// Routing rules (WhatsApp number -> helpdesk) live under /admin/routes.
 	adm.GET("/routes", s.routingRuleList, page...)
