@@ -43,18 +43,10 @@ func (b *Bridge) ReleaseHeld(ctx context.Context) (int, error) {
 			return err
 		}
 		n = len(in) + len(out)
-		for dir, ids := range map[store.Direction][]store.ConversationID{store.DirIn: in, store.DirOut: out} {
-			for _, id := range ids {
-				jobs, err := b.wake(ctx, tx, id, dir)
-				if err != nil {
-					return err
-				}
-				if err := b.enqueue(ctx, tx, jobs); err != nil {
-					return err
-				}
-			}
+		if err := b.wakeAll(ctx, tx, in, store.DirIn); err != nil {
+			return err
 		}
-		return nil
+		return b.wakeAll(ctx, tx, out, store.DirOut)
 	})
 	return n, err
 }

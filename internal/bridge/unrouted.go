@@ -30,16 +30,21 @@ func (b *Bridge) RouteHeld(ctx context.Context, accountID store.AccountID) (int,
 			return err
 		}
 		n = len(convs)
-		for _, id := range convs {
-			jobs, err := b.wake(ctx, tx, id, store.DirIn)
-			if err != nil {
-				return err
-			}
-			if err := b.enqueue(ctx, tx, jobs); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.wakeAll(ctx, tx, convs, store.DirIn)
 	})
 	return n, err
+}
+
+// wakeAll queues a job for one direction of each conversation, in tx.
+func (b *Bridge) wakeAll(ctx context.Context, tx *store.Tx, convs []store.ConversationID, dir store.Direction) error {
+	for _, id := range convs {
+		jobs, err := b.wake(ctx, tx, id, dir)
+		if err != nil {
+			return err
+		}
+		if err := b.enqueue(ctx, tx, jobs); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -134,19 +134,10 @@ func (s *Server) helpdeskTestTyped(c echo.Context, conn store.Connection, desc c
 	if err != nil {
 		return err
 	}
-	f := connectionFormFromRequest(c, desc)
-	moved := origin(desc.BaseURL(conn.BaseURL, conn.Settings)) != origin(desc.BaseURL(f.BaseURL, f.Settings))
-	creds, valid := f.Validate(keptCredentials(desc, stored, moved))
-	if moved {
-		f.requireMovedSecrets(stored)
-		valid = len(f.Errors) == 0
-	}
-	candidate := conn
-	if moved {
-		candidate = store.Connection{ID: conn.ID, Kind: conn.Kind, PublicID: conn.PublicID}
-	}
+	e := s.editedConnection(c, conn, desc, stored)
+	f := e.form
 	f.saveAnyway = false
-	if !valid || !s.connectionURLAllowed(c, f) || !s.checkConnection(c, f, candidate, creds) {
+	if !e.valid || !s.connectionURLAllowed(c, f) || !s.checkConnection(c, f, e.candidate, e.creds) {
 		delete(f.Errors, saveAnywayField)
 		if len(f.Errors) == 0 { // unreachable: said in the flash, there is nothing to save anyway here
 			return s.renderPage(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored),
@@ -164,4 +155,30 @@ func (s *Server) helpdeskTestTyped(c echo.Context, conn store.Connection, desc c
 		fl.Detail += " Secrets are never shown again: type them once more before saving."
 	}
 	return s.renderPage(c, http.StatusOK, "helpdesk.html", "helpdesks", s.helpdeskView(c, &conn, f, stored), fl)
+}
+
+// editedConnection is a posted edit of conn, validated against the
+// description and the stored credentials.
+type editedConnection struct {
+	form  *connectionForm
+	creds map[string]string // the complete credentials to store
+	// moved is true when the address changed: the stored secrets and
+	// OAuth token do not follow it, and candidate (the connection to test
+	// the edit as) has no token.
+	moved     bool
+	candidate store.Connection
+	valid     bool
+}
+
+func (s *Server) editedConnection(c echo.Context, conn store.Connection, desc connectors.Description, stored map[string]string) editedConnection {
+	e := editedConnection{form: connectionFormFromRequest(c, desc), candidate: conn}
+	f := e.form
+	e.moved = origin(desc.BaseURL(conn.BaseURL, conn.Settings)) != origin(desc.BaseURL(f.BaseURL, f.Settings))
+	e.creds, e.valid = f.Validate(keptCredentials(desc, stored, e.moved))
+	if e.moved {
+		f.requireMovedSecrets(stored)
+		e.valid = len(f.Errors) == 0
+		e.candidate = store.Connection{ID: conn.ID, Kind: conn.Kind, PublicID: conn.PublicID}
+	}
+	return e
 }

@@ -258,20 +258,11 @@ func (s *Server) helpdeskUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := connectionFormFromRequest(c, desc)
-	moved := origin(desc.BaseURL(conn.BaseURL, conn.Settings)) != origin(desc.BaseURL(f.BaseURL, f.Settings))
-	creds, valid := f.Validate(keptCredentials(desc, stored, moved))
-	if moved {
-		f.requireMovedSecrets(stored)
-		valid = len(f.Errors) == 0
-	}
-	candidate := conn
-	if moved {
-		candidate = store.Connection{ID: conn.ID, Kind: conn.Kind, PublicID: conn.PublicID} // no OAuth token to the new address
-	}
-	if valid && s.connectionURLAllowed(c, f) && s.checkConnection(c, f, candidate, creds) {
+	e := s.editedConnection(c, conn, desc, stored)
+	f := e.form
+	if e.valid && s.connectionURLAllowed(c, f) && s.checkConnection(c, f, e.candidate, e.creds) {
 		err := s.store.UpdateConnection(c.Request().Context(), conn.ID, store.NewConnection{Name: f.Name, BaseURL: f.BaseURL,
-			Settings: f.Settings, Credentials: creds, ForgetOAuth: moved}, s.actor(c))
+			Settings: f.Settings, Credentials: e.creds, ForgetOAuth: e.moved}, s.actor(c))
 		if err == nil {
 			if err := s.markTested(c, f, conn.ID); err != nil {
 				return err
