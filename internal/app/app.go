@@ -78,7 +78,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
-		InboundSettle: &cfg.InboundSettle})
+		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,

@@ -51,11 +51,9 @@ type Opts struct {
 	HTTPClient *http.Client
 	// Now is the clock (tests move it to check the 24-hour window).
 	Now func() time.Time
-	// CallTimeout bounds one JSON call to a helpdesk or Graph (default 30s).
+	// CallTimeout bounds one JSON call to a helpdesk or Graph (default 30s,
+	// RELAYDESK_CALL_TIMEOUT).
 	CallTimeout time.Duration
-	// SnoozeCap, when set, shortens waits asked for by rate limits (tests
-	// and the demo; production honours Retry-After as given).
-	SnoozeCap time.Duration
 	// APIBaseURL is the service's base URL, for links in the public API's
 	// events (media downloads).
 	APIBaseURL string
@@ -80,7 +78,6 @@ type Bridge struct {
 	http       *http.Client
 	now        func() time.Time
 	timeout    time.Duration
-	snoozeCap  time.Duration
 	apiBase    string
 	settle     time.Duration
 }
@@ -89,7 +86,7 @@ type Bridge struct {
 // the River client is built after the bridge because its workers call it.
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
-		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap, apiBase: opts.APIBaseURL}
+		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}

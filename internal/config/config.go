@@ -43,6 +43,8 @@ type Config struct {
 	// InboundSettle is how long customer messages wait for late webhooks of
 	// their burst before any is posted (0: off).
 	InboundSettle time.Duration
+	// CallTimeout bounds one call to a helpdesk or to Graph.
+	CallTimeout time.Duration
 }
 
 // Var describes one environment variable: the README's configuration
@@ -72,11 +74,16 @@ var Vars = []Var{
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
+	{"RELAYDESK_CALL_TIMEOUT", "30s", "how long one call to a helpdesk or to Graph may take before it counts as a transient failure (Go duration, 1s to 5m)"},
 }
 
 // maxInboundSettle bounds RELAYDESK_INBOUND_SETTLE: the window is latency
 // added to every burst, and the job holds its conversation meanwhile.
 const maxInboundSettle = 10 * time.Second
+
+// maxCallTimeout bounds RELAYDESK_CALL_TIMEOUT: a delivery job holds its
+// conversation while it waits.
+const maxCallTimeout = 5 * time.Minute
 
 // Getenv looks up a variable; os.Getenv in production, a map in tests.
 type Getenv func(string) string
@@ -114,6 +121,10 @@ func Load(getenv Getenv) (*Config, error) {
 	c.InboundSettle = p.duration("RELAYDESK_INBOUND_SETTLE", 0)
 	if c.InboundSettle > maxInboundSettle {
 		p.fail("RELAYDESK_INBOUND_SETTLE", "a Go duration from 0 to "+maxInboundSettle.String()+", e.g. 1s")
+	}
+	c.CallTimeout = p.duration("RELAYDESK_CALL_TIMEOUT", time.Second)
+	if c.CallTimeout > maxCallTimeout {
+		p.fail("RELAYDESK_CALL_TIMEOUT", "a Go duration from 1s to "+maxCallTimeout.String()+", e.g. 30s")
 	}
 
 	if err := p.err(); err != nil {
