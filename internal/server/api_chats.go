@@ -254,3 +254,65 @@ func (s *Server) getContact(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, apiview.NewContact(ct))
 }
+
+// erasureJSON is the answer to DELETE /api/v1/contacts/{wa_id}.
+type erasureJSON struct {
+	Erased        bool     `json:"erased"`
+	Conversations int      `json:"conversations"`
+	Messages      int      `json:"messages"`
+	WebhookEvents int      `json:"webhook_events"`
+	APIEvents     int      `json:"api_events"`
+	Tickets       int      `json:"helpdesk_tickets"`
+	Helpdesk      []string `json:"helpdesk"`
+}
+
+// eraseContact erases a customer (contacts:erase). An application narrowed
+// to some numbers may erase only a customer whose every chat is on them.
+// ?helpdesk=true also deletes the requester where the helpdesk's API can.
+func (s *Server) eraseContact(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := apiAccess(c)
+	waID := digitsOnly(c.Param("wa_id"))
+	if waID == "" {
+		return s.apiNotFound(c, "contact")
+	}
+	inHelpdesk := false
+	if v := c.QueryParam("helpdesk"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s.apiProblem(c, http.StatusUnprocessableEntity, "invalid-request", "Invalid request",
+				"helpdesk must be true or false.")
+		}
+		inHelpdesk = b
+	}
+	ct, err := s.store.APIContactByWaID(ctx, waID, allowedAccounts(a))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.apiNotFound(c, "contact")
+	}
+	if err != nil {
+		return err
+	}
+	id, err := s.store.ContactByWaID(ctx, waID)
+	if err != nil {
+		return err
+	}
+	if allowedAccounts(a) != nil {
+		all, err := s.store.APIContactByWaID(ctx, waID, nil)
+		if err != nil {
+			return err
+		}
+		if len(all.ChatIDs) > len(ct.ChatIDs) {
+			return s.apiProblem(c, http.StatusForbidden, "forbidden", "Forbidden",
+				"This customer also writes to numbers this application is not allowed; an admin can erase them from the admin page.")
+		}
+	}
+	e, err := s.bridge.EraseContact(ctx, store.Actor{Name: "api:" + a.Client.ClientID, IP: c.RealIP()}, id, inHelpdesk)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.apiNotFound(c, "contact")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, erasureJSON{Erased: true, Conversations: e.Conversations, Messages: e.Messages,
+		WebhookEvents: e.WebhookEvents, APIEvents: e.APIEvents, Tickets: len(e.HelpdeskTickets), Helpdesk: append([]string{}, e.Helpdesk...)})
+}
