@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -212,3 +213,7 @@ func (s storableDB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResult
 }
 
 func (s storableDB) Begin(ctx context.Context) (pgx.Tx, error) { return s.db.Begin(ctx) }
+
+// IsStorableJSON reports whether jsonb would take JSON text b as it is: no
+// \u0000, no lone surrogate escape, valid UTF-8.
+func IsStorableJSON(b []byte) bool { return !needsJSONFix(b) || bytes.Equal(storableJSON(b), b) }
