@@ -47,7 +47,10 @@ type IntakeResult struct {
 	Duplicates    int
 	Statuses      int
 	AccountEvents int
-	Unknown       []string // phone_number_ids no account has
+	// ClampedTimestamps counts messages dated outside the sane range,
+	// stored with the arrival time instead.
+	ClampedTimestamps int
+	Unknown           []string // phone_number_ids no account has
 }
 
 // HandleWhatsAppWebhook authenticates and stores one webhook delivery. On
@@ -97,7 +100,7 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
-				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown},
+				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "clamped_timestamps": res.ClampedTimestamps},
 		})
 		if err != nil {
 			return err
@@ -210,7 +213,8 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			continue // nothing to key it on; kept in webhook_events
 		}
 		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
-			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, m.Timestamp); err != nil {
+			at, _ := saneTimestamp(m.Timestamp, b.now())
+			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, at); err != nil {
 				return nil, err
 			}
 		}
@@ -221,7 +225,11 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		if _, ok := byCustomer[waID]; !ok {
 			order = append(order, waID)
 		}
-		byCustomer[waID] = append(byCustomer[waID], inboundMessage(m))
+		im, clamped := inboundMessage(m, b.now())
+		if clamped {
+			res.ClampedTimestamps++
+		}
+		byCustomer[waID] = append(byCustomer[waID], im)
 	}
 	for _, waID := range order {
 		msgs := byCustomer[waID]
@@ -257,7 +265,8 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 	}
 
 	for _, st := range ch.Statuses {
-		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: st.Timestamp, Errors: st.Errors})
+		at, _ := saneTimestamp(st.Timestamp, b.now())
+		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: at, Errors: st.Errors})
 		if err != nil {
 			return nil, err
 		}
@@ -319,13 +328,14 @@ func (b *Bridge) applyAccountEvent(ctx context.Context, tx *store.Tx, accounts [
 	return nil
 }
 
-// inboundMessage turns a parsed message into its stored form: the decoded
-// message itself, so the delivery job does not parse Meta's JSON again.
-func inboundMessage(m whatsapp.Message) store.InboundMessage {
-	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Message: &m, At: m.Timestamp}
-	if im.At.IsZero() {
-		im.At = time.Now()
-	}
+// inboundMessage turns a parsed message arriving at now into its stored
+// form: the decoded message itself, so the delivery job does not parse
+// Meta's JSON again. It reports whether WhatsApp's time was out of range
+// and clamped to now (the decoded message keeps the original).
+func inboundMessage(m whatsapp.Message, now time.Time) (store.InboundMessage, bool) {
+	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Message: &m}
+	var clamped bool
+	im.At, clamped = saneTimestamp(m.Timestamp, now)
 	switch {
 	case m.Type == whatsapp.TypeText:
 		im.Body = m.Text
@@ -341,5 +351,5 @@ func inboundMessage(m whatsapp.Message) store.InboundMessage {
 	if m.Type == "" {
 		im.Kind = whatsapp.TypeUnknown
 	}
-	return im
+	return im, clamped
 }

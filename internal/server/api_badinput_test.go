@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -40,4 +41,24 @@ func TestSendUnstorableTextAnswers422NamingTheField(t *testing.T) {
 		resp, body := b.api(http.MethodPost, path, tok, `{"type":"text","text":"C:\\u0000"}`)
 		require.Equal(t, http.StatusAccepted, resp.StatusCode, string(body))
 	})
+}
+
+// A row stored before timestamps were clamped (or written by hand) must not
+// make the API answer 500: the window end past year 9999 cannot be written
+// in RFC 3339.
+func TestChatsAnswerForARowDatedYear9999(t *testing.T) {
+	t.Parallel()
+	b := apiSetup(t, apiOpts{})
+	chatID, _ := b.world()
+	tok := b.fullAccessToken()
+	ctx := context.Background()
+	_, err := b.store.Pool().Exec(ctx, `UPDATE conversations SET last_inbound_at = '9999-12-31 23:59:59+00' WHERE id = $1`, chatID)
+	require.NoError(t, err)
+	_, err = b.store.Pool().Exec(ctx, `UPDATE messages SET wa_timestamp = '9999-12-31 23:59:59+00' WHERE conversation_id = $1`, chatID)
+	require.NoError(t, err)
+
+	for _, p := range []string{"/api/v1/chats", fmt.Sprintf("/api/v1/chats/%d", chatID), fmt.Sprintf("/api/v1/chats/%d/messages", chatID)} {
+		resp, body := b.api(http.MethodGet, p, tok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", p, body)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,5 +65,50 @@ func TestWhatsAppBadTextCostsNoOtherMessage(t *testing.T) {
 				_ = context.Background()
 			})
 		}
+	}
+}
+
+func TestWhatsAppTimestampsOutsideSaneRangeAreClamped(t *testing.T) {
+	t.Parallel()
+	unix := func(t time.Time) (string, string) {
+		return strconv.FormatInt(t.Unix(), 10), t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	tests := []struct {
+		name, timestamp string
+		kept            string // how the decoded message keeps the original
+	}{
+		{"year 300000", "9404548406400", `timestamp \"9404548406400\": out of range`},
+	}
+	for _, c := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"year 9999", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{"an hour in the future", time.Now().Add(time.Hour)},
+		{"older than Meta's 7-day redelivery", time.Now().Add(-30 * 24 * time.Hour)},
+	} {
+		ts, kept := unix(c.at)
+		tests = append(tests, struct{ name, timestamp, kept string }{c.name, ts, kept})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			d := whatsapptest.NewDelivery(phoneID).Text(customer, "odd clock").Text(otherCustomer, "fine")
+			body := bytes.Replace(d.Bytes(), []byte(`"timestamp":"`), []byte(`"timestamp":"`+tt.timestamp+`","_was":"`), 1)
+			before := time.Now()
+			rec := b.postSigned(t, body)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			after := time.Now()
+			require.Equal(t, 2, b.count(t, `SELECT count(*) FROM messages`))
+
+			at := scalar[time.Time](t, b.pool, `SELECT wa_timestamp FROM messages WHERE body = 'odd clock'`)
+			require.WithinRange(t, at, before.Add(-time.Second), after.Add(time.Second), "clamped to the arrival time")
+			last := scalar[time.Time](t, b.pool, `SELECT c.last_inbound_at FROM conversations c JOIN contacts k ON k.id = c.contact_id
+				WHERE k.wa_id = $1`, customer)
+			require.False(t, last.After(after.Add(time.Minute)), "the 24-hour window is not kept open by a future date")
+			require.Contains(t, scalar[string](t, b.pool, `SELECT wa_message::text FROM messages WHERE body = 'odd clock'`), tt.kept,
+				"the original is kept with the decoded message")
+		})
 	}
 }
