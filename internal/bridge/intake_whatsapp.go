@@ -50,7 +50,21 @@ type IntakeResult struct {
 	// ClampedTimestamps counts messages dated outside the sane range,
 	// stored with the arrival time instead.
 	ClampedTimestamps int
-	Unknown           []string // phone_number_ids no account has
+	// UnknownCount counts the changes for phone_number_ids no account has;
+	// Unknown names the first few (see maxUnknownIDs), so one body listing
+	// thousands of ids costs no more than a few in logs and summaries.
+	UnknownCount int
+	Unknown      []string
+}
+
+// maxUnknownIDs is how many unknown phone_number_ids a result names.
+const maxUnknownIDs = 5
+
+func (r *IntakeResult) noteUnknown(id string) {
+	r.UnknownCount++
+	if len(r.Unknown) < maxUnknownIDs {
+		r.Unknown = append(r.Unknown, id)
+	}
 }
 
 // HandleWhatsAppWebhook authenticates and stores one webhook delivery. On
@@ -74,7 +88,10 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		return res, err
 	}
 	if len(accounts) == 0 {
-		res.Outcome, res.Unknown = OutcomeUnknownNumber, phoneIDs
+		res.Outcome = OutcomeUnknownNumber
+		for _, id := range phoneIDs {
+			res.noteUnknown(id)
+		}
 		return res, nil
 	}
 	matched, err := whatsapp.VerifySignatureAny(secrets, body, signature)
@@ -100,7 +117,7 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
-				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "clamped_timestamps": res.ClampedTimestamps},
+				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps},
 		})
 		if err != nil {
 			return err
@@ -170,7 +187,7 @@ func (b *Bridge) storeBatch(ctx context.Context, tx *store.Tx, accounts []store.
 	for _, ch := range batch.Changes {
 		acc, ok := byPhone[ch.PhoneNumberID]
 		if !ok {
-			res.Unknown = append(res.Unknown, ch.PhoneNumberID)
+			res.noteUnknown(ch.PhoneNumberID)
 			continue
 		}
 		j, err := b.storeChange(ctx, tx, acc, ch, res)

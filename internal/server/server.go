@@ -60,6 +60,7 @@ type Server struct {
 	metrics        *httpMetrics
 	webhookMetrics *webhookMetrics
 	rejections     *rejectionLog
+	unknownLog     *logLimit // unknown-number deliveries: one log line a minute
 	admin          *adminState
 }
 
@@ -75,7 +76,7 @@ func New(opts Opts) *Server {
 	}
 	s := &Server{echo: e, log: opts.Logger, store: opts.Store, bridge: opts.Bridge, opts: opts,
 		metrics: newHTTPMetrics(opts.Registry), webhookMetrics: newWebhookMetrics(opts.Registry),
-		rejections: newRejectionLog(200)}
+		rejections: newRejectionLog(200), unknownLog: &logLimit{interval: time.Minute}}
 	e.HTTPErrorHandler = s.errorHandler
 	s.initAdmin()
 	s.initAPIPages()

@@ -74,10 +74,13 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
-	if len(res.Unknown) > 0 {
-		s.webhookMetrics.unknown.Add(float64(len(res.Unknown)))
-		s.log.Warn("whatsapp delivery for unknown phone number ids acknowledged and dropped",
-			"phone_number_ids", res.Unknown, "request_id", requestID(c))
+	if res.UnknownCount > 0 {
+		s.webhookMetrics.unknown.Add(float64(res.UnknownCount))
+		if suppressed, ok := s.unknownLog.allow(time.Now()); ok {
+			s.log.Warn("whatsapp delivery for unknown phone number ids acknowledged and dropped",
+				"count", res.UnknownCount, "first_ids", res.Unknown, "request_id", requestID(c),
+				"deliveries_not_logged_before", suppressed)
+		}
 	}
 	return c.String(http.StatusOK, "ok\n")
 }
