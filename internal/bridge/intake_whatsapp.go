@@ -50,6 +50,10 @@ type IntakeResult struct {
 	// ClampedTimestamps counts messages dated outside the sane range,
 	// stored with the arrival time instead.
 	ClampedTimestamps int
+	// Placeholders counts messages PostgreSQL refused as received, stored
+	// as a visible placeholder instead; Unstorable those that could not be
+	// stored at all (kept only in the raw event).
+	Placeholders, Unstorable int
 	// UnknownCount counts the changes for phone_number_ids no account has;
 	// Unknown names the first few (see maxUnknownIDs), so one body listing
 	// thousands of ids costs no more than a few in logs and summaries.
@@ -117,7 +121,8 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
-				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps},
+				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
+				"placeholders": res.Placeholders, "unstorable": res.Unstorable},
 		})
 		if err != nil {
 			return err
@@ -250,11 +255,13 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 	}
 	for _, waID := range order {
 		msgs := byCustomer[waID]
-		r, err := tx.RecordInbound(ctx, store.Inbound{
-			AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs,
-		})
+		in := store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs}
+		r, err := b.recordInbound(ctx, tx, in, res)
 		if err != nil {
 			return nil, err
+		}
+		if r.ConversationID == 0 {
+			continue // not even a placeholder could be stored; the raw event keeps it
 		}
 		res.NewMessages += r.Inserted
 		res.Duplicates += len(msgs) - r.Inserted

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"context"
 	"net/http"
 	"strconv"
@@ -111,4 +113,28 @@ func TestWhatsAppTimestampsOutsideSaneRangeAreClamped(t *testing.T) {
 				"the original is kept with the decoded message")
 		})
 	}
+}
+
+func TestWhatsAppUnstorableMessageBecomesAPlaceholder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// A wamid too long for its unique index: PostgreSQL refuses the row
+	// whatever its bytes. Random hex, so compression cannot shrink it.
+	long := make([]byte, 1600)
+	_, err := rand.Read(long)
+	require.NoError(t, err)
+	d := whatsapptest.NewDelivery(phoneID).Text(customer, "refused").Text(otherCustomer, "the good message")
+	body := bytes.Replace(d.Bytes(), []byte(d.MessageIDs()[0]), []byte("wamid."+hex.EncodeToString(long)), 1)
+
+	rec := b.postSigned(t, body)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE body = 'the good message'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE body LIKE '[relaydesk could not store%' AND kind = 'unknown'`),
+		"the refused message is a visible placeholder")
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'deliver_inbound'`), "both are delivered")
+
+	t.Run("a redelivery adds no second placeholder", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, b.postSigned(t, body).Code)
+		require.Equal(t, 2, b.count(t, `SELECT count(*) FROM messages`))
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -217,3 +218,21 @@ func (s storableDB) Begin(ctx context.Context) (pgx.Tx, error) { return s.db.Beg
 // IsStorableJSON reports whether jsonb would take JSON text b as it is: no
 // \u0000, no lone surrogate escape, valid UTF-8.
 func IsStorableJSON(b []byte) bool { return !needsJSONFix(b) || bytes.Equal(storableJSON(b), b) }
+
+// Savepoint runs fn in a savepoint of the transaction: when fn fails, what
+// it wrote is undone and the transaction goes on, so one message PostgreSQL
+// refuses (an id too long for its index, say) does not cost the others of
+// its delivery.
+func (t *Tx) Savepoint(ctx context.Context, fn func(tx *Tx) error) error {
+	return pgx.BeginFunc(ctx, t.tx, func(sp pgx.Tx) error {
+		return fn(&Tx{Queries: Queries{db: storableDB{sp}, keys: t.keys}, tx: sp})
+	})
+}
+
+// IsRefusedValue reports whether err is PostgreSQL refusing a value itself
+// (a data exception, class 22, or a size limit, class 54) rather than a
+// failure a retry could cure (a lost connection, a deadlock).
+func IsRefusedValue(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54"))
+}
