@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"context"
 	"net/http"
 	"strconv"
 	"testing"
