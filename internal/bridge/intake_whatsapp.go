@@ -41,9 +41,11 @@ func (e *RejectError) Unwrap() error { return e.Err }
 
 // IntakeResult describes an accepted delivery.
 type IntakeResult struct {
-	Outcome       string
-	EventID       store.WebhookEventID // webhook_events row, 0 for unknown numbers
-	NewMessages   int
+	Outcome     string
+	EventID     store.WebhookEventID // webhook_events row, 0 for unknown numbers
+	NewMessages int
+	// NewByNumber counts the new messages by number (account name).
+	NewByNumber   map[string]int
 	Duplicates    int
 	Statuses      int
 	AccountEvents int
@@ -264,6 +266,12 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			continue // not even a placeholder could be stored; the raw event keeps it
 		}
 		res.NewMessages += r.Inserted
+		if r.Inserted > 0 {
+			if res.NewByNumber == nil {
+				res.NewByNumber = map[string]int{}
+			}
+			res.NewByNumber[acc.Name] += r.Inserted
+		}
 		res.Duplicates += len(msgs) - r.Inserted
 		if r.Enqueue {
 			jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: r.ConversationID}})

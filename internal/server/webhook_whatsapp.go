@@ -74,6 +74,9 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
+	for number, n := range res.NewByNumber {
+		s.webhookMetrics.received.WithLabelValues(number).Add(float64(n))
+	}
 	if res.UnknownCount > 0 {
 		s.webhookMetrics.unknown.Add(float64(res.UnknownCount))
 		if suppressed, ok := s.unknownLog.allow(time.Now()); ok {
@@ -104,8 +107,8 @@ func (s *Server) reject(c echo.Context, reason string, code, size int) error {
 }
 
 type webhookMetrics struct {
-	accepted, rejected, verify, helpdesk *prometheus.CounterVec
-	unknown                              prometheus.Counter
+	accepted, rejected, verify, helpdesk, received *prometheus.CounterVec
+	unknown                                        prometheus.Counter
 }
 
 func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
@@ -122,12 +125,15 @@ func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
 		helpdesk: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaydesk_helpdesk_webhook_total", Help: "Helpdesk webhooks by connector kind and result (accepted or a rejection reason).",
 		}, []string{"kind", "result"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaydesk_whatsapp_messages_received_total", Help: "New customer messages stored, by number (redeliveries not counted).",
+		}, []string{"number"}),
 		unknown: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaydesk_whatsapp_webhook_unknown_numbers_total", Help: "Changes for phone number ids no account has.",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.verify, m.helpdesk, m.unknown)
+		reg.MustRegister(m.accepted, m.rejected, m.verify, m.helpdesk, m.received, m.unknown)
 	}
 	return m
 }
