@@ -44,6 +44,9 @@ type IntakeResult struct {
 	Outcome     string
 	EventID     store.WebhookEventID // webhook_events row, 0 for unknown numbers
 	NewMessages int
+	// Conversations are the conversations that got new messages, in order
+	// (for the request's log line).
+	Conversations []store.ConversationID
 	// NewByNumber counts the new messages by number (account name).
 	NewByNumber   map[string]int
 	Duplicates    int
@@ -271,6 +274,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 				res.NewByNumber = map[string]int{}
 			}
 			res.NewByNumber[acc.Name] += r.Inserted
+			res.Conversations = append(res.Conversations, r.ConversationID)
 		}
 		res.Duplicates += len(msgs) - r.Inserted
 		if r.Enqueue {

@@ -164,6 +164,7 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 		if err != nil {
 			return err
 		}
+		noteConversation(c, m.ConversationID)
 		if out, err = json.Marshal(apiview.NewMessage(m, s.publicBase(c))); err != nil {
 			return err
 		}

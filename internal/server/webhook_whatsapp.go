@@ -74,6 +74,9 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
+	if len(res.Conversations) == 1 {
+		noteConversation(c, res.Conversations[0])
+	}
 	for number, n := range res.NewByNumber {
 		s.webhookMetrics.received.WithLabelValues(number).Add(float64(n))
 	}
