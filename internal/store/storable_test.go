@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,4 +41,29 @@ func TestStorableJSON(t *testing.T) {
 			require.Equal(t, tt.want, string(storableJSON([]byte(tt.in))))
 		})
 	}
+}
+
+// FuzzStorable checks the sanitising helpers' promises on any input: the
+// result is storable, valid JSON stays valid JSON, and cleaning twice
+// changes nothing more.
+func FuzzStorable(f *testing.F) {
+	for _, s := range []string{`{"a":"x\u0000y"}`, `{"a":"\ud83d!"}`, `["\\u0000", "\ud83d\ude00"]`, "{\"a\":\"\xff\"}", "a\x00b", `"\u"`, `\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := storableJSON(b)
+		if !IsStorableJSON(out) {
+			t.Fatalf("storableJSON(%q) = %q is not storable", b, out)
+		}
+		if json.Valid(b) && !json.Valid(out) {
+			t.Fatalf("storableJSON(%q) = %q is no longer JSON", b, out)
+		}
+		if again := storableJSON(out); !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent: %q then %q", out, again)
+		}
+		s := StorableText(string(b))
+		if !IsStorableText(s) || StorableText(s) != s {
+			t.Fatalf("StorableText(%q) = %q", b, s)
+		}
+	})
 }
