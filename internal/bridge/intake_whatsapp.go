@@ -281,7 +281,7 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: r.ConversationID}})
 		}
 		if r.Inserted > 0 {
-			if err := b.emitReceived(ctx, tx, acc.ID, r.ConversationID); err != nil {
+			if err := b.emitReceived(ctx, tx, acc.ID, r.InsertedIDs); err != nil {
 				return nil, err
 			}
 			// The customer wrote: the 24-hour window is open again, so
