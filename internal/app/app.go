@@ -74,11 +74,13 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
 	metrics.RegisterWebhooks(reg, st.WebhookGauges)
+	metrics.RegisterBacklog(reg, st.Backlog)
+	calls := metrics.NewCallMetrics(reg)
 
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
-		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout})
+		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	periodic := []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic()}
 	if cfg.MessageRetention > 0 {

@@ -62,6 +62,11 @@ type Opts struct {
 	// posted (RELAYDESK_INBOUND_SETTLE). Nil means DefaultInboundSettle; a
 	// zero duration turns the wait off.
 	InboundSettle *time.Duration
+	// ObserveCall, when set, is told of every HTTP call to Graph and to a
+	// helpdesk: its target (CallGraph or CallHelpdesk), the number's or
+	// connection's name, the outcome class (see CallOutcome) and how long
+	// the answer's headers took.
+	ObserveCall func(target, name, outcome string, took time.Duration)
 }
 
 // DefaultInboundSettle is the settle window of Opts.InboundSettle when none
@@ -80,13 +85,15 @@ type Bridge struct {
 	timeout    time.Duration
 	apiBase    string
 	settle     time.Duration
+	observe    func(target, name, outcome string, took time.Duration)
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
 // the River client is built after the bridge because its workers call it.
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
-		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL}
+		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL,
+		observe: opts.ObserveCall}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}

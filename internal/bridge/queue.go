@@ -264,7 +264,7 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 	if err != nil {
 		return nil, err
 	}
-	c, err := b.connectors(row, creds, b.http)
+	c, err := b.connectors(row, creds, b.callClient(CallHelpdesk, row.Name))
 	if err != nil {
 		return nil, fmt.Errorf("connection %s: %w", row.Name, err)
 	}

@@ -51,7 +51,7 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
 		}, opts.Periodic...),
-		Middleware:  []rivertype.Middleware{newJobMetrics(opts.Registry), &attemptsMiddleware{}},
+		Middleware:  []rivertype.Middleware{newJobMetrics(opts.Registry), &jobLog{log: opts.Logger}, &attemptsMiddleware{}},
 		RetryPolicy: retryPolicy{},
 		JobTimeout:  5 * time.Minute,
 		// A job whose process died is retried after this long. It must exceed

@@ -111,7 +111,11 @@ func (s *Server) listChats(c echo.Context) error {
 // chatFor loads a chat the application may see and takes the number's
 // rate-limit token; ok is false when the response is already written.
 func (s *Server) chatFor(c echo.Context) (store.APIChat, bool, error) {
-	return apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) store.AccountID { return ch.AccountID })
+	ch, ok, err := apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) store.AccountID { return ch.AccountID })
+	if ok {
+		noteConversation(c, ch.ID)
+	}
+	return ch, ok, err
 }
 
 // apiEntryFor loads the entry the :id path parameter names with load when
@@ -184,7 +188,11 @@ func (s *Server) listMessages(c echo.Context) error {
 
 // messageFor loads a message the application may see (see apiEntryFor).
 func (s *Server) messageFor(c echo.Context) (store.APIMessage, bool, error) {
-	return apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) store.AccountID { return m.AccountID })
+	m, ok, err := apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) store.AccountID { return m.AccountID })
+	if ok {
+		noteConversation(c, m.ConversationID)
+	}
+	return m, ok, err
 }
 
 // getMessage is GET /api/v1/messages/{id}.
