@@ -289,6 +289,16 @@ type MessageFinder interface {
 	FindMessage(ctx context.Context, ticketID, requesterID string, m Message) (commentID string, found bool, err error)
 }
 
+// RequesterEraser is implemented by connectors whose helpdesk API can
+// delete a requester for good (a customer's erasure request): the
+// requester, and with it what the helpdesk deletes along (Zendesk: the end
+// user, permanently). Deleting one already gone is not an error.
+type RequesterEraser interface {
+	// EraseRequester deletes the requester for good and says what the
+	// helpdesk did, in a sentence for the admin.
+	EraseRequester(ctx context.Context, requesterID string) (done string, err error)
+}
+
 // AttachmentFetcher is implemented by connectors whose attachment URLs need
 // the connection's credentials to download.
 type AttachmentFetcher interface {

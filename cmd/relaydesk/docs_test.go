@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,6 +147,13 @@ func TestDocsShellExamples(t *testing.T) {
 				pre.Env = sh.Env
 				out, err := pre.CombinedOutput()
 				require.NoError(t, err, string(out))
+			}
+			if strings.Contains(cmd, "contacts erase") {
+				// Erasing needs the key of the stored secrets and the
+				// customer the example names.
+				sh.Env = append(sh.Env, "RELAYDESK_SECRET_KEY="+secret.GenerateKey(), "RELAYDESK_BASE_URL=https://relaydesk.example.com")
+				_, err := pool.Exec(context.Background(), `INSERT INTO contacts (wa_id) VALUES ('4915123456789')`)
+				require.NoError(t, err)
 			}
 			out, err := sh.CombinedOutput()
 			require.NoError(t, err, "%s\n%s", cmd, out)

@@ -41,6 +41,7 @@ commands:
   admin create --email E     add an admin of the admin page (password from stdin, or generated and printed)
   admin password --email E   set an admin's password (from stdin, or generated) and end their sessions
   secrets reseal             re-encrypt stored secrets under RELAYDESK_SECRET_KEY after a key rotation
+  contacts erase --wa-id N [--helpdesk]  erase a customer's data (and their requester in helpdesks whose API can)
   version                print the version
 
 Configuration comes from environment variables; see README.md.
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = adminCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "secrets":
 		err = secretsCmd(ctx, rest, stdout, stderr)
+	case "contacts":
+		err = contactsCmd(ctx, rest, stdout, stderr)
 	case "version":
 		if err = noFlags("version", rest, stderr); err == nil {
 			fmt.Fprintln(stdout, "relaydesk", versionString())

@@ -185,8 +185,11 @@ func message(waID, text string, at time.Time) []byte {
 
 // post delivers a webhook body to relaydesk as Meta does, signed with the
 // app secret; anything but 200 is an error (Meta would retry).
-func (e *env) post(body []byte) error {
-	req, err := http.NewRequest(http.MethodPost, e.proc.baseURL+"/webhooks/whatsapp", bytes.NewReader(body))
+func (e *env) post(body []byte) error { return e.postTo(e.proc, body) }
+
+// postTo delivers a webhook body to one relaydesk process.
+func (e *env) postTo(p *process, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, p.listenURL()+"/webhooks/whatsapp", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

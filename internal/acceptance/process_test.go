@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +41,17 @@ func newProcess(t *testing.T, env []string) *process {
 		}
 	})
 	return p
+}
+
+// listenURL is where this process listens (its base URL may be another
+// replica's, as behind a load balancer).
+func (p *process) listenURL() string {
+	for _, kv := range p.env {
+		if addr, ok := strings.CutPrefix(kv, "RELAYDESK_LISTEN="); ok {
+			return "http://" + addr
+		}
+	}
+	return p.baseURL
 }
 
 // freeAddress returns a loopback address nothing listens on right now.
@@ -96,7 +108,7 @@ func (p *process) awaitReady(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	hc := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := hc.Get(p.baseURL + "/readyz")
+		resp, err := hc.Get(p.listenURL() + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

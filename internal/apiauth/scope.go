@@ -12,11 +12,12 @@ const (
 	ScopeMessagesRead   = "messages:read"
 	ScopeMessagesSend   = "messages:send"
 	ScopeContactsRead   = "contacts:read"
+	ScopeContactsErase  = "contacts:erase"
 	ScopeWebhooksManage = "webhooks:manage"
 )
 
 // Scopes lists every scope, in the order the admin page shows them.
-var Scopes = []string{ScopeChatsRead, ScopeMessagesRead, ScopeMessagesSend, ScopeContactsRead, ScopeWebhooksManage}
+var Scopes = []string{ScopeChatsRead, ScopeMessagesRead, ScopeMessagesSend, ScopeContactsRead, ScopeContactsErase, ScopeWebhooksManage}
 
 // ScopeDescriptions says in plain words what each scope allows (consent page).
 var ScopeDescriptions = map[string]string{
@@ -24,6 +25,7 @@ var ScopeDescriptions = map[string]string{
 	ScopeMessagesRead:   "Read the messages of chats, both directions, and download their media",
 	ScopeMessagesSend:   "Send WhatsApp messages (text, media by link, templates) on your numbers",
 	ScopeContactsRead:   "Read customers' WhatsApp profile names and numbers",
+	ScopeContactsErase:  "Erase a customer's data for good (an erasure request), here and, when asked, in the helpdesk",
 	ScopeWebhooksManage: "Subscribe an HTTPS endpoint to new messages, delivery statuses and ticket links",
 }
 

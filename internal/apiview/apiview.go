@@ -52,14 +52,14 @@ type Chat struct {
 func NewChat(c store.APIChat, window time.Duration) Chat {
 	out := Chat{ID: c.ID, Number: Number{c.PhoneNumberID, c.DisplayPhoneNumber},
 		Contact: ChatContact{c.WaID, c.ProfileName}, LastInboundAt: utc(c.LastInboundAt),
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		CreatedAt: inRange(c.CreatedAt), UpdatedAt: inRange(c.UpdatedAt)}
 	if c.LastInboundAt != nil {
-		until := c.LastInboundAt.Add(window).UTC()
+		until := inRange(c.LastInboundAt.Add(window))
 		out.WindowOpenUntil = &until
 	}
 	if c.Ticket != nil {
 		out.Ticket = &Ticket{ID: c.Ticket.RemoteID, URL: c.Ticket.URL, Status: c.Ticket.Status, Open: c.Ticket.Open(),
-			CreatedAt: c.Ticket.CreatedAt.UTC()}
+			CreatedAt: inRange(c.Ticket.CreatedAt)}
 	}
 	return out
 }
@@ -111,10 +111,10 @@ type Message struct {
 func NewMessage(m store.APIMessage, baseURL string) Message {
 	out := Message{ID: m.ID, ChatID: m.ConversationID, Direction: "inbound", Type: m.Kind, Text: m.Body,
 		State: m.State, Status: m.Status, StatusAt: utc(m.StatusAt), WAMID: m.WAMID, Author: m.Author,
-		Timestamp: m.CreatedAt.UTC(), CreatedAt: m.CreatedAt.UTC()}
+		Timestamp: inRange(m.CreatedAt), CreatedAt: inRange(m.CreatedAt)}
 	out.Error = m.Error
 	if m.WATimestamp != nil {
-		out.Timestamp = m.WATimestamp.UTC()
+		out.Timestamp = inRange(*m.WATimestamp)
 	}
 	if m.Direction == "out" {
 		out.Direction = "outbound"
@@ -160,7 +160,7 @@ type Contact struct {
 // NewContact builds a Contact.
 func NewContact(c store.APIContact) Contact {
 	return Contact{WaID: c.WaID, ProfileName: c.ProfileName, ChangedToWaID: c.ChangedToWaID, ChatIDs: c.ChatIDs,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		CreatedAt: inRange(c.CreatedAt), UpdatedAt: inRange(c.UpdatedAt)}
 }
 
 // Event types.
@@ -204,13 +204,30 @@ type Subscription struct {
 // NewSubscription builds a Subscription.
 func NewSubscription(s store.Subscription) Subscription {
 	return Subscription{ID: s.ID, URL: s.URL, Events: s.Events, Enabled: s.Enabled, DisabledReason: s.DisabledReason,
-		FailingSince: utc(s.FailingSince), LastSuccessAt: utc(s.LastSuccessAt), CreatedAt: s.CreatedAt.UTC()}
+		FailingSince: utc(s.FailingSince), LastSuccessAt: utc(s.LastSuccessAt), CreatedAt: inRange(s.CreatedAt)}
 }
 
 func utc(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := inRange(*t)
 	return &u
+}
+
+// lastWritable is the latest time RFC 3339, and so JSON, can express.
+var lastWritable = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// inRange returns t in UTC, capped to what JSON can express: a stored time
+// past year 9999 (or a window computed past it) must not fail a whole page
+// of the API.
+func inRange(t time.Time) time.Time {
+	t = t.UTC()
+	switch {
+	case t.After(lastWritable):
+		return lastWritable
+	case t.Year() < 0:
+		return time.Time{}
+	}
+	return t
 }

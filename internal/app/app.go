@@ -74,20 +74,29 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	metrics.RegisterPool(reg, pool)
 	metrics.RegisterJobs(reg, st)
 	metrics.RegisterWebhooks(reg, st.WebhookGauges)
+	metrics.RegisterBacklog(reg, st.Backlog)
+	calls := metrics.NewCallMetrics(reg)
 
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
-		InboundSettle: &cfg.InboundSettle})
+		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
+	periodic := []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic()}
+	if cfg.MessageRetention > 0 {
+		periodic = append(periodic, jobs.RetentionPeriodic())
+	}
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,
 		MaxWorkers: cfg.Workers, WebhookRetention: cfg.WebhookRetention,
 		RegisterWorkers: func(ws *river.Workers) {
 			jobs.AddBridgeWorkers(br)(ws)
 			jobs.AddAPIWorkers(st, events)(ws)
+			if cfg.MessageRetention > 0 {
+				river.AddWorker(ws, &jobs.RetentionWorker{Bridge: br, Retention: cfg.MessageRetention})
+			}
 		},
-		Periodic: []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic()},
+		Periodic: periodic,
 	})
 	if err != nil {
 		return fmt.Errorf("river: %w", err)

@@ -46,11 +46,17 @@ func get(t *testing.T, u string) (int, string) {
 // function that stops it and returns Serve's result.
 func start(t *testing.T, cfg *config.Config) (string, func() error) {
 	t.Helper()
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with a declarative configuration file.
+func startWith(t *testing.T, cfg *config.Config, file *config.File) (string, func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, nil, slog.New(slog.DiscardHandler), ln) }()
+	go func() { done <- app.Serve(ctx, cfg, file, slog.New(slog.DiscardHandler), ln) }()
 	base := "http://" + ln.Addr().String()
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/healthz")

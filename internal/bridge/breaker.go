@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/relaydesk/relaydesk/internal/msgconv"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -96,7 +97,7 @@ func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef) (dirty bool, e
 	now := time.Now()
 	probe, wait := gateOf(br, now)
 	if wait > 0 {
-		return false, b.snooze(wait)
+		return false, &TargetDownError{SnoozeError: SnoozeError{After: wait}, Target: ref.target, Since: br.DownSince, LastError: br.LastError}
 	}
 	if probe {
 		took, err := b.store.TakeProbe(ctx, ref.target, ref.id, now.Add(probeHold))
@@ -109,6 +110,34 @@ func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef) (dirty bool, e
 	}
 	return br.State != store.BreakerClosed || br.Failures > 0, nil
 }
+
+// TargetDownError is the snooze of a job whose target's breaker is open: it
+// waits without calling. It says since when and why, for the note of a
+// message given up after waiting too long (jobs.GiveUpAfter).
+type TargetDownError struct {
+	SnoozeError
+	Target    store.BreakerTarget
+	Since     *time.Time
+	LastError string
+}
+
+func (e *TargetDownError) Error() string {
+	what := "the helpdesk"
+	if e.Target == store.BreakerAccount {
+		what = "WhatsApp (Graph) for this number"
+	}
+	s := what + " has been unreachable"
+	if e.Since != nil {
+		s += " since " + e.Since.UTC().Format("2006-01-02 15:04 MST")
+	}
+	if e.LastError != "" {
+		s += "; last error: " + e.LastError
+	}
+	return s
+}
+
+// Unwrap makes the wait a SnoozeError for the job.
+func (e *TargetDownError) Unwrap() error { return &e.SnoozeError }
 
 // breakerSucceeded records that the target answered: the breaker closes
 // and, if it was not closed, every waiting conversation resumes at once.
@@ -150,7 +179,7 @@ func (b *Bridge) breakerFailed(ctx context.Context, ref breakerRef, cause error)
 
 // breakerOf is the breaker a conversation's queue of one direction depends
 // on: Graph for its number (replies), else the helpdesk connection of its
-// active ticket or, without one, of the number's only routed connection.
+// active ticket or, without one, of the route its next message will take.
 func (b *Bridge) breakerOf(ctx context.Context, cc *convCtx, dir store.Direction) (*breakerRef, error) {
 	if dir == store.DirOut {
 		return &breakerRef{target: store.BreakerAccount, id: int64(cc.account.ID)}, nil
@@ -166,12 +195,30 @@ func (b *Bridge) breakerOf(ctx context.Context, cc *convCtx, dir store.Direction
 	if err != nil || len(routes) == 0 {
 		return nil, err
 	}
+	if oneConnection(routes) {
+		return connRef(routes[0].ConnectionID), nil
+	}
+	m, err := b.store.NextPending(ctx, cc.conv.ID, directionOf(dir))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r := pickRoute(routes, cc.conv.WaID, msgconv.Render(inboundOf(m))); r != nil {
+		return connRef(r.ConnectionID), nil
+	}
+	return nil, nil // unrouted: held without a call
+}
+
+// oneConnection reports whether every route goes to the same connection.
+func oneConnection(routes []store.Route) bool {
 	for _, r := range routes[1:] {
 		if r.ConnectionID != routes[0].ConnectionID {
-			return nil, nil
+			return false
 		}
 	}
-	return connRef(routes[0].ConnectionID), nil
+	return true
 }
 
 func connRef(id store.ConnectionID) *breakerRef {

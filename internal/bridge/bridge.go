@@ -51,11 +51,9 @@ type Opts struct {
 	HTTPClient *http.Client
 	// Now is the clock (tests move it to check the 24-hour window).
 	Now func() time.Time
-	// CallTimeout bounds one JSON call to a helpdesk or Graph (default 30s).
+	// CallTimeout bounds one JSON call to a helpdesk or Graph (default 30s,
+	// RELAYDESK_CALL_TIMEOUT).
 	CallTimeout time.Duration
-	// SnoozeCap, when set, shortens waits asked for by rate limits (tests
-	// and the demo; production honours Retry-After as given).
-	SnoozeCap time.Duration
 	// APIBaseURL is the service's base URL, for links in the public API's
 	// events (media downloads).
 	APIBaseURL string
@@ -64,6 +62,11 @@ type Opts struct {
 	// posted (RELAYDESK_INBOUND_SETTLE). Nil means DefaultInboundSettle; a
 	// zero duration turns the wait off.
 	InboundSettle *time.Duration
+	// ObserveCall, when set, is told of every HTTP call to Graph and to a
+	// helpdesk: its target (CallGraph or CallHelpdesk), the number's or
+	// connection's name, the outcome class (see CallOutcome) and how long
+	// the answer's headers took.
+	ObserveCall func(target, name, outcome string, took time.Duration)
 }
 
 // DefaultInboundSettle is the settle window of Opts.InboundSettle when none
@@ -80,16 +83,17 @@ type Bridge struct {
 	http       *http.Client
 	now        func() time.Time
 	timeout    time.Duration
-	snoozeCap  time.Duration
 	apiBase    string
 	settle     time.Duration
+	observe    func(target, name, outcome string, took time.Duration)
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
 // the River client is built after the bridge because its workers call it.
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
-		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, snoozeCap: opts.SnoozeCap, apiBase: opts.APIBaseURL}
+		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL,
+		observe: opts.ObserveCall}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}

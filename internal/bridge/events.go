@@ -18,9 +18,9 @@ import (
 
 // emitReceived emits message.received for the customer messages a delivery
 // stored in this transaction.
-func (b *Bridge) emitReceived(ctx context.Context, tx *store.Tx, accountID store.AccountID, convID store.ConversationID) error {
+func (b *Bridge) emitReceived(ctx context.Context, tx *store.Tx, accountID store.AccountID, ids []store.MessageID) error {
 	return b.emitMessages(ctx, tx, apiview.EventMessageReceived, accountID, func() ([]store.MessageID, error) {
-		return tx.InboundInsertedInTx(ctx, convID)
+		return ids, nil
 	})
 }
 

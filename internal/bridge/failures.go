@@ -30,7 +30,7 @@ func (b *Bridge) classify(ctx context.Context, ic *convCtx, m store.Message, con
 	}
 	if connectors.IsPermanent(err) {
 		b.log.Warn("helpdesk refused a message for good", "connection", conn.row.Name, "message", m.ID, "err", err)
-		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", err.Error()))
+		return b.failInbound(ctx, m, "the helpdesk refused it: "+err.Error())
 	}
 	return b.helpdeskErr(ctx, conn, err)
 }
@@ -64,7 +64,9 @@ func (b *Bridge) helpdeskErr(ctx context.Context, conn *connection, err error) e
 }
 
 // graphErr maps a failed send to the job's outcome.
-func (b *Bridge) graphErr(ctx context.Context, acc store.Account, m store.Message, err error) error {
+// A final refusal is still an answer: Graph is up.
+func (b *Bridge) graphErr(ctx context.Context, cc *convCtx, m store.Message, err error) error {
+	acc := cc.account
 	cls, wait := whatsapp.Classify(err)
 	switch cls {
 	case whatsapp.ClassWait:
@@ -74,6 +76,7 @@ func (b *Bridge) graphErr(ctx context.Context, acc store.Account, m store.Messag
 			"Graph refused the access token; replace it in the admin page")
 		return err
 	case whatsapp.ClassFinal:
+		cc.answered = true
 		reason := err.Error()
 		var ae *whatsapp.APIError
 		if errors.As(err, &ae) {
@@ -118,6 +121,12 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 		b.log.Warn("helpdesk connection is disabled; its internal note is not posted", "connection", conn.row.Name, "ticket", t.RemoteID)
 		return nil
 	}
+	// A note waits for a helpdesk that is down like the messages do.
+	ref := *connRef(t.ConnectionID)
+	reset, err := b.passBreaker(ctx, ref)
+	if err != nil {
+		return err
+	}
 	nctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	if _, err := conn.c.AddNote(nctx, t.RemoteID, connectors.Note{Body: a.Body, Key: a.Key}); err != nil {
@@ -127,7 +136,16 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 		}
 		return b.helpdeskErr(ctx, conn, err)
 	}
+	if reset {
+		return b.breakerSucceeded(ctx, ref)
+	}
 	return nil
+}
+
+// DropNote records that a note was given up after its helpdesk stayed down
+// for jobs.GiveUpAfter: the failure it reports is on the admin page already.
+func (b *Bridge) DropNote(a AddNoteArgs, cause error) {
+	b.log.Warn("gave up on an internal note: the helpdesk stayed down", "ticket", a.TicketID, "key", a.Key, "err", cause)
 }
 
 // ReportFailure turns a WhatsApp "failed" status of an outbound message into
@@ -191,18 +209,25 @@ func (b *Bridge) GiveUp(ctx context.Context, convID store.ConversationID, direct
 	if g.noteCode != "" {
 		return b.failWithNote(ctx, m, g.noteCode, g.reason)
 	}
-	t, err := b.store.ActiveTicket(ctx, convID)
+	return b.failInbound(ctx, m, g.reason)
+}
+
+// failInbound marks a customer message failed with its reason (the admin
+// page lists it, with Retry) and, when its conversation has an active
+// ticket, queues a note there naming the message, so the agents know.
+func (b *Bridge) failInbound(ctx context.Context, m store.Message, reason string) error {
+	t, err := b.store.ActiveTicket(ctx, m.ConversationID)
 	if errors.Is(err, store.ErrNotFound) {
-		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason))
+		return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", reason))
 	}
 	if err != nil {
 		return err
 	}
 	return b.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", g.reason)); err != nil {
+		if err := tx.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", reason)); err != nil {
 			return err
 		}
 		m.TicketID = &t.ID
-		return b.enqueueNote(ctx, tx, m, inboundGiveUpNote(m.Body, g.reason), "gave_up")
+		return b.enqueueNote(ctx, tx, m, inboundGiveUpNote(m.Body, reason), "not_posted")
 	})
 }

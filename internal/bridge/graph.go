@@ -33,7 +33,7 @@ func (b *Bridge) graphClient(acc store.Account) (Graph, error) {
 	}
 	return b.newGraph(whatsapp.ClientOpts{
 		BaseURL: acc.GraphURL, Version: acc.GraphVersion, AccessToken: sec.AccessToken,
-		PhoneNumberID: acc.PhoneNumberID, HTTPClient: b.http, Timeout: b.timeout,
+		PhoneNumberID: acc.PhoneNumberID, HTTPClient: b.callClient(CallGraph, acc.Name), Timeout: b.timeout,
 	})
 }
 

@@ -41,13 +41,39 @@ func (e *RejectError) Unwrap() error { return e.Err }
 
 // IntakeResult describes an accepted delivery.
 type IntakeResult struct {
-	Outcome       string
-	EventID       store.WebhookEventID // webhook_events row, 0 for unknown numbers
-	NewMessages   int
+	Outcome     string
+	EventID     store.WebhookEventID // webhook_events row, 0 for unknown numbers
+	NewMessages int
+	// Conversations are the conversations that got new messages, in order
+	// (for the request's log line).
+	Conversations []store.ConversationID
+	// NewByNumber counts the new messages by number (account name).
+	NewByNumber   map[string]int
 	Duplicates    int
 	Statuses      int
 	AccountEvents int
-	Unknown       []string // phone_number_ids no account has
+	// ClampedTimestamps counts messages dated outside the sane range,
+	// stored with the arrival time instead.
+	ClampedTimestamps int
+	// Placeholders counts messages PostgreSQL refused as received, stored
+	// as a visible placeholder instead; Unstorable those that could not be
+	// stored at all (kept only in the raw event).
+	Placeholders, Unstorable int
+	// UnknownCount counts the changes for phone_number_ids no account has;
+	// Unknown names the first few (see maxUnknownIDs), so one body listing
+	// thousands of ids costs no more than a few in logs and summaries.
+	UnknownCount int
+	Unknown      []string
+}
+
+// maxUnknownIDs is how many unknown phone_number_ids a result names.
+const maxUnknownIDs = 5
+
+func (r *IntakeResult) noteUnknown(id string) {
+	r.UnknownCount++
+	if len(r.Unknown) < maxUnknownIDs {
+		r.Unknown = append(r.Unknown, id)
+	}
 }
 
 // HandleWhatsAppWebhook authenticates and stores one webhook delivery. On
@@ -71,7 +97,10 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		return res, err
 	}
 	if len(accounts) == 0 {
-		res.Outcome, res.Unknown = OutcomeUnknownNumber, phoneIDs
+		res.Outcome = OutcomeUnknownNumber
+		for _, id := range phoneIDs {
+			res.noteUnknown(id)
+		}
 		return res, nil
 	}
 	matched, err := whatsapp.VerifySignatureAny(secrets, body, signature)
@@ -97,7 +126,8 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
-				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown},
+				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
+				"placeholders": res.Placeholders, "unstorable": res.Unstorable},
 		})
 		if err != nil {
 			return err
@@ -167,7 +197,7 @@ func (b *Bridge) storeBatch(ctx context.Context, tx *store.Tx, accounts []store.
 	for _, ch := range batch.Changes {
 		acc, ok := byPhone[ch.PhoneNumberID]
 		if !ok {
-			res.Unknown = append(res.Unknown, ch.PhoneNumberID)
+			res.noteUnknown(ch.PhoneNumberID)
 			continue
 		}
 		j, err := b.storeChange(ctx, tx, acc, ch, res)
@@ -210,7 +240,8 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			continue // nothing to key it on; kept in webhook_events
 		}
 		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
-			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, m.Timestamp); err != nil {
+			at, _ := saneTimestamp(m.Timestamp, b.now())
+			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, at); err != nil {
 				return nil, err
 			}
 		}
@@ -221,23 +252,36 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		if _, ok := byCustomer[waID]; !ok {
 			order = append(order, waID)
 		}
-		byCustomer[waID] = append(byCustomer[waID], inboundMessage(m))
+		im, clamped := inboundMessage(m, b.now())
+		if clamped {
+			res.ClampedTimestamps++
+		}
+		byCustomer[waID] = append(byCustomer[waID], im)
 	}
 	for _, waID := range order {
 		msgs := byCustomer[waID]
-		r, err := tx.RecordInbound(ctx, store.Inbound{
-			AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs,
-		})
+		in := store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs}
+		r, err := b.recordInbound(ctx, tx, in, res)
 		if err != nil {
 			return nil, err
 		}
+		if r.ConversationID == 0 {
+			continue // not even a placeholder could be stored; the raw event keeps it
+		}
 		res.NewMessages += r.Inserted
+		if r.Inserted > 0 {
+			if res.NewByNumber == nil {
+				res.NewByNumber = map[string]int{}
+			}
+			res.NewByNumber[acc.Name] += r.Inserted
+			res.Conversations = append(res.Conversations, r.ConversationID)
+		}
 		res.Duplicates += len(msgs) - r.Inserted
 		if r.Enqueue {
 			jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: r.ConversationID}})
 		}
 		if r.Inserted > 0 {
-			if err := b.emitReceived(ctx, tx, acc.ID, r.ConversationID); err != nil {
+			if err := b.emitReceived(ctx, tx, acc.ID, r.InsertedIDs); err != nil {
 				return nil, err
 			}
 			// The customer wrote: the 24-hour window is open again, so
@@ -257,7 +301,8 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 	}
 
 	for _, st := range ch.Statuses {
-		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: st.Timestamp, Errors: st.Errors})
+		at, _ := saneTimestamp(st.Timestamp, b.now())
+		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: at, Errors: st.Errors})
 		if err != nil {
 			return nil, err
 		}
@@ -319,13 +364,14 @@ func (b *Bridge) applyAccountEvent(ctx context.Context, tx *store.Tx, accounts [
 	return nil
 }
 
-// inboundMessage turns a parsed message into its stored form: the decoded
-// message itself, so the delivery job does not parse Meta's JSON again.
-func inboundMessage(m whatsapp.Message) store.InboundMessage {
-	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Message: &m, At: m.Timestamp}
-	if im.At.IsZero() {
-		im.At = time.Now()
-	}
+// inboundMessage turns a parsed message arriving at now into its stored
+// form: the decoded message itself, so the delivery job does not parse
+// Meta's JSON again. It reports whether WhatsApp's time was out of range
+// and clamped to now (the decoded message keeps the original).
+func inboundMessage(m whatsapp.Message, now time.Time) (store.InboundMessage, bool) {
+	im := store.InboundMessage{WAMID: m.ID, Kind: m.Type, Message: &m}
+	var clamped bool
+	im.At, clamped = saneTimestamp(m.Timestamp, now)
 	switch {
 	case m.Type == whatsapp.TypeText:
 		im.Body = m.Text
@@ -341,5 +387,5 @@ func inboundMessage(m whatsapp.Message) store.InboundMessage {
 	if m.Type == "" {
 		im.Kind = whatsapp.TypeUnknown
 	}
-	return im
+	return im, clamped
 }

@@ -27,7 +27,7 @@ func (b *Bridge) SchedulePolls(ctx context.Context) (int, error) {
 			b.log.Warn("cannot open connection credentials", "connection", row.Name, "err", err)
 			continue
 		}
-		c, err := b.connectors(row, creds, b.http)
+		c, err := b.connectors(row, creds, b.callClient(CallHelpdesk, row.Name))
 		if err != nil {
 			continue
 		}

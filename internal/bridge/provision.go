@@ -137,7 +137,7 @@ func (b *Bridge) installs(row store.Connection) bool {
 		b.log.Warn("cannot open connection credentials", "connection", row.Name, "err", err)
 		return false
 	}
-	c, err := b.connectors(row, creds, b.http)
+	c, err := b.connectors(row, creds, b.callClient(CallHelpdesk, row.Name))
 	if err != nil {
 		b.log.Warn("connection settings cannot be used; its webhook is not installed", "connection", row.Name, "err", err)
 		return false
@@ -173,7 +173,7 @@ func (b *Bridge) provision(ctx context.Context, row store.Connection, p Provisio
 	if err != nil {
 		return ProvisionResult{}, err
 	}
-	c, err := b.connectors(row, creds, b.http)
+	c, err := b.connectors(row, creds, b.callClient(CallHelpdesk, row.Name))
 	if err != nil {
 		return b.provisionFailed(ctx, row, ProvisionFailed, "The settings could not be used: "+err.Error())
 	}

@@ -18,10 +18,8 @@ type SnoozeError struct{ After time.Duration }
 
 func (e *SnoozeError) Error() string { return fmt.Sprintf("snooze for %s", e.After) }
 
-// snooze builds a SnoozeError, honouring SnoozeCap.
-func (b *Bridge) snooze(d time.Duration) error {
-	return &SnoozeError{After: capWait(d, b.snoozeCap)}
-}
+// snooze builds a SnoozeError: the job runs again after d.
+func (b *Bridge) snooze(d time.Duration) error { return &SnoozeError{After: d} }
 
 // Each conversation has two queues, one a direction, each worked by one job
 // at a time under a lease: customer messages to the helpdesk (DirIn) and
@@ -43,14 +41,6 @@ const (
 
 // busy is the outcome of a job whose conversation another worker holds.
 func (b *Bridge) busy() error { return b.snooze(busySnooze) }
-
-// capWait shortens d to limit when a limit is set.
-func capWait(d, limit time.Duration) time.Duration {
-	if limit > 0 && d > limit {
-		return limit
-	}
-	return d
-}
 
 // jobFor is the job that works a conversation's queue of one direction.
 func jobFor(dir store.Direction, convID store.ConversationID) river.JobArgs {
@@ -177,7 +167,10 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 		if err := work(ctx, cc, m); err != nil {
 			return err
 		}
-		if reset {
+		if dir == store.DirIn {
+			cc.answered = true // every customer message is a helpdesk call
+		}
+		if reset && cc.answered {
 			reset = false
 			if err := b.breakerSucceeded(ctx, *ref); err != nil {
 				return err
@@ -232,6 +225,10 @@ type convCtx struct {
 	routes     []store.Route                      // the number's routes, read once per drain
 	haveRoutes bool
 	lastPosted *time.Time // the newest WhatsApp timestamp posted, read before each customer message
+	// answered is set when the queue's target (Graph for replies) answered
+	// a call in this drain; a reply held for the 24-hour window or an empty
+	// one calls nothing, so it proves nothing to the circuit breaker.
+	answered bool
 }
 
 func (b *Bridge) loadConversation(ctx context.Context, convID store.ConversationID) (*convCtx, error) {
@@ -277,7 +274,7 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 	if err != nil {
 		return nil, err
 	}
-	c, err := b.connectors(row, creds, b.http)
+	c, err := b.connectors(row, creds, b.callClient(CallHelpdesk, row.Name))
 	if err != nil {
 		return nil, fmt.Errorf("connection %s: %w", row.Name, err)
 	}

@@ -45,14 +45,6 @@ func TestSnoozes(t *testing.T) {
 		require.Equal(t, time.Hour, snoozed(t, b.snooze(time.Hour)))
 		require.Equal(t, 2*time.Second, snoozed(t, b.busy()), "a busy conversation is tried again in 2s")
 	})
-	t.Run("a cap shortens longer waits only", func(t *testing.T) {
-		t.Parallel()
-		b := &Bridge{snoozeCap: 300 * time.Millisecond}
-		require.Equal(t, 300*time.Millisecond, snoozed(t, b.snooze(time.Hour)))
-		require.Equal(t, 300*time.Millisecond, snoozed(t, b.busy()))
-		require.Equal(t, 100*time.Millisecond, snoozed(t, b.snooze(100*time.Millisecond)))
-		require.Equal(t, 300*time.Millisecond, capWait(300*time.Millisecond, 300*time.Millisecond))
-	})
 	require.Equal(t, "snooze for 2s", (&SnoozeError{After: 2 * time.Second}).Error())
 }
 

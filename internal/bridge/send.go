@@ -81,14 +81,16 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		if why := fileRefused(err); why != "" {
 			// WhatsApp will not take this file: the rest of the reply goes,
 			// and a note tells the agent which file did not and why.
+			cc.answered = true
 			if err := b.skipPart(ctx, m, i, a.Filename, why); err != nil {
 				return err
 			}
 			continue
 		}
 		if err != nil {
-			return b.graphErr(ctx, cc.account, m, err)
+			return b.graphErr(ctx, cc, m, err)
 		}
+		cc.answered = true
 		if err := b.store.RecordPart(ctx, m.ID, i, wamid); err != nil {
 			return err
 		}
@@ -102,8 +104,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, "")
 		cancel()
 		if err != nil {
-			return b.graphErr(ctx, cc.account, m, err)
+			return b.graphErr(ctx, cc, m, err)
 		}
+		cc.answered = true
 		last = wamid
 	}
 	if last == "" {
@@ -226,8 +229,9 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 		wamid, err = cc.graph.SendMedia(sctx, to, p.Type, whatsapp.MediaRef{Link: p.Link, Caption: p.Caption, Filename: p.Filename}, "")
 	}
 	if err != nil {
-		return b.graphErr(ctx, cc.account, m, err)
+		return b.graphErr(ctx, cc, m, err)
 	}
+	cc.answered = true
 	return b.store.MarkSent(ctx, m.ID, wamid)
 }
 

@@ -55,8 +55,9 @@ func (b *Bridge) outsideWindow(ctx context.Context, cc *convCtx, m store.Message
 		_, err := cc.graph.SendTemplate(sctx, recipient(cc.conv), whatsapp.Template{Name: tpl.Name, Language: tpl.Language})
 		cancel()
 		if err != nil {
-			return b.graphErr(ctx, cc.account, m, err)
+			return b.graphErr(ctx, cc, m, err)
 		}
+		cc.answered = true
 		now := b.now()
 		if err := b.store.SetReengaged(ctx, cc.conv.ID, now); err != nil {
 			return err

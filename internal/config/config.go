@@ -46,6 +46,11 @@ type Config struct {
 	// AllowPrivateURLs lets the admin page take Graph and helpdesk URLs on
 	// loopback or link-local addresses (tests, demos).
 	AllowPrivateURLs bool
+	// CallTimeout bounds one call to a helpdesk or to Graph.
+	CallTimeout time.Duration
+	// MessageRetention, when above zero, is how long message bodies and
+	// payloads are kept (0: forever).
+	MessageRetention time.Duration
 }
 
 // Var describes one environment variable: the README's configuration
@@ -76,11 +81,17 @@ var Vars = []Var{
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
 	{"RELAYDESK_ALLOW_PRIVATE_URLS", "false", "true to let the admin page take Graph and helpdesk URLs on loopback or link-local addresses (only for tests and demos whose fakes run on 127.0.0.1)"},
+	{"RELAYDESK_CALL_TIMEOUT", "30s", "how long one call to a helpdesk or to Graph may take before it counts as a transient failure (Go duration, 1s to 5m)"},
+	{"RELAYDESK_MESSAGE_RETENTION", "", "how long message bodies and payloads are kept, e.g. 2160h for 90 days (Go duration, at least 24h; unset keeps them)"},
 }
 
 // maxInboundSettle bounds RELAYDESK_INBOUND_SETTLE: the window is latency
 // added to every burst, and the job holds its conversation meanwhile.
 const maxInboundSettle = 10 * time.Second
+
+// maxCallTimeout bounds RELAYDESK_CALL_TIMEOUT: a delivery job holds its
+// conversation while it waits.
+const maxCallTimeout = 5 * time.Minute
 
 // Getenv looks up a variable; os.Getenv in production, a map in tests.
 type Getenv func(string) string
@@ -118,6 +129,13 @@ func Load(getenv Getenv) (*Config, error) {
 	c.InboundSettle = p.duration("RELAYDESK_INBOUND_SETTLE", 0)
 	if c.InboundSettle > maxInboundSettle {
 		p.fail("RELAYDESK_INBOUND_SETTLE", "a Go duration from 0 to "+maxInboundSettle.String()+", e.g. 1s")
+	}
+	if p.str("RELAYDESK_MESSAGE_RETENTION") != "" {
+		c.MessageRetention = p.duration("RELAYDESK_MESSAGE_RETENTION", 24*time.Hour)
+	}
+	c.CallTimeout = p.duration("RELAYDESK_CALL_TIMEOUT", time.Second)
+	if c.CallTimeout > maxCallTimeout {
+		p.fail("RELAYDESK_CALL_TIMEOUT", "a Go duration from 1s to "+maxCallTimeout.String()+", e.g. 30s")
 	}
 
 	c.AllowPrivateURLs = p.boolean("RELAYDESK_ALLOW_PRIVATE_URLS")

@@ -19,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
@@ -59,12 +58,6 @@ func (c *clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.offset += d
 }
-
-// fastRetry retries failed jobs after its duration so failure tests stay
-// short.
-type fastRetry time.Duration
-
-func (d fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
 
 type harness struct {
 	t        *testing.T
@@ -140,7 +133,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
-		Now: h.clock.Now, CallTimeout: 2 * time.Second, SnoozeCap: 300 * time.Millisecond})
+		Now: h.clock.Now, CallTimeout: 2 * time.Second})
 	h.startWorkers()
 	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})
 	h.srv = httptest.NewServer(srv.Handler())
@@ -152,7 +145,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 func (h *harness) startWorkers() {
 	h.t.Helper()
 	c, err := jobs.NewClient(jobs.Opts{Store: h.store, Logger: slog.New(slog.DiscardHandler), MaxWorkers: 10,
-		RegisterWorkers: jobs.AddBridgeWorkers(h.bridge), RetryPolicy: fastRetry(100 * time.Millisecond), FetchPollInterval: 200 * time.Millisecond})
+		RegisterWorkers: jobs.AddBridgeWorkers(h.bridge)})
 	require.NoError(h.t, err)
 	h.bridge.SetJobs(c)
 	require.NoError(h.t, c.Start(context.Background()))

@@ -27,8 +27,9 @@ import (
 )
 
 // newOrderHarness is a harness whose jobs are worked by replicas started
-// with production defaults (startReplica) instead of the harness's own
-// worker, which retries on a test-only schedule.
+// with every setting at its default (startReplica), instead of the
+// harness's own worker, whose bridge has the harness's clock and a 2 s
+// call timeout (RELAYDESK_CALL_TIMEOUT).
 // It returns the function that kills each replica.
 func newOrderHarness(t *testing.T, replicas int) (*harness, []func()) {
 	t.Helper()

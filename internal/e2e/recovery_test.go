@@ -140,3 +140,96 @@ func TestGivingUpOnACustomerMessageLeavesANote(t *testing.T) {
 		return false
 	}, "the note naming the message on the ticket")
 }
+
+// A helpdesk that stays down: its conversations' jobs wait on the open
+// breaker without spending attempts, so it is their age that ends the wait.
+// After jobs.GiveUpAfter (72 hours) the message is given up, visibly, with
+// since when the helpdesk is down and its last error; before that it waits.
+func TestAHelpdeskThatNeverComesBackIsGivenUpAfterThreeDays(t *testing.T) {
+	t.Parallel()
+	h, _ := newOrderHarness(t, 1)
+	ctx := context.Background()
+	conn, err := h.store.ConnectionByName(ctx, "zendesk")
+	require.NoError(t, err)
+	down, nextProbe := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	_, err = h.store.UpdateBreaker(ctx, store.BreakerConnection, int64(conn.ID), func(b store.Breaker) store.Breaker {
+		b.State, b.Failures, b.DownSince, b.NextProbeAt, b.LastError = store.BreakerOpen, 5, &down, &nextProbe, "zendesk: 503 Service Unavailable"
+		return b
+	})
+	require.NoError(t, err)
+
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "is anyone there?"))
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM river_job WHERE kind = 'deliver_inbound' AND state = 'scheduled'
+			AND scheduled_at > now() + interval '30 minutes'`) == 1
+	}, "the delivery waits for the probe, an hour away")
+
+	// Seventy-one hours of waiting: it still waits.
+	age := func(hours int) {
+		_, err := h.pool.Exec(ctx, `UPDATE river_job SET created_at = now() - make_interval(hours => $1), scheduled_at = now()
+			WHERE kind = 'deliver_inbound' AND state = 'scheduled'`, hours)
+		require.NoError(t, err)
+	}
+	age(71)
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM river_job WHERE kind = 'deliver_inbound' AND state = 'scheduled'
+			AND scheduled_at > now() + interval '30 minutes'`) == 1
+	}, "after 71 hours the delivery still waits")
+	require.Zero(t, h.count(`SELECT count(*) FROM messages WHERE state = 'failed'`))
+	require.Empty(t, h.zd.Tickets(), "the helpdesk was not called while down")
+
+	age(73)
+	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state = 'failed'`) == 1 },
+		"after 72 hours the message is given up")
+	f := h.failures()
+	require.Contains(t, f, "gave up")
+	require.Contains(t, f, "unreachable since")
+	require.Contains(t, f, "503")
+	require.Empty(t, h.zd.Tickets())
+}
+
+// A reply held for the closed 24-hour window calls nothing, so it says
+// nothing about Graph: the number's open breaker stays open.
+func TestAHeldReplyDoesNotCloseTheNumbersBreaker(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	ctx := context.Background()
+	tk := h.openTicket("hi")
+	var accID int64
+	require.NoError(t, h.pool.QueryRow(ctx, `SELECT id FROM whatsapp_accounts WHERE phone_number_id = $1`, phoneID).Scan(&accID))
+	past := time.Now().Add(-time.Minute)
+	_, err := h.store.UpdateBreaker(ctx, store.BreakerAccount, accID, func(b store.Breaker) store.Breaker {
+		b.State, b.Failures, b.DownSince, b.NextProbeAt, b.LastError = store.BreakerOpen, 5, &past, &past, "graph: 500"
+		return b
+	})
+	require.NoError(t, err)
+
+	h.clock.Advance(25 * time.Hour)
+	h.agentReplies(tk, "late reply")
+	h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "the held reply's note")
+	require.Empty(t, h.graph.Sent())
+	b, err := h.store.BreakerOf(ctx, store.BreakerAccount, accID)
+	require.NoError(t, err)
+	require.NotEqual(t, store.BreakerClosed, b.State, "no call went to Graph, so nothing proves it is back")
+	require.Equal(t, 5, b.Failures)
+}
+
+// A customer message the helpdesk refuses for good (422) is not lost without
+// a word: it is marked failed with the helpdesk's reason (the admin page,
+// with Retry) and an internal note on the ticket names it.
+func TestACustomerMessageTheHelpdeskRefusesLeavesANote(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	tk := h.openTicket("hello")
+	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state = 'done'`) == 1 }, "the first message posted")
+
+	h.zd.FailNextWith(422, nil, `{"error":"RecordInvalid","description":"Record validation errors",`+
+		`"details":{"base":[{"description":"Comment: is too long"}]}}`)
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Text(customer, "my order 1234 never came"))
+	h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "a note on the ticket")
+	note := h.notes(tk)[0]
+	require.Contains(t, note, `"my order 1234 never came"`)
+	require.Contains(t, note, "refused")
+	require.Contains(t, h.failures(), "refused")
+	require.Len(t, h.publicComments(tk), 1, "the refused message was not posted")
+}

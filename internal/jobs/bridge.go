@@ -61,10 +61,19 @@ func (w *SendOutboundWorker) Work(ctx context.Context, job *river.Job[bridge.Sen
 func drain(ctx context.Context, b *bridge.Bridge, job *rivertype.JobRow, convID store.ConversationID, direction string,
 	work func(context.Context, store.ConversationID) error) error {
 	err := work(ctx, convID)
-	if err != nil && job.Attempt >= job.MaxAttempts {
+	if err != nil && (job.Attempt >= job.MaxAttempts || waitedTooLong(job, err, time.Now())) {
 		return b.GiveUp(ctx, convID, direction, err)
 	}
 	return outcome(err)
+}
+
+// waitedTooLong reports whether a job that waits on its target's open
+// circuit breaker has waited GiveUpAfter since it was queued. Such a job
+// snoozes without spending attempts, so without this rule a target that
+// never comes back would hold its messages forever.
+func waitedTooLong(job *rivertype.JobRow, err error, now time.Time) bool {
+	var down *bridge.TargetDownError
+	return errors.As(err, &down) && now.Sub(job.CreatedAt) >= GiveUpAfter
 }
 
 // StatusFailedWorker reports a WhatsApp delivery failure on the ticket.
@@ -84,9 +93,15 @@ type AddNoteWorker struct {
 	Bridge *bridge.Bridge
 }
 
-// Work posts the note.
+// Work posts the note; one that waited too long for its helpdesk is dropped
+// with a log line (what it reports is on the admin page).
 func (w *AddNoteWorker) Work(ctx context.Context, job *river.Job[bridge.AddNoteArgs]) error {
-	return outcome(w.Bridge.AddNote(ctx, job.Args))
+	err := w.Bridge.AddNote(ctx, job.Args)
+	if err != nil && waitedTooLong(job.JobRow, err, time.Now()) {
+		w.Bridge.DropNote(job.Args, err)
+		return nil
+	}
+	return outcome(err)
 }
 
 // SweepWorker re-queues stalled conversations.

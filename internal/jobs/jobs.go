@@ -34,12 +34,6 @@ type Opts struct {
 	// RescueAfter overrides how long a job of a crashed process waits
 	// before it is retried (tests and the chaos soak shorten it).
 	RescueAfter time.Duration
-	// RetryPolicy overrides the schedule of Policies (a test of the
-	// harness's own may use a short one; production never does).
-	RetryPolicy river.ClientRetryPolicy
-	// FetchPollInterval overrides how often workers look for jobs when no
-	// notification arrives.
-	FetchPollInterval time.Duration
 }
 
 // NewClient builds the River client with every worker registered.
@@ -57,18 +51,12 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "cleanup_webhook_events"}),
 		}, opts.Periodic...),
-		Middleware:  []rivertype.Middleware{newJobMetrics(opts.Registry), &attemptsMiddleware{}},
+		Middleware:  []rivertype.Middleware{newJobMetrics(opts.Registry), &jobLog{log: opts.Logger}, &attemptsMiddleware{}},
 		RetryPolicy: retryPolicy{},
 		JobTimeout:  5 * time.Minute,
 		// A job whose process died is retried after this long. It must exceed
 		// the longest worker timeout (media delivery: 15 minutes).
 		RescueStuckJobsAfter: 16 * time.Minute,
-	}
-	if opts.RetryPolicy != nil {
-		cfg.RetryPolicy = opts.RetryPolicy
-	}
-	if opts.FetchPollInterval > 0 {
-		cfg.FetchPollInterval = opts.FetchPollInterval
 	}
 	if opts.RescueAfter > 0 {
 		cfg.RescueStuckJobsAfter = opts.RescueAfter

@@ -86,6 +86,7 @@ var Policies = map[string]Policy{
 	"cleanup_webhook_events": periodic,
 	"api_cleanup":            periodic,
 	"api_event_deliver":      apiEvents,
+	"message_retention":      periodic,
 }
 
 // PolicyOf is a job kind's retry rule.

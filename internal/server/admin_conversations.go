@@ -48,6 +48,7 @@ func (s *Server) conversationView(c echo.Context) error {
 		return err
 	}
 	id := conv.ID
+	noteConversation(c, id)
 	acc, err := s.store.AccountByID(ctx, conv.AccountID)
 	if err != nil {
 		return err

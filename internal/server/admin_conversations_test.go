@@ -90,4 +90,24 @@ func TestConversations(t *testing.T) {
 		requireRedirect(t, a.post(retry, nil), back)
 		require.Contains(t, a.get(back).body, "nothing to retry")
 	})
+	erase := back + "/erase"
+	t.Run("erase needs the confirmation and CSRF", func(t *testing.T) {
+		require.Contains(t, a.get(back).body, `id="erase-submit"`)
+		require.Equal(t, http.StatusForbidden, a.post(erase, url.Values{"_csrf": {""}, "confirm": {"1"}}).code)
+		requireRedirect(t, a.post(erase, nil), back)
+		require.Contains(t, a.get(back).body, "Nothing was erased.")
+		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM conversations WHERE id = $1", convID))
+	})
+	t.Run("erase the customer", func(t *testing.T) {
+		requireRedirect(t, a.post(erase, url.Values{"confirm": {"1"}}), "/admin/conversations")
+		page := a.get("/admin/conversations")
+		require.Contains(t, page.body, "Customer erased.")
+		require.Contains(t, page.body, "1 conversations, 2 messages")
+		require.NotContains(t, page.body, "Kerry Fisher")
+		require.Contains(t, page.body, "Jonas", "the other customer stays")
+		require.Zero(t, b.count(t, "SELECT count(*) FROM contacts WHERE wa_id = '16505551234'"))
+		require.Zero(t, b.count(t, "SELECT count(*) FROM messages WHERE body = 'Where is my order?'"))
+		require.Equal(t, 1, b.count(t, "SELECT count(*) FROM audit_log WHERE action = 'contact.erased' AND detail::text NOT LIKE '%order%'"))
+		require.Equal(t, http.StatusNotFound, a.get(back).code)
+	})
 }

@@ -174,7 +174,7 @@ func (a *agent) postRaw(path string, form url.Values) response {
 }
 
 // applyFile applies a configuration file the way RELAYDESK_CONFIG does.
-func applyFile(t *testing.T, st *store.Store, f *config.File) {
+func applyFile(t testing.TB, st *store.Store, f *config.File) {
 	t.Helper()
 	_, err := declare.Apply(context.Background(), st, f)
 	require.NoError(t, err)

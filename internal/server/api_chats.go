@@ -111,7 +111,11 @@ func (s *Server) listChats(c echo.Context) error {
 // chatFor loads a chat the application may see and takes the number's
 // rate-limit token; ok is false when the response is already written.
 func (s *Server) chatFor(c echo.Context) (store.APIChat, bool, error) {
-	return apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) store.AccountID { return ch.AccountID })
+	ch, ok, err := apiEntryFor(s, c, "chat", s.store.APIChatByID, func(ch store.APIChat) store.AccountID { return ch.AccountID })
+	if ok {
+		noteConversation(c, ch.ID)
+	}
+	return ch, ok, err
 }
 
 // apiEntryFor loads the entry the :id path parameter names with load when
@@ -184,7 +188,11 @@ func (s *Server) listMessages(c echo.Context) error {
 
 // messageFor loads a message the application may see (see apiEntryFor).
 func (s *Server) messageFor(c echo.Context) (store.APIMessage, bool, error) {
-	return apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) store.AccountID { return m.AccountID })
+	m, ok, err := apiEntryFor(s, c, "message", s.store.APIMessageByID, func(m store.APIMessage) store.AccountID { return m.AccountID })
+	if ok {
+		noteConversation(c, m.ConversationID)
+	}
+	return m, ok, err
 }
 
 // getMessage is GET /api/v1/messages/{id}.
@@ -253,4 +261,66 @@ func (s *Server) getContact(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, apiview.NewContact(ct))
+}
+
+// erasureJSON is the answer to DELETE /api/v1/contacts/{wa_id}.
+type erasureJSON struct {
+	Erased        bool     `json:"erased"`
+	Conversations int      `json:"conversations"`
+	Messages      int      `json:"messages"`
+	WebhookEvents int      `json:"webhook_events"`
+	APIEvents     int      `json:"api_events"`
+	Tickets       int      `json:"helpdesk_tickets"`
+	Helpdesk      []string `json:"helpdesk"`
+}
+
+// eraseContact erases a customer (contacts:erase). An application narrowed
+// to some numbers may erase only a customer whose every chat is on them.
+// ?helpdesk=true also deletes the requester where the helpdesk's API can.
+func (s *Server) eraseContact(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := apiAccess(c)
+	waID := digitsOnly(c.Param("wa_id"))
+	if waID == "" {
+		return s.apiNotFound(c, "contact")
+	}
+	inHelpdesk := false
+	if v := c.QueryParam("helpdesk"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s.apiProblem(c, http.StatusUnprocessableEntity, "invalid-request", "Invalid request",
+				"helpdesk must be true or false.")
+		}
+		inHelpdesk = b
+	}
+	ct, err := s.store.APIContactByWaID(ctx, waID, allowedAccounts(a))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.apiNotFound(c, "contact")
+	}
+	if err != nil {
+		return err
+	}
+	id, err := s.store.ContactByWaID(ctx, waID)
+	if err != nil {
+		return err
+	}
+	if allowedAccounts(a) != nil {
+		all, err := s.store.APIContactByWaID(ctx, waID, nil)
+		if err != nil {
+			return err
+		}
+		if len(all.ChatIDs) > len(ct.ChatIDs) {
+			return s.apiProblem(c, http.StatusForbidden, "forbidden", "Forbidden",
+				"This customer also writes to numbers this application is not allowed; an admin can erase them from the admin page.")
+		}
+	}
+	e, err := s.bridge.EraseContact(ctx, store.Actor{Name: "api:" + a.Client.ClientID, IP: c.RealIP()}, id, inHelpdesk)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.apiNotFound(c, "contact")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, erasureJSON{Erased: true, Conversations: e.Conversations, Messages: e.Messages,
+		WebhookEvents: e.WebhookEvents, APIEvents: e.APIEvents, Tickets: len(e.HelpdeskTickets), Helpdesk: append([]string{}, e.Helpdesk...)})
 }

@@ -112,6 +112,16 @@ func TestEventDeliveries(t *testing.T) {
 
 	t.Run("new messages and the ticket link are delivered, signed, the first after a retry", func(t *testing.T) {
 		chatID, _ := b.world()
+		// The production schedule retries a subscriber a minute after a
+		// failure: the test checks that schedule, then brings the retry
+		// forward instead of waiting for it.
+		b.eventually(func() bool {
+			return b.count(`SELECT count(*) FROM river_job WHERE kind = 'api_event_deliver' AND state = 'retryable'
+				AND scheduled_at BETWEEN now() + interval '40 seconds' AND now() + interval '61 seconds'`) == 1
+		}, "the failed delivery is retried in about a minute")
+		_, err := b.store.Pool().Exec(context.Background(),
+			`UPDATE river_job SET scheduled_at = now() WHERE kind = 'api_event_deliver' AND state = 'retryable'`)
+		require.NoError(t, err)
 		b.eventually(func() bool { return len(r.ofType("message.received")) == 2 && len(r.ofType("chat.ticket_linked")) == 1 },
 			"two message.received and one chat.ticket_linked")
 		got := r.ofType("message.received")

@@ -21,7 +21,6 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
@@ -50,13 +49,6 @@ type testClock struct{ offset atomic.Int64 }
 
 func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-// quickRetry retries failed jobs after 100ms so failure tests stay short.
-type quickRetry struct{}
-
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
-	return time.Now().Add(100 * time.Millisecond)
-}
 
 // apiBundle is a full relaydesk for public API tests: real PostgreSQL, a
 // River client working every job, fake Graph and Zendesk, the HTTP server
@@ -111,14 +103,13 @@ func apiSetup(t *testing.T, o apiOpts) *apiBundle {
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	br := bridge.New(bridge.Opts{Store: b.store, Logger: log, Connectors: app.NewConnector, Now: b.clock.Now,
-		CallTimeout: 2 * time.Second, SnoozeCap: 200 * time.Millisecond, APIBaseURL: "http://relaydesk.test"})
+		CallTimeout: 2 * time.Second, APIBaseURL: "http://relaydesk.test"})
 	events := apievents.New(apievents.Opts{Store: b.store, Logger: log, HTTPClient: o.EventsClient, DisableAfter: o.DisableAfter})
 	client, err := jobs.NewClient(jobs.Opts{Store: b.store, Logger: slog.New(slog.DiscardHandler), MaxWorkers: 10,
 		RegisterWorkers: func(ws *river.Workers) {
 			jobs.AddBridgeWorkers(br)(ws)
 			jobs.AddAPIWorkers(b.store, events)(ws)
-		},
-		RetryPolicy: quickRetry{}, FetchPollInterval: 100 * time.Millisecond})
+		}})
 	require.NoError(t, err)
 	br.SetJobs(client)
 	require.NoError(t, client.Start(ctx))

@@ -125,6 +125,10 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 	if err := dec.Decode(&r); err != nil {
 		return s.badRequest(c, "the body must be a JSON message: "+err.Error())
 	}
+	if f := unstorableField(body); f != "" {
+		return s.apiProblem(c, http.StatusUnprocessableEntity, "invalid-message", "Invalid message",
+			f+" holds a NUL character, half of a surrogate pair or bytes that are not UTF-8; send valid Unicode text")
+	}
 	send, err := address(r)
 	var bad *bridge.InvalidSendError
 	switch {
@@ -160,6 +164,7 @@ func (s *Server) send(c echo.Context, address func(sendRequest) (bridge.APISend,
 		if err != nil {
 			return err
 		}
+		noteConversation(c, m.ConversationID)
 		if out, err = json.Marshal(apiview.NewMessage(m, s.publicBase(c))); err != nil {
 			return err
 		}

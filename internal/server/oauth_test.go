@@ -395,7 +395,7 @@ func TestMetadata(t *testing.T) {
 	require.Equal(t, []any{"S256"}, m["code_challenge_methods_supported"])
 	require.Equal(t, []any{"code"}, m["response_types_supported"])
 	require.ElementsMatch(t, []any{"authorization_code", "client_credentials", "refresh_token"}, m["grant_types_supported"])
-	require.ElementsMatch(t, []any{"chats:read", "messages:read", "messages:send", "contacts:read", "webhooks:manage"}, m["scopes_supported"])
+	require.ElementsMatch(t, []any{"chats:read", "messages:read", "messages:send", "contacts:read", "contacts:erase", "webhooks:manage"}, m["scopes_supported"])
 }
 
 func itoa[T ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }

@@ -97,6 +97,7 @@ func (s *Server) routes() {
 
 	adm.GET("/conversations", s.conversationsList, page...)
 	adm.GET("/conversations/:id", s.conversationView, page...)
+	adm.POST("/conversations/:id/erase", s.conversationErase, page...) // the customer's data, for an erasure request
 	adm.POST("/messages/:id/retry", s.messageRetry, page...)
 
 	// Customer messages no route matched, held per number; the button routes
@@ -158,6 +159,7 @@ func (s *Server) routes() {
 	v1.GET("/messages/:id", s.getMessage, scope(apiauth.ScopeMessagesRead))
 	v1.GET("/messages/:id/media", s.messageMedia, scope(apiauth.ScopeMessagesRead))
 	v1.GET("/contacts/:wa_id", s.getContact, scope(apiauth.ScopeContactsRead))
+	v1.DELETE("/contacts/:wa_id", s.eraseContact, scope(apiauth.ScopeContactsErase))
 	v1.GET("/subscriptions", s.listSubscriptions, scope(apiauth.ScopeWebhooksManage))
 	v1.POST("/subscriptions", s.createSubscription, scope(apiauth.ScopeWebhooksManage))
 	v1.GET("/subscriptions/:id", s.getSubscription, scope(apiauth.ScopeWebhooksManage))

@@ -64,6 +64,7 @@ type Server struct {
 	metrics        *httpMetrics
 	webhookMetrics *webhookMetrics
 	rejections     *rejectionLog
+	unknownLog     *logLimit // unknown-number deliveries: one log line a minute
 	admin          *adminState
 }
 
@@ -79,7 +80,7 @@ func New(opts Opts) *Server {
 	}
 	s := &Server{echo: e, log: opts.Logger, store: opts.Store, bridge: opts.Bridge, opts: opts,
 		metrics: newHTTPMetrics(opts.Registry), webhookMetrics: newWebhookMetrics(opts.Registry),
-		rejections: newRejectionLog(200)}
+		rejections: newRejectionLog(200), unknownLog: &logLimit{interval: time.Minute}}
 	e.HTTPErrorHandler = s.errorHandler
 	s.initAdmin()
 	s.initAPIPages()
@@ -206,9 +207,29 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int64("bytes_out", c.Response().Size),
 			slog.String("remote_ip", c.RealIP()),
 			slog.String("request_id", requestID(c)),
+			conversationAttr(c),
 		)
 		return nil
 	}
+}
+
+// ctxConversation is the echo.Context key of the conversation a request
+// worked on, for its log line.
+const ctxConversation = "relaydesk.conversation_id"
+
+// noteConversation records the conversation a request works on; its log
+// line carries it.
+func noteConversation(c echo.Context, id store.ConversationID) {
+	if id != 0 {
+		c.Set(ctxConversation, id)
+	}
+}
+
+func conversationAttr(c echo.Context) slog.Attr {
+	if id, ok := c.Get(ctxConversation).(store.ConversationID); ok {
+		return slog.Int64("conversation_id", int64(id))
+	}
+	return slog.Attr{}
 }
 
 // Problem is an RFC 9457 problem document.

@@ -74,10 +74,19 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
-	if len(res.Unknown) > 0 {
-		s.webhookMetrics.unknown.Add(float64(len(res.Unknown)))
-		s.log.Warn("whatsapp delivery for unknown phone number ids acknowledged and dropped",
-			"phone_number_ids", res.Unknown, "request_id", requestID(c))
+	if len(res.Conversations) == 1 {
+		noteConversation(c, res.Conversations[0])
+	}
+	for number, n := range res.NewByNumber {
+		s.webhookMetrics.received.WithLabelValues(number).Add(float64(n))
+	}
+	if res.UnknownCount > 0 {
+		s.webhookMetrics.unknown.Add(float64(res.UnknownCount))
+		if suppressed, ok := s.unknownLog.allow(time.Now()); ok {
+			s.log.Warn("whatsapp delivery for unknown phone number ids acknowledged and dropped",
+				"count", res.UnknownCount, "first_ids", res.Unknown, "request_id", requestID(c),
+				"deliveries_not_logged_before", suppressed)
+		}
 	}
 	return c.String(http.StatusOK, "ok\n")
 }
@@ -101,8 +110,8 @@ func (s *Server) reject(c echo.Context, reason string, code, size int) error {
 }
 
 type webhookMetrics struct {
-	accepted, rejected, verify, helpdesk *prometheus.CounterVec
-	unknown                              prometheus.Counter
+	accepted, rejected, verify, helpdesk, received *prometheus.CounterVec
+	unknown                                        prometheus.Counter
 }
 
 func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
@@ -119,12 +128,15 @@ func newWebhookMetrics(reg *prometheus.Registry) *webhookMetrics {
 		helpdesk: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaydesk_helpdesk_webhook_total", Help: "Helpdesk webhooks by connector kind and result (accepted or a rejection reason).",
 		}, []string{"kind", "result"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaydesk_whatsapp_messages_received_total", Help: "New customer messages stored, by number (redeliveries not counted).",
+		}, []string{"number"}),
 		unknown: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaydesk_whatsapp_webhook_unknown_numbers_total", Help: "Changes for phone number ids no account has.",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.verify, m.helpdesk, m.unknown)
+		reg.MustRegister(m.accepted, m.rejected, m.verify, m.helpdesk, m.received, m.unknown)
 	}
 	return m
 }

@@ -37,7 +37,7 @@ type testBundle struct {
 	store   *store.Store
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	st := testdb.NewStore(t)
 	pool := st.Pool()

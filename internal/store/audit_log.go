@@ -53,7 +53,7 @@ func (q *Queries) recordAudit(ctx context.Context, who Actor, a audit) error {
 		target = &a.TargetID
 	}
 	_, err = q.db.Exec(ctx, `INSERT INTO audit_log (admin_id, actor, remote_ip, action, target_type, target_id, target_name, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, who.AdminID, who.Name, who.IP, a.Action, a.TargetType, target, a.TargetName, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, who.AdminID, who.Name, who.IP, a.Action, a.TargetType, target, a.TargetName, json.RawMessage(detail))
 	return wrap(err, "record audit %s", a.Action)
 }
 

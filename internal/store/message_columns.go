@@ -83,6 +83,6 @@ func jsonArg(v any) (*string, error) {
 	case "null", "[]", "{}":
 		return nil, nil
 	}
-	s := string(b)
+	s := string(storableJSON(b))
 	return &s, nil
 }

@@ -29,8 +29,9 @@ type InboundMessage struct {
 type InboundResult struct {
 	ConversationID ConversationID
 	ContactID      ContactID
-	Inserted       int  // new messages (the rest were redeliveries)
-	Enqueue        bool // the caller must enqueue the conversation's delivery job
+	Inserted       int         // new messages (the rest were redeliveries)
+	InsertedIDs    []MessageID // their ids, in order
+	Enqueue        bool        // the caller must enqueue the conversation's delivery job
 }
 
 // RecordInbound upserts the contact and conversation and inserts the
@@ -85,7 +86,7 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 			FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
 				AS u(seq, wamid, kind, body, media, message, at)
 			ON CONFLICT (wamid) DO NOTHING
-			RETURNING 1
+			RETURNING id, seq
 		), queued AS (
 			UPDATE conversations SET inbound_queued = true
 			WHERE id = $1 AND NOT inbound_queued AND EXISTS (SELECT 1 FROM ins)
@@ -95,9 +96,10 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 			WHERE id = $9 AND EXISTS (SELECT 1 FROM ins) AND (last_inbound_at IS NULL OR last_inbound_at < $10)
 			RETURNING 1
 		)
-		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`,
+		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued),
+			(SELECT coalesce(array_agg(id ORDER BY seq), '{}') FROM ins)`,
 		res.ConversationID, seqs, wamids, kinds, bodies, media, decoded, ats, in.AccountID, nullTime(last)).
-		Scan(&res.Inserted, &queued)
+		Scan(&res.Inserted, &queued, &res.InsertedIDs)
 	if err != nil {
 		return res, wrap(err, "record inbound from %s: insert messages", in.WaID)
 	}
@@ -195,13 +197,4 @@ func (q *Queries) ApplyStatus(ctx context.Context, u StatusUpdate) (StatusResult
 	}
 	r.Found = err == nil
 	return r, wrap(err, "apply status %s of %s", u.Status, u.WAMID)
-}
-
-// InboundInsertedInTx returns the ids of a conversation's customer messages
-// inserted by the current transaction (their xmin is its id), in order: the
-// new messages of a delivery, without its redeliveries. Call it on a Tx.
-func (q *Queries) InboundInsertedInTx(ctx context.Context, conversationID ConversationID) ([]MessageID, error) {
-	out, err := column[MessageID](ctx, q.db, `SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'in'
-		AND xmin = pg_current_xact_id()::xid ORDER BY seq`, conversationID)
-	return out, wrap(err, "messages inserted in this transaction in conversation %d", conversationID)
 }

@@ -4,7 +4,8 @@
 // Every query is a method of Queries, defined once. A Store runs them on the
 // pool; Store.InTx hands a Tx that runs the same methods in one transaction,
 // so that a River job can be inserted (Tx.PgxTx) atomically with the rows it
-// works on.
+// works on. Every string argument reaches PostgreSQL made storable (see
+// storable.go): one customer's NUL byte never fails another's message.
 package store
 
 import (
@@ -53,7 +54,7 @@ type Tx struct {
 
 // New returns a Store.
 func New(pool *pgxpool.Pool, keys *secret.Keyring) *Store {
-	return &Store{Queries: Queries{db: pool, keys: keys}, pool: pool}
+	return &Store{Queries: Queries{db: storableDB{pool}, keys: keys}, pool: pool}
 }
 
 // Pool returns the connection pool, for what is genuinely pool-level: the
@@ -67,7 +68,7 @@ func (q *Queries) Keys() *secret.Keyring { return q.keys }
 // InTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Tx{Queries: Queries{db: tx, keys: s.keys}, tx: tx})
+		return fn(&Tx{Queries: Queries{db: storableDB{tx}, keys: s.keys}, tx: tx})
 	})
 }
 
@@ -79,7 +80,7 @@ func (t *Tx) PgxTx() pgx.Tx { return t.tx }
 // savepoint when q already runs in one.
 func (q *Queries) inTx(ctx context.Context, fn func(tx *Queries) error) error {
 	return pgx.BeginFunc(ctx, q.db, func(tx pgx.Tx) error {
-		return fn(&Queries{db: tx, keys: q.keys})
+		return fn(&Queries{db: storableDB{tx}, keys: q.keys})
 	})
 }
 
@@ -175,5 +176,5 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Queries: Queries{db: tx, keys: s.keys}, tx: tx}, nil
+	return &Tx{Queries: Queries{db: storableDB{tx}, keys: s.keys}, tx: tx}, nil
 }

@@ -23,7 +23,7 @@ func (q *Queries) InsertWebhookEvent(ctx context.Context, e WebhookEvent) (Webho
 	}
 	var id WebhookEventID
 	err = q.db.QueryRow(ctx, `INSERT INTO webhook_events (source, account_id, outcome, summary, body)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, e.Source, e.AccountID, e.Outcome, sum, e.Body).Scan(&id)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, e.Source, e.AccountID, e.Outcome, json.RawMessage(sum), e.Body).Scan(&id)
 	return id, wrap(err, "insert %s webhook event", e.Source)
 }
 

@@ -85,8 +85,11 @@ type user struct {
 	phone      string
 	externalID string
 	role       string
-	createdAt  time.Time
-	updatedAt  time.Time
+	// deleted is a soft-deleted user; purged one permanently deleted
+	// (Zendesk keeps the row as "Permanently Deleted User").
+	deleted, purged bool
+	createdAt       time.Time
+	updatedAt       time.Time
 }
 
 type ticket struct {

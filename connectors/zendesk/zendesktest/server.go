@@ -18,6 +18,8 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET /api/v2/users/me", Handle: connectortest.Locking(&f.Mu, f.handleMe)},
 		{Pattern: "GET /api/v2/users/search", Query: append([]string{"query", "external_id"}, page...), Handle: f.handleUserSearch},
 		{Pattern: "POST /api/v2/users/create_or_update", Handle: f.handleCreateOrUpdateUser},
+		{Pattern: "DELETE /api/v2/users/{id}", Handle: connectortest.Locking(&f.Mu, f.handleDeleteUser)},
+		{Pattern: "DELETE /api/v2/deleted_users/{id}", Handle: connectortest.Locking(&f.Mu, f.handlePermanentlyDeleteUser)},
 		{Pattern: "GET /api/v2/users/{id}/tickets/requested", Query: page, Handle: f.handleRequestedTickets},
 		{Pattern: "POST /api/v2/tickets", Query: []string{"async"}, Checks: []connectortest.Check{idempotent}, Handle: f.handleCreateTicket},
 		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: connectortest.Locking(&f.Mu, f.handleShowTicket)},

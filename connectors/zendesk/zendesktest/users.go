@@ -47,6 +47,9 @@ func (f *Fake) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 	users := []userJSON{}
 	for _, id := range f.userOrder {
 		u := f.users[id]
+		if u.deleted {
+			continue // deleted users are not found
+		}
 		switch {
 		case ext != "":
 			if !strings.EqualFold(u.externalID, ext) {
@@ -142,4 +145,44 @@ func (f *Fake) handleRequestedTickets(w http.ResponseWriter, r *http.Request) {
 		slices.Reverse(list)
 	}
 	writePage(f, w, r, "tickets", list)
+}
+
+// handleDeleteUser soft-deletes a user, as Zendesk's Delete User does; an
+// agent cannot delete themselves.
+func (f *Fake) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	u := f.users[parseID(r.PathValue("id"))]
+	switch {
+	case u == nil || u.deleted:
+		writeError(w, http.StatusNotFound, "RecordNotFound", "Not found")
+	case u.id == f.agentID:
+		writeError(w, http.StatusForbidden, "Forbidden", "You cannot delete yourself")
+	default:
+		u.deleted = true
+		connectortest.WriteJSON(w, http.StatusOK, map[string]any{"user": f.userJSON(u)})
+	}
+}
+
+// handlePermanentlyDeleteUser deletes a soft-deleted user for good: the
+// personal data goes, the row stays renamed. A user not soft-deleted first
+// is refused, as Zendesk does.
+func (f *Fake) handlePermanentlyDeleteUser(w http.ResponseWriter, r *http.Request) {
+	u := f.users[parseID(r.PathValue("id"))]
+	switch {
+	case u == nil || u.purged:
+		writeError(w, http.StatusNotFound, "RecordNotFound", "Not found")
+	case !u.deleted:
+		f.Violate("DELETE /api/v2/deleted_users/%d: the user was not deleted first", u.id)
+		writeError(w, http.StatusUnprocessableEntity, "RecordInvalid", "User must be soft deleted first")
+	default:
+		u.purged, u.name, u.email, u.phone, u.externalID = true, "Permanently Deleted User", "", "", ""
+		connectortest.WriteJSON(w, http.StatusOK, map[string]any{"deleted_user": f.userJSON(u)})
+	}
+}
+
+// Erased reports whether the user was permanently deleted.
+func (f *Fake) Erased(userID string) bool {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	u := f.users[parseID(userID)]
+	return u != nil && u.purged
 }
