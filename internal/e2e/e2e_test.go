@@ -67,7 +67,7 @@ func TestCustomerMessagesLandInOneTicketInOrder(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, requesters, "one requester, found by phone")
-	require.Equal(t, 0, h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`))
+	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`) == 0 }, "every message recorded as done")
 
 	t.Run("an agent's public reply reaches WhatsApp once", func(t *testing.T) {
 		del := h.agentReplies(tk.ID, "Sorry about that! A new box is on its way.")
@@ -520,6 +520,6 @@ func TestInboundIsStoredDecodedAndLegacyRowsStillDeliver(t *testing.T) {
 		}
 	}
 	require.Len(t, cs[1].Attachments, 1, "the image carries its file")
-	require.Equal(t, 0, h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`), "failed: %s", h.failures())
+	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state <> 'done'`) == 0 }, "every message recorded as done: %s", h.failures())
 	h.noViolations()
 }
