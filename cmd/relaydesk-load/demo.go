@@ -116,7 +116,7 @@ func (d *demo) waitTicket(ctx context.Context, comments int) (string, error) {
 func (d *demo) agentReplies(ticketID, body string) error {
 	id := d.e.zd.AgentReply(ticketID, body)
 	del := d.e.zd.CommentDelivery(ticketID, id)
-	if !d.l.post(d.ph, d.l.baseURL+"/webhooks/helpdesk/"+d.l.publicID, del.Body, del.Header) {
+	if !d.l.post(d.ph, "/webhooks/helpdesk/"+d.l.publicID, del.Body, del.Header) {
 		return fmt.Errorf("relaydesk did not accept the helpdesk webhook; see %s", d.e.rd.logPath)
 	}
 	return nil

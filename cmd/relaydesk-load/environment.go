@@ -39,6 +39,7 @@ type envOpts struct {
 	appSecret     string
 	logLevel      string
 	listen        string // relaydesk's host:port; "" picks a free port
+	replicas      int    // relaydesk processes on the one database (0 or 1: one)
 	demo          bool   // keep uploaded files and sent messages (the demo's web view shows them)
 }
 
@@ -56,7 +57,8 @@ type environment struct {
 	graph    *whatsapptest.Server
 	zd       *zendesktest.Fake
 	faults   *faultSwitch
-	rd       *relaydesk
+	rd       *relaydesk   // the first replica
+	rds      []*relaydesk // every replica, rd first
 	t        *tracker
 	publicID string
 	cancel   context.CancelFunc
@@ -131,43 +133,56 @@ func setup(ctx context.Context, log *slog.Logger, o envOpts) (*environment, erro
 			return nil, err
 		}
 	}
-	listen := o.listen
-	if listen == "" {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		listen = "127.0.0.1:" + strconv.Itoa(port)
-	}
-	base := "http://" + listen
-	env := append(os.Environ(),
-		"DATABASE_URL="+e.dbURL,
-		"RELAYDESK_LISTEN="+listen,
-		"RELAYDESK_BASE_URL="+base,
-		"RELAYDESK_SECRET_KEY="+secret.GenerateKey(),
-		"RELAYDESK_CONFIG="+cfgPath,
-		"RELAYDESK_AUTO_MIGRATE=true",
-		"RELAYDESK_ALLOW_PRIVATE_URLS=true", // the fakes of Graph and Zendesk listen on 127.0.0.1
-		"RELAYDESK_LOG_FORMAT=text",
-		"RELAYDESK_LOG_LEVEL="+cmpOr(o.logLevel, "warn"),
-		"RELAYDESK_WORKERS="+strconv.Itoa(o.workers),
-		"RELAYDESK_DB_MAX_CONNS="+strconv.Itoa(o.dbConns),
-	)
-	if o.pprofListen != "" {
-		env = append(env, "RELAYDESK_PPROF_LISTEN="+o.pprofListen)
-	}
-	env = append(env, o.extraEnv...)
+	// Every replica shares the database, the configuration and the secret
+	// key, as replicas behind a load balancer do; each listens on its own
+	// port. The first one migrates and applies the configuration file
+	// before the others start.
+	key := secret.GenerateKey()
 	args := o.childArgs
 	if len(args) == 0 {
 		args = []string{"serve"}
 	}
-	e.rd = &relaydesk{bin: bin, args: args, env: env, logPath: filepath.Join(e.dir, "relaydesk.log"), baseURL: base}
-	if err := e.rd.start(); err != nil {
-		return nil, err
+	for i := range max(1, o.replicas) {
+		listen := o.listen
+		if listen == "" || i > 0 {
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			listen = "127.0.0.1:" + strconv.Itoa(port)
+		}
+		base := "http://" + listen
+		env := append(os.Environ(),
+			"DATABASE_URL="+e.dbURL,
+			"RELAYDESK_LISTEN="+listen,
+			"RELAYDESK_BASE_URL="+base,
+			"RELAYDESK_SECRET_KEY="+key,
+			"RELAYDESK_CONFIG="+cfgPath,
+			"RELAYDESK_AUTO_MIGRATE=true",
+			"RELAYDESK_ALLOW_PRIVATE_URLS=true", // the fakes of Graph and Zendesk listen on 127.0.0.1
+			"RELAYDESK_LOG_FORMAT=text",
+			"RELAYDESK_LOG_LEVEL="+cmpOr(o.logLevel, "warn"),
+			"RELAYDESK_WORKERS="+strconv.Itoa(o.workers),
+			"RELAYDESK_DB_MAX_CONNS="+strconv.Itoa(o.dbConns),
+		)
+		if o.pprofListen != "" && i == 0 {
+			env = append(env, "RELAYDESK_PPROF_LISTEN="+o.pprofListen)
+		}
+		env = append(env, o.extraEnv...)
+		logName := "relaydesk.log"
+		if i > 0 {
+			logName = fmt.Sprintf("relaydesk-%d.log", i+1)
+		}
+		rd := &relaydesk{bin: bin, args: args, env: env, logPath: filepath.Join(e.dir, logName), baseURL: base}
+		e.rds = append(e.rds, rd)
+		if err := rd.start(); err != nil {
+			return nil, err
+		}
+		if err := rd.ready(ctx, 90*time.Second); err != nil {
+			return nil, err
+		}
 	}
-	if err := e.rd.ready(ctx, 90*time.Second); err != nil {
-		return nil, err
-	}
+	e.rd = e.rds[0]
 
 	if e.pool, err = pgxpool.New(ctx, e.dbURL); err != nil {
 		return nil, err
@@ -260,9 +275,18 @@ func (e *environment) loader() *loader {
 	t.MaxIdleConnsPerHost = 512
 	t.MaxConnsPerHost = 0
 	return &loader{
-		t: e.t, log: e.log, hc: &http.Client{Transport: t, Timeout: 15 * time.Second}, baseURL: e.rd.baseURL,
+		t: e.t, log: e.log, hc: &http.Client{Transport: t, Timeout: 15 * time.Second}, baseURLs: e.baseURLs(),
 		publicID: e.publicID, appSecret: []byte(e.opts.appSecret), pnid: loadPhoneID, zd: e.zd, retryFor: 2 * time.Minute,
 	}
+}
+
+// baseURLs returns every replica's address.
+func (e *environment) baseURLs() []string {
+	urls := make([]string, len(e.rds))
+	for i, rd := range e.rds {
+		urls[i] = rd.baseURL
+	}
+	return urls
 }
 
 // dbSize returns pg_database_size of relaydesk's database.
@@ -275,8 +299,8 @@ func (e *environment) close() {
 	if e.cancel != nil {
 		e.cancel()
 	}
-	if e.rd != nil {
-		e.rd.stop(40 * time.Second)
+	for _, rd := range e.rds {
+		rd.stop(40 * time.Second)
 	}
 	if e.pool != nil {
 		e.pool.Close()

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
@@ -28,10 +29,14 @@ type mediaObj struct {
 
 // loader sends webhooks to relaydesk the way Meta and Zendesk do.
 type loader struct {
-	t         *tracker
-	log       *slog.Logger
-	hc        *http.Client
-	baseURL   string
+	t   *tracker
+	log *slog.Logger
+	hc  *http.Client
+	// baseURLs are the relaydesk replicas; each attempt goes to the next
+	// one, as a round-robin load balancer sends them, so a retry after a
+	// refused connection reaches another replica.
+	baseURLs  []string
+	next      atomic.Uint64
 	publicID  string
 	appSecret []byte
 	pnid      string
@@ -231,7 +236,7 @@ func (l *loader) reply(ph *phase, cv *conv, ticketID string) {
 	id := l.zd.AgentReply(ticketID, "Thanks for waiting, we are on it. "+tok)
 	d := l.zd.CommentDelivery(ticketID, id)
 	cv.lastReply = time.Now()
-	if l.post(ph, l.baseURL+"/webhooks/helpdesk/"+l.publicID, d.Body, d.Header) {
+	if l.post(ph, "/webhooks/helpdesk/"+l.publicID, d.Body, d.Header) {
 		l.t.acceptReply(tok)
 		ph.replies.Add(1)
 	}
@@ -241,16 +246,18 @@ func (l *loader) postWhatsApp(ph *phase, body []byte) bool {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Hub-Signature-256", whatsapptest.SignBody(l.appSecret, body))
-	return l.post(ph, l.baseURL+"/webhooks/whatsapp", body, h)
+	return l.post(ph, "/webhooks/whatsapp", body, h)
 }
 
-// post delivers a webhook, retrying failures (5xx, connection errors) for
-// up to retryFor as the senders do. A 4xx is a rejection and is not retried.
-func (l *loader) post(ph *phase, url string, body []byte, h http.Header) bool {
+// post delivers a webhook to path on a replica, retrying failures (5xx,
+// connection errors) for up to retryFor as the senders do. A 4xx is a
+// rejection and is not retried.
+func (l *loader) post(ph *phase, path string, body []byte, h http.Header) bool {
 	first := time.Now()
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
+		url := l.baseURLs[int(l.next.Add(1)%uint64(len(l.baseURLs)))] + path
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			panic(err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
@@ -54,7 +55,8 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.duration, "duration", 3*time.Minute, "length of the load with faults")
 	fs.Float64Var(&o.rate, "rate", 100, "customer messages per second")
 	fs.IntVar(&o.concurrency, "concurrency", 32, "senders")
-	fs.IntVar(&o.kills, "kills", 3, "how many times relaydesk is killed with SIGKILL and started again")
+	fs.IntVar(&o.kills, "kills", 3, "how many times relaydesk is killed with SIGKILL and started again (with -replicas, each kill takes the next replica)")
+	fs.IntVar(&o.env.replicas, "replicas", 1, "relaydesk processes serving one database, the webhooks spread across them")
 	fs.BoolVar(&o.restartPG, "restart-postgres", true, "restart PostgreSQL once (only the private cluster; ignored with -database-url)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 3*time.Minute, "how long to wait for everything to arrive after the load stops")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
@@ -88,6 +90,7 @@ func runSoak(ctx context.Context, o soakOpts, logw io.Writer) (*SoakReport, erro
 	rep := &SoakReport{StartedAt: time.Now().UTC(), Settings: map[string]any{
 		"duration_s": o.duration.Seconds(), "rate": o.rate, "concurrency": o.concurrency, "conversations": o.env.conversations,
 		"kills": o.kills, "restart_postgres": o.restartPG && e.cluster != nil, "workers": o.env.workers,
+		"replicas": len(e.rds),
 	}}
 	l := e.loader()
 	l.retryFor = 5 * time.Minute
@@ -120,19 +123,31 @@ func runSoak(ctx context.Context, o soakOpts, logw io.Writer) (*SoakReport, erro
 		}
 	}
 	graphOff := func() { e.graph.ClearFaults(); note("graph: faults off") }
+	var kills atomic.Int64
 	kill := func() {
-		note("relaydesk: kill -9")
-		e.rd.kill9()
-		if err := e.rd.start(); err != nil {
-			note("relaydesk: restart failed: " + err.Error())
+		i := int(kills.Add(1)-1) % len(e.rds)
+		rd, name := e.rds[i], "relaydesk"
+		if len(e.rds) > 1 {
+			name = fmt.Sprintf("relaydesk replica %d", i+1)
+		}
+		note(name + ": kill -9")
+		rd.kill9()
+		if len(e.rds) > 1 {
+			// The other replica carries the load alone for a while.
+			time.Sleep(o.duration / 20)
+		}
+		if err := rd.start(); err != nil {
+			note(name + ": restart failed: " + err.Error())
 			return
 		}
-		if err := e.rd.ready(ctx, 90*time.Second); err != nil {
-			note("relaydesk: not ready after restart: " + err.Error())
+		if err := rd.ready(ctx, 90*time.Second); err != nil {
+			note(name + ": not ready after restart: " + err.Error())
 			return
 		}
+		mu.Lock()
 		rep.Restarts++
-		note("relaydesk: ready again")
+		mu.Unlock()
+		note(name + ": ready again")
 	}
 	type event struct {
 		at float64
@@ -201,9 +216,11 @@ func runSoak(ctx context.Context, o soakOpts, logw io.Writer) (*SoakReport, erro
 	rep.ZendeskFaults = e.faults.counts()
 	rep.Verification = verify(ctx, e, true)
 	rep.OrphanedJobs = rep.Verification.JobStates["running"]
-	e.rd.mu.Lock()
-	rep.RelaydeskExits = append([]string(nil), e.rd.exitErrs...)
-	e.rd.mu.Unlock()
+	for _, rd := range e.rds {
+		rd.mu.Lock()
+		rep.RelaydeskExits = append(rep.RelaydeskExits, rd.exitErrs...)
+		rd.mu.Unlock()
+	}
 	return rep, nil
 }
 

@@ -35,31 +35,37 @@ func TestMain(m *testing.M) {
 // with SIGKILL and restarted, Zendesk answers 500, 429, slowly or resets the
 // connection, and Graph reports throughput and pair-rate limits; then
 // nothing may be lost, duplicated, reordered or left pending. It takes about
-// a minute and a half: work held by the killed process waits for its
-// conversation's one-minute lease. PostgreSQL is not restarted here (it is
-// the shared test server); `make soak` does that on a private cluster.
+// half a minute per case. PostgreSQL is not restarted here (it is
+// the shared test server); `make soak` does that on a private cluster. With
+// two replicas the webhooks are spread over both and each is killed once
+// while the other carries the load.
 func TestShortSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the soak takes over a minute")
 	}
-	t.Parallel()
-	var logs bytes.Buffer
-	o := soakOpts{
-		env: envOpts{
-			databaseURL: testdb.ServerURL(), dbName: fmt.Sprintf("relaydesk_short_soak_%d", os.Getpid()),
-			relaydeskBin: "self", workers: 20, dbConns: 10, conversations: 40, faults: true,
-		},
-		duration: 15 * time.Second, rate: 40, concurrency: 10, kills: 1, drainTimeout: 150 * time.Second,
+	for _, replicas := range []int{1, 2} {
+		t.Run(fmt.Sprintf("replicas=%d", replicas), func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			o := soakOpts{
+				env: envOpts{
+					databaseURL: testdb.ServerURL(), dbName: fmt.Sprintf("relaydesk_short_soak_%d_%d", os.Getpid(), replicas),
+					relaydeskBin: "self", workers: 20, dbConns: 10, conversations: 40, faults: true, replicas: replicas,
+				},
+				duration: 15 * time.Second, rate: 40, concurrency: 10, kills: replicas, drainTimeout: 150 * time.Second,
+			}
+			rep, err := runSoak(context.Background(), o, &logs)
+			require.NoError(t, err, logs.String())
+			var out bytes.Buffer
+			rep.print(&out)
+			t.Log(out.String())
+			require.Equal(t, replicas, rep.Settings["replicas"], "replicas started")
+			require.Equal(t, replicas, rep.Restarts, "every replica was killed once and came back")
+			require.Positive(t, rep.Load.Messages)
+			require.Positive(t, rep.Load.Replies, "agents answered during the soak")
+			require.NotEmpty(t, rep.ZendeskFaults, "the helpdesk misbehaved")
+			require.True(t, rep.Drained, "everything arrived:\n%s\n%s", out.String(), logs.String())
+			require.True(t, rep.Verification.OK, "nothing lost, duplicated, reordered or stuck:\n%s", out.String())
+		})
 	}
-	rep, err := runSoak(context.Background(), o, &logs)
-	require.NoError(t, err, logs.String())
-	var out bytes.Buffer
-	rep.print(&out)
-	t.Log(out.String())
-	require.Equal(t, 1, rep.Restarts, "relaydesk was killed and came back")
-	require.Positive(t, rep.Load.Messages)
-	require.Positive(t, rep.Load.Replies, "agents answered during the soak")
-	require.NotEmpty(t, rep.ZendeskFaults, "the helpdesk misbehaved")
-	require.True(t, rep.Drained, "everything arrived:\n%s\n%s", out.String(), logs.String())
-	require.True(t, rep.Verification.OK, "nothing lost, duplicated, reordered or stuck:\n%s", out.String())
 }
