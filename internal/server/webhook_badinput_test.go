@@ -115,6 +115,22 @@ func TestWhatsAppTimestampsOutsideSaneRangeAreClamped(t *testing.T) {
 	}
 }
 
+// A conversation whose latest inbound time was stored in the far future
+// before dates were clamped (year 9999 from an earlier release) heals with
+// the customer's next message instead of keeping the window open forever.
+func TestWhatsAppPoisonedInboundTimeHeals(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.Equal(t, http.StatusOK, b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "first").Bytes()).Code)
+	_, err := b.pool.Exec(context.Background(), `UPDATE conversations SET last_inbound_at = '9999-12-31'`)
+	require.NoError(t, err)
+
+	rec := b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "second").Bytes())
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	last := scalar[time.Time](t, b.pool, `SELECT last_inbound_at FROM conversations`)
+	require.WithinDuration(t, time.Now(), last, time.Hour, "the far-future time gave way to the new message's")
+}
+
 func TestWhatsAppUnstorableMessageBecomesAPlaceholder(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -108,7 +108,9 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 }
 
 // upsertConversation upserts the contact and the conversation, reserving n
-// sequence numbers, and returns the conversation's last one.
+// sequence numbers, and returns the conversation's last one. A stored
+// latest inbound time beyond the next hour (written before timestamps were
+// clamped) does not survive the next message: greatest() skips the NULL.
 func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, last time.Time, res *InboundResult) (int64, error) {
 	var lastSeq int64
 	// The common case in one statement. The contact is only rewritten when
@@ -126,7 +128,7 @@ func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, las
 		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at)
 		SELECT $3, contact.id, $4, $5 FROM contact
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $4,
-			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
+			last_inbound_at = greatest(CASE WHEN conversations.last_inbound_at < now() + interval '1 hour' THEN conversations.last_inbound_at END, excluded.last_inbound_at), updated_at = now()
 		RETURNING id, contact_id, last_seq`, in.WaID, in.ProfileName, in.AccountID, n, nullTime(last)).
 		Scan(&res.ConversationID, &res.ContactID, &lastSeq)
 	if err == nil || !isNoRows(err) {
@@ -141,7 +143,7 @@ func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, las
 	err = q.db.QueryRow(ctx, `
 		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $3,
-			last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at), updated_at = now()
+			last_inbound_at = greatest(CASE WHEN conversations.last_inbound_at < now() + interval '1 hour' THEN conversations.last_inbound_at END, excluded.last_inbound_at), updated_at = now()
 		RETURNING id, last_seq`, in.AccountID, res.ContactID, n, nullTime(last)).Scan(&res.ConversationID, &lastSeq)
 	return lastSeq, err
 }
