@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,7 +27,17 @@ type numbersView struct {
 type numberRow struct {
 	store.Account
 	Breaker *store.Breaker
+	Silence *store.Silence // set when the number stopped receiving after regular traffic
 }
+
+// A number is flagged as stopped receiving when nothing arrived for
+// silenceQuiet after a day with at least silenceBusy customer messages:
+// the same thresholds as the RelaydeskNumberStoppedReceiving alert in
+// docs/alerts.yml.
+const (
+	silenceQuiet = 2 * time.Hour
+	silenceBusy  = 50
+)
 
 // numberView is the data of number.html (new and edit).
 type numberView struct {
@@ -70,9 +81,17 @@ func (s *Server) numbersList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	silent, err := s.store.SilentAccounts(ctx, silenceQuiet, silenceBusy)
+	if err != nil {
+		return err
+	}
 	v := numbersView{}
 	for _, a := range accounts {
-		v.Numbers = append(v.Numbers, numberRow{Account: a, Breaker: breakers[int64(a.ID)]})
+		row := numberRow{Account: a, Breaker: breakers[int64(a.ID)]}
+		if q, ok := silent[a.ID]; ok {
+			row.Silence = &q
+		}
+		v.Numbers = append(v.Numbers, row)
 	}
 	return s.render(c, http.StatusOK, "numbers.html", "numbers", v)
 }

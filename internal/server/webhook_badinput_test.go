@@ -122,13 +122,17 @@ func TestWhatsAppPoisonedInboundTimeHeals(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	require.Equal(t, http.StatusOK, b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "first").Bytes()).Code)
-	_, err := b.pool.Exec(context.Background(), `UPDATE conversations SET last_inbound_at = '9999-12-31'`)
-	require.NoError(t, err)
+	for _, table := range []string{"conversations", "whatsapp_accounts"} {
+		_, err := b.pool.Exec(context.Background(), `UPDATE `+table+` SET last_inbound_at = '9999-12-31'`)
+		require.NoError(t, err)
+	}
 
 	rec := b.postSigned(t, whatsapptest.NewDelivery(phoneID).Text(customer, "second").Bytes())
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	last := scalar[time.Time](t, b.pool, `SELECT last_inbound_at FROM conversations`)
 	require.WithinDuration(t, time.Now(), last, time.Hour, "the far-future time gave way to the new message's")
+	last = scalar[time.Time](t, b.pool, `SELECT last_inbound_at FROM whatsapp_accounts`)
+	require.WithinDuration(t, time.Now(), last, time.Hour, "the number's latest inbound time too")
 }
 
 func TestWhatsAppUnstorableMessageBecomesAPlaceholder(t *testing.T) {

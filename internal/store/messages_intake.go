@@ -93,7 +93,8 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 			RETURNING 1
 		), account AS (
 			UPDATE whatsapp_accounts SET last_inbound_at = $10
-			WHERE id = $9 AND EXISTS (SELECT 1 FROM ins) AND (last_inbound_at IS NULL OR last_inbound_at < $10)
+			WHERE id = $9 AND EXISTS (SELECT 1 FROM ins)
+				AND (last_inbound_at IS NULL OR last_inbound_at < $10 OR last_inbound_at > now() + interval '1 hour')
 			RETURNING 1
 		)
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued),
