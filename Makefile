@@ -36,7 +36,7 @@ bench:
 	@mkdir -p .data
 	$(GO) run ./cmd/relaydesk-load bench -json .data/bench.json $(BENCH_FLAGS)
 
-## soak: kill -9 relaydesk, restart PostgreSQL (a private cluster) and break the peers under load, then verify (about 6 minutes)
+## soak: kill -9 relaydesk, restart PostgreSQL (a private cluster) and break the peers under load, then verify (about 6 minutes; SOAK_FLAGS="-replicas 2" for two processes)
 soak:
 	@mkdir -p .data
 	$(GO) run ./cmd/relaydesk-load soak -json .data/soak.json $(SOAK_FLAGS)
