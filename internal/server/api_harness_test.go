@@ -55,7 +55,7 @@ func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // on a socket, an admin with a session, and a receiver's HTTP client for
 // event deliveries.
 type apiBundle struct {
-	t        *testing.T
+	t        testing.TB
 	store    *store.Store
 	graph    *whatsapptest.Server
 	zd       *zendesktest.Fake
@@ -74,7 +74,7 @@ type apiOpts struct {
 	DisableAfter time.Duration
 }
 
-func apiSetup(t *testing.T, o apiOpts) *apiBundle {
+func apiSetup(t testing.TB, o apiOpts) *apiBundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &apiBundle{t: t, store: testdb.NewStore(t), clock: &testClock{}}
@@ -313,7 +313,7 @@ func (b *apiBundle) chatOf(waID string) store.ConversationID {
 	return ch.ID
 }
 
-func decode[T any](t *testing.T, body []byte) T {
+func decode[T any](t testing.TB, body []byte) T {
 	t.Helper()
 	var v T
 	require.NoError(t, json.Unmarshal(body, &v), string(body))

@@ -61,7 +61,7 @@ var (
 
 // leaveTarget is where a leave page (admin_leave.go) takes the browser: its
 // meta refresh and its link must agree.
-func leaveTarget(t *testing.T, body string) string {
+func leaveTarget(t testing.TB, body string) string {
 	t.Helper()
 	link, meta := leaveLinkRe.FindStringSubmatch(body), leaveMetaRe.FindStringSubmatch(body)
 	require.NotNil(t, link, body)
@@ -71,7 +71,7 @@ func leaveTarget(t *testing.T, body string) string {
 	return u
 }
 
-func mustGet(t *testing.T, u string) *http.Request {
+func mustGet(t testing.TB, u string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	require.NoError(t, err)
