@@ -509,3 +509,26 @@ func TestFindMessagePagesBack(t *testing.T) {
 	require.Equal(t, cid, got)
 	require.GreaterOrEqual(t, pages.Load(), int64(2))
 }
+
+// Erasing a requester deletes the Chatwoot contact, and Chatwoot takes its
+// conversations with it; erasing it again is no error.
+func TestEraseRequester(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, requester := b.Ticket(t, "+15550103090")
+	_, other := b.Ticket(t, "+15550103091")
+	require.Len(t, b.F.Tickets(), 2)
+
+	done, err := b.C.EraseRequester(b.Ctx, requester)
+	require.NoError(t, err)
+	require.Contains(t, done, "deleted, with its conversations")
+	require.True(t, b.F.Erased(requester))
+	require.False(t, b.F.Erased(other))
+	for _, u := range b.F.Users() {
+		require.NotEqual(t, requester, u.ID, "the contact is gone")
+	}
+	require.Len(t, b.F.Tickets(), 1, "the contact's conversation went with it")
+
+	_, err = b.C.EraseRequester(b.Ctx, requester)
+	require.NoError(t, err, "a contact already gone")
+}

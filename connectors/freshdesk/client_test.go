@@ -346,3 +346,20 @@ func TestConformance(t *testing.T) {
 		Secrets: []string{freshdesktest.APIKey},
 	})
 }
+
+// Erasing a requester soft-deletes and then permanently deletes the
+// contact, as Freshdesk's API requires; erasing it again is no error.
+func TestEraseRequester(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, requester := b.ticket(t)
+	require.False(t, b.F.Erased(requester))
+
+	done, err := b.C.EraseRequester(b.Ctx, requester)
+	require.NoError(t, err)
+	require.Contains(t, done, "deleted permanently")
+	require.True(t, b.F.Erased(requester), "the contact is gone for good")
+
+	_, err = b.C.EraseRequester(b.Ctx, requester)
+	require.NoError(t, err, "a contact already gone")
+}

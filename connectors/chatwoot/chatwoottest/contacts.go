@@ -136,3 +136,34 @@ func (f *Fake) handleContactConversations(w http.ResponseWriter, r *http.Request
 	}
 	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"payload": out})
 }
+
+// handleDeleteContact deletes a contact, as Chatwoot's Delete Contact does:
+// the contact goes with its conversations and their messages (the model's
+// dependent destroys), and the answer is 200 with no body.
+func (f *Fake) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
+	ct := f.contactAt(w, r)
+	if ct == nil {
+		return
+	}
+	for id, cv := range f.conversations {
+		if cv.contactID != ct.id {
+			continue
+		}
+		for _, m := range cv.messages {
+			delete(f.messages, m)
+		}
+		delete(f.conversations, id)
+		f.convOrder = slices.DeleteFunc(f.convOrder, func(x int64) bool { return x == id })
+	}
+	delete(f.contacts, ct.id)
+	f.contactOrder = slices.DeleteFunc(f.contactOrder, func(x int64) bool { return x == ct.id })
+	f.erased = append(f.erased, ct.id)
+	w.WriteHeader(http.StatusOK)
+}
+
+// Erased reports whether the contact was deleted through the API.
+func (f *Fake) Erased(contactID string) bool {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return slices.Contains(f.erased, parseID(contactID))
+}

@@ -76,6 +76,7 @@ type Fake struct {
 	blobs         map[string]*blob
 	webhooks      map[int64]*webhook
 	webhookOrder  []int64
+	erased        []int64 // contacts deleted through the API
 }
 
 // Webhook is a webhook registered through the API.

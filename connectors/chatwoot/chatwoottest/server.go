@@ -18,6 +18,7 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET " + a + "contacts/search", Query: []string{"q", "page", "sort", "include_contact_inboxes"}, Handle: f.handleSearchContacts},
 		{Pattern: "POST " + a + "contacts", Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleCreateContact)},
 		{Pattern: "GET " + a + "contacts/{id}", Query: []string{"include_contact_inboxes"}, Handle: connectortest.Locking(&f.Mu, f.handleShowContact)},
+		{Pattern: "DELETE " + a + "contacts/{id}", Handle: connectortest.Locking(&f.Mu, f.handleDeleteContact)},
 		{Pattern: "POST " + a + "contacts/{id}/contact_inboxes", Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleCreateContactInbox)},
 		{Pattern: "GET " + a + "contacts/{id}/conversations", Handle: connectortest.Locking(&f.Mu, f.handleContactConversations)},
 		{Pattern: "POST " + a + "conversations", Handle: f.handleCreateConversation},

@@ -80,6 +80,8 @@ type contact struct {
 	mobile    string
 	email     string
 	agent     bool
+	deleted   bool // soft-deleted (DELETE /api/v2/contacts/{id})
+	purged    bool // deleted for good (hard_delete)
 	createdAt time.Time
 }
 

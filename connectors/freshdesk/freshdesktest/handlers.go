@@ -3,6 +3,7 @@ package freshdesktest
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,7 +137,7 @@ func (f *Fake) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	var out []contactJSON
 	for _, id := range f.order {
 		c := f.contacts[id]
-		if c.agent {
+		if c.agent || c.deleted {
 			continue
 		}
 		// Exact filters, as Freshdesk's are.
@@ -185,4 +186,48 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 	f.contacts[c.id] = c
 	f.order = append(f.order, c.id)
 	connectortest.WriteJSON(w, http.StatusCreated, f.contactJSON(c))
+}
+
+// handleDeleteContact soft-deletes a contact, as Freshdesk's Delete a
+// Contact does (204; the contact can still be restored). The API key's own
+// agent cannot be deleted this way.
+func (f *Fake) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c := f.contacts[id]
+	switch {
+	case c == nil || c.deleted:
+		writeError(w, http.StatusNotFound, "", "Resource not found")
+	case c.agent:
+		writeError(w, http.StatusForbidden, "access_denied", "You are not authorized to perform this action.")
+	default:
+		c.deleted = true
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// handleHardDeleteContact deletes a contact permanently with its personal
+// data (Permanently Delete a Contact). A contact not soft-deleted first
+// needs force=true, as Freshdesk requires.
+func (f *Fake) handleHardDeleteContact(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c := f.contacts[id]
+	switch {
+	case c == nil || c.purged || c.agent:
+		writeError(w, http.StatusNotFound, "", "Resource not found")
+	case !c.deleted && r.URL.Query().Get("force") != "true":
+		writeError(w, http.StatusBadRequest, "invalid_value", "Contact must be soft deleted first, or pass force=true")
+	default:
+		c.deleted, c.purged = true, true
+		c.name, c.email, c.phone, c.mobile = "", "", "", ""
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// Erased reports whether the contact was deleted permanently.
+func (f *Fake) Erased(contactID string) bool {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	id, _ := strconv.ParseInt(contactID, 10, 64)
+	c := f.contacts[id]
+	return c != nil && c.purged
 }

@@ -20,6 +20,8 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET /api/v2/agents/me", Handle: connectortest.Locking(&f.Mu, f.handleMe)},
 		{Pattern: "GET /api/v2/contacts", Query: append([]string{"email", "mobile", "phone", "state", "company_id", "_updated_since"}, page...), Handle: f.handleListContacts},
 		{Pattern: "POST /api/v2/contacts", Handle: f.handleCreateContact},
+		{Pattern: "DELETE /api/v2/contacts/{id}", Handle: connectortest.Locking(&f.Mu, f.handleDeleteContact)},
+		{Pattern: "DELETE /api/v2/contacts/{id}/hard_delete", Query: []string{"force"}, Handle: connectortest.Locking(&f.Mu, f.handleHardDeleteContact)},
 		{Pattern: "GET /api/v2/tickets", Query: append([]string{"filter", "requester_id", "email", "company_id", "updated_since", "order_by", "order_type", "include"}, page...), Handle: f.handleListTickets},
 		{Pattern: "POST /api/v2/tickets", Handle: f.handleCreateTicket},
 		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: connectortest.Locking(&f.Mu, f.handleShowTicket)},
