@@ -11,7 +11,6 @@ import (
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/config"
-	"github.com/relaydesk/relaydesk/internal/migrate"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
 
@@ -40,23 +39,11 @@ func runContacts(ctx context.Context, getenv config.Getenv, args []string, stdou
 		fmt.Fprintf(stderr, "relaydesk contacts erase: want --wa-id 4915123456789\n\n%s", usage)
 		return errUsage
 	}
-	cfg, err := config.Load(getenv)
+	cfg, st, closeStore, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	keys, err := cfg.Keyring()
-	if err != nil {
-		return err
-	}
-	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, 2)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if _, err := migrate.Check(ctx, pool); err != nil {
-		return err
-	}
-	st := store.New(pool, keys)
+	defer closeStore()
 	id, err := st.ContactByWaID(ctx, waID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no contact has the WhatsApp id %s: nothing erased", waID)

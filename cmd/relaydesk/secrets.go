@@ -28,23 +28,12 @@ func runSecrets(ctx context.Context, getenv config.Getenv, args []string, stdout
 	if err := noFlags("secrets reseal", args[1:], stderr); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, st, closeStore, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	keys, err := cfg.Keyring()
-	if err != nil {
-		return err
-	}
-	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, 2)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if _, err := migrate.Check(ctx, pool); err != nil {
-		return err
-	}
-	n, err := store.New(pool, keys).Reseal(ctx)
+	defer closeStore()
+	n, err := st.Reseal(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,4 +43,26 @@ func runSecrets(ctx context.Context, getenv config.Getenv, args []string, stdout
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// openStore opens the database of a one-off command: the configuration and
+// key ring from the environment, a small pool, and a check that the schema
+// is migrated (commands never migrate). The caller calls closeStore.
+func openStore(ctx context.Context, getenv config.Getenv) (cfg *config.Config, st *store.Store, closeStore func(), err error) {
+	if cfg, err = config.Load(getenv); err != nil {
+		return nil, nil, nil, err
+	}
+	keys, err := cfg.Keyring()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := migrate.Check(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, nil, err
+	}
+	return cfg, store.New(pool, keys), pool.Close, nil
 }
