@@ -21,6 +21,8 @@ type benchOpts struct {
 	refDuration    time.Duration // pgbench and River
 	videoMB        int           // 0 skips the large video
 	riverJobs      int
+	riverWorkers   int           // River's reference at its best configuration found by river-sweep
+	riverCooldown  time.Duration
 	replyRatio     float64
 	jsonPath       string
 	profile        string // write a CPU profile of relaydesk during profilePhase here
@@ -178,8 +180,8 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 
 	log.Info("reference: pgbench single-row inserts", "clients", o.concurrency, "seconds", o.refDuration.Seconds())
 	rep.Pgbench = runPgbench(ctx, e.adminURL, e.dir, o.concurrency, o.refDuration)
-	log.Info("reference: River no-op jobs", "workers", o.env.workers)
-	rep.River = runRiverBench(ctx, e.adminURL, o.env.workers, o.riverJobs, o.refDuration)
+	log.Info("reference: River no-op jobs", "workers", o.riverWorkers, "fetch_cooldown", o.riverCooldown)
+	rep.River = runRiverBench(ctx, e.adminURL, riverCfg{workers: o.riverWorkers, fetchCooldown: o.riverCooldown}, o.riverJobs, o.refDuration)
 
 	log.Info("intake: closed loop, every sender as fast as it can", "senders", o.concurrency, "seconds", o.duration.Seconds())
 	intake := &phase{name: "intake"}
@@ -287,7 +289,7 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "postgres: %s (private cluster: %v)\n", firstWords(m.Postgres, 2), m.Private)
 	fmt.Fprintf(w, "settings: %v\n\n", r.Settings)
 	fmt.Fprintf(w, "pgbench single-row INSERT: %.0f tps with %d clients (avg %.2f ms)%s\n", r.Pgbench.TPS, r.Pgbench.Clients, r.Pgbench.LatencyMS, errSuffix(r.Pgbench.Error))
-	fmt.Fprintf(w, "River no-op jobs (%d workers): %.0f jobs/s continuous, %.0f jobs/s burning down %d%s\n", r.River.Workers, r.River.ContinuousJobsS, r.River.BurnDownJobsS, r.River.BurnDownJobs, errSuffix(r.River.Error))
+	fmt.Fprintf(w, "River no-op jobs (%d workers, %g ms fetch cooldown): %.0f jobs/s continuous, %.0f jobs/s burning down %d%s\n", r.River.Workers, r.River.FetchCooldownMS, r.River.ContinuousJobsS, r.River.BurnDownJobsS, r.River.BurnDownJobs, errSuffix(r.River.Error))
 	for _, p := range []struct {
 		name string
 		r    PhaseReport

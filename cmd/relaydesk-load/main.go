@@ -36,6 +36,8 @@ const usage = `usage: relaydesk-load <bench|soak|outage|demo> [flags]
           Zendesk and Graph fail for periods; then verify nothing was lost, duplicated or reordered
   outage  the helpdesk down (500s) while 1,000 messages wait, then back: calls while down,
           time to the last delivery; then ten 500s on one conversation
+  river-sweep  River alone with a no-op worker over a grid of MaxWorkers, FetchCooldown and pool
+          sizes: the burn-down rate of each, to choose settings and the bench's River reference
   demo    relaydesk with a fake WhatsApp and a fake Zendesk with a web view, a few messages, until Ctrl-C
 
 Run "relaydesk-load <command> -h" for the flags.
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = demoCmd(ctx, args[1:], stdout, stderr)
 	case "outage":
 		err = outageCmd(ctx, args[1:], stdout, stderr)
+	case "river-sweep":
+		err = riverSweepCmd(ctx, args[1:], stdout, stderr)
 	case "serve-relaydesk": // the child of -relaydesk-bin self
 		err = serveRelaydesk(ctx)
 	case "help", "-h", "-help", "--help":
@@ -124,6 +128,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&o.refDuration, "ref-duration", 20*time.Second, "length of the pgbench and River runs")
 	fs.IntVar(&o.videoMB, "video-mb", 100, "size of the large video relayed (0 skips it)")
 	fs.IntVar(&o.riverJobs, "river-jobs", 50000, "jobs in River's burn-down run")
+	fs.IntVar(&o.riverWorkers, "river-workers", 1000, "River reference: MaxWorkers (the best found by river-sweep on the 2-core machine)")
+	fs.DurationVar(&o.riverCooldown, "river-cooldown", 5*time.Millisecond, "River reference: FetchCooldown (the best found by river-sweep)")
 	fs.Float64Var(&o.replyRatio, "reply-ratio", 0.1, "share of actions that are agent replies in the end-to-end phase")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.profile, "cpuprofile", "", "with -pprof: save relaydesk's CPU profile of one phase to this file")

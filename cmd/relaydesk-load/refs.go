@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -99,6 +100,8 @@ func runPgbench(ctx context.Context, adminURL, dir string, clients int, d time.D
 // any job-based work on this machine and database.
 type RiverResult struct {
 	Workers         int     `json:"workers"`
+	FetchCooldownMS float64 `json:"fetch_cooldown_ms"`
+	PoolConns       int32   `json:"pool_conns"`
 	ContinuousJobsS float64 `json:"continuous_jobs_per_s"` // inserting and working at once
 	BurnDownJobsS   float64 `json:"burn_down_jobs_per_s"`  // working a queue filled beforehand
 	BurnDownJobs    int     `json:"burn_down_jobs"`
@@ -121,10 +124,21 @@ func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
 	return nil
 }
 
+// riverCfg is one River configuration measured by runRiverBench.
+type riverCfg struct {
+	workers       int
+	fetchCooldown time.Duration // 0: River's default, 100 ms
+	poolConns     int32
+}
+
 // runRiverBench measures River with a no-op worker in a scratch database:
-// continuous insert-and-work for d, then a burn-down of n queued jobs.
-func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.Duration) RiverResult {
-	res := RiverResult{Workers: workers, BurnDownJobs: n}
+// continuous insert-and-work for d (skipped when d is 0), then a burn-down
+// of n queued jobs.
+func runRiverBench(ctx context.Context, adminURL string, rc riverCfg, n int, d time.Duration) RiverResult {
+	rc.fetchCooldown = cmp.Or(rc.fetchCooldown, river.FetchCooldownDefault)
+	rc.poolConns = cmp.Or(rc.poolConns, 20)
+	workers := rc.workers
+	res := RiverResult{Workers: workers, BurnDownJobs: n, FetchCooldownMS: float64(rc.fetchCooldown) / float64(time.Millisecond), PoolConns: rc.poolConns}
 	fail := func(err error) RiverResult { res.Error = err.Error(); return res }
 	dbURL, err := recreateDatabase(ctx, adminURL, "relaydesk_load_river")
 	if err != nil {
@@ -135,7 +149,7 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 	if err != nil {
 		return fail(err)
 	}
-	cfg.MaxConns = 20
+	cfg.MaxConns = rc.poolConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return fail(err)
@@ -156,9 +170,11 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 	river.AddWorker(ws, &noopWorker{done: &done})
 	newClient := func() (*river.Client[pgx.Tx], error) {
 		return river.NewClient(riverpgxv5.New(pool), &river.Config{
-			Logger:  slog.New(slog.DiscardHandler),
-			Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
-			Workers: ws,
+			Logger:            slog.New(slog.DiscardHandler),
+			Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+			Workers:           ws,
+			FetchCooldown:     rc.fetchCooldown,
+			FetchPollInterval: max(time.Second, rc.fetchCooldown),
 		})
 	}
 	client, err := newClient()
@@ -166,9 +182,50 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 		return fail(err)
 	}
 
-	// Continuous: inserters keep the queue fed while the client works.
-	if err := client.Start(ctx); err != nil {
+	if d > 0 {
+		if err := riverContinuous(ctx, client, st, &done, d, &res); err != nil {
+			return fail(err)
+		}
+	}
+
+	// Burn-down: fill the queue, then work it.
+	if err := st.DeleteAllJobs(ctx); err != nil {
 		return fail(err)
+	}
+	for i := 0; i < n; i += 1000 {
+		batch := make([]river.InsertManyParams, min(1000, n-i))
+		for j := range batch {
+			batch[j] = river.InsertManyParams{Args: noopArgs{N: i + j}}
+		}
+		if _, err := client.InsertManyFast(ctx, batch); err != nil {
+			return fail(err)
+		}
+	}
+	done.Store(0)
+	client2, err := newClient()
+	if err != nil {
+		return fail(err)
+	}
+	start := time.Now()
+	if err := client2.Start(ctx); err != nil {
+		return fail(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for done.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	res.BurnDownJobsS = float64(done.Load()) / time.Since(start).Seconds()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_ = client2.Stop(sctx)
+	cancel()
+	return res
+}
+
+// riverContinuous keeps the queue fed from two inserters while the client
+// works it, for d, and records the rate.
+func riverContinuous(ctx context.Context, client *river.Client[pgx.Tx], st *store.Store, done *atomic.Int64, d time.Duration, res *RiverResult) error {
+	if err := client.Start(ctx); err != nil {
+		return err
 	}
 	ictx, stop := context.WithTimeout(ctx, d)
 	var wg sync.WaitGroup
@@ -198,36 +255,5 @@ func runRiverBench(ctx context.Context, adminURL string, workers, n int, d time.
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	_ = client.Stop(sctx)
 	cancel()
-
-	// Burn-down: fill the queue, then work it.
-	if err := st.DeleteAllJobs(ctx); err != nil {
-		return fail(err)
-	}
-	for i := 0; i < n; i += 1000 {
-		batch := make([]river.InsertManyParams, min(1000, n-i))
-		for j := range batch {
-			batch[j] = river.InsertManyParams{Args: noopArgs{N: i + j}}
-		}
-		if _, err := client.InsertManyFast(ctx, batch); err != nil {
-			return fail(err)
-		}
-	}
-	done.Store(0)
-	client2, err := newClient()
-	if err != nil {
-		return fail(err)
-	}
-	start = time.Now()
-	if err := client2.Start(ctx); err != nil {
-		return fail(err)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for done.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
-	res.BurnDownJobsS = float64(done.Load()) / time.Since(start).Seconds()
-	sctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-	_ = client2.Stop(sctx)
-	cancel()
-	return res
+	return nil
 }

@@ -38,8 +38,11 @@ type Config struct {
 	WebhookMaxBytes  int64
 	ShutdownTimeout  time.Duration
 	Workers          int
-	DBMaxConns       int32
-	PprofListen      string // loopback host:port for net/http/pprof, "" when off
+	// FetchCooldown and FetchPollInterval are River's fetch settings.
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	DBMaxConns        int32
+	PprofListen       string // loopback host:port for net/http/pprof, "" when off
 	// InboundSettle is how long customer messages wait for late webhooks of
 	// their burst before any is posted (0: off).
 	InboundSettle time.Duration
@@ -78,6 +81,8 @@ var Vars = []Var{
 	{"RELAYDESK_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests and jobs to finish"},
 	{"RELAYDESK_WORKERS", "200", "River workers per process (they mostly wait on helpdesk and Graph calls)"},
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
+	{"RELAYDESK_FETCH_COOLDOWN", "20ms", "shortest time between two fetches of River jobs; a process works at most RELAYDESK_WORKERS jobs per cooldown (Go duration, 1ms to 1s)"},
+	{"RELAYDESK_FETCH_POLL_INTERVAL", "1s", "how often River looks for jobs when no insert notification came (Go duration, from the cooldown to 1m)"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
 	{"RELAYDESK_ALLOW_PRIVATE_URLS", "false", "true to let the admin page take Graph and helpdesk URLs on loopback or link-local addresses (only for tests and demos whose fakes run on 127.0.0.1)"},
@@ -125,6 +130,15 @@ func Load(getenv Getenv) (*Config, error) {
 	c.ShutdownTimeout = p.duration("RELAYDESK_SHUTDOWN_TIMEOUT", time.Second)
 	c.Workers = p.integer("RELAYDESK_WORKERS", 1, 10000)
 	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
+	c.FetchCooldown = p.duration("RELAYDESK_FETCH_COOLDOWN", time.Millisecond)
+	if c.FetchCooldown > time.Second {
+		p.fail("RELAYDESK_FETCH_COOLDOWN", "a Go duration from 1ms to 1s, e.g. 20ms")
+		c.FetchCooldown = time.Millisecond // compare the poll interval with the smallest
+	}
+	c.FetchPollInterval = p.duration("RELAYDESK_FETCH_POLL_INTERVAL", time.Millisecond)
+	if c.FetchPollInterval < c.FetchCooldown || c.FetchPollInterval > time.Minute {
+		p.fail("RELAYDESK_FETCH_POLL_INTERVAL", "a Go duration from RELAYDESK_FETCH_COOLDOWN to 1m, e.g. 1s")
+	}
 	c.PprofListen = p.pprof()
 	c.InboundSettle = p.duration("RELAYDESK_INBOUND_SETTLE", 0)
 	if c.InboundSettle > maxInboundSettle {

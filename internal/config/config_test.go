@@ -81,6 +81,19 @@ func TestLoadValidation(t *testing.T) {
 			check: func(t *testing.T, c *config.Config) { require.Equal(t, 5*time.Second, c.CallTimeout) }},
 		{name: "call timeout too short", set: map[string]string{"RELAYDESK_CALL_TIMEOUT": "10ms"}, want: []string{"RELAYDESK_CALL_TIMEOUT"}},
 		{name: "call timeout too long", set: map[string]string{"RELAYDESK_CALL_TIMEOUT": "1h"}, want: []string{"RELAYDESK_CALL_TIMEOUT"}},
+		{name: "River fetch defaults", check: func(t *testing.T, c *config.Config) {
+			require.Equal(t, 20*time.Millisecond, c.FetchCooldown)
+			require.Equal(t, time.Second, c.FetchPollInterval)
+		}},
+		{name: "River fetch settings", set: map[string]string{"RELAYDESK_FETCH_COOLDOWN": "5ms", "RELAYDESK_FETCH_POLL_INTERVAL": "200ms"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, 5*time.Millisecond, c.FetchCooldown)
+				require.Equal(t, 200*time.Millisecond, c.FetchPollInterval)
+			}},
+		{name: "fetch cooldown too long", set: map[string]string{"RELAYDESK_FETCH_COOLDOWN": "2s"}, want: []string{"RELAYDESK_FETCH_COOLDOWN"}},
+		{name: "fetch cooldown zero", set: map[string]string{"RELAYDESK_FETCH_COOLDOWN": "0"}, want: []string{"RELAYDESK_FETCH_COOLDOWN"}},
+		{name: "poll interval under the cooldown", set: map[string]string{"RELAYDESK_FETCH_COOLDOWN": "500ms", "RELAYDESK_FETCH_POLL_INTERVAL": "100ms"},
+			want: []string{"RELAYDESK_FETCH_POLL_INTERVAL"}},
 		{name: "retention off by default", check: func(t *testing.T, c *config.Config) { require.Zero(t, c.MessageRetention) }},
 		{name: "retention", set: map[string]string{"RELAYDESK_MESSAGE_RETENTION": "2160h"},
 			check: func(t *testing.T, c *config.Config) { require.Equal(t, 90*24*time.Hour, c.MessageRetention) }},

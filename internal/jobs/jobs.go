@@ -20,11 +20,15 @@ import (
 
 // Opts configures the River client.
 type Opts struct {
-	Store            *store.Store
-	Logger           *slog.Logger
-	Registry         *prometheus.Registry
-	MaxWorkers       int
-	WebhookRetention time.Duration
+	Store      *store.Store
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry
+	MaxWorkers int
+	// FetchCooldown and FetchPollInterval are River's; zero takes River's
+	// defaults (100 ms and 1 s).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	WebhookRetention  time.Duration
 	// RegisterWorkers adds the domain workers built elsewhere (bridge jobs).
 	RegisterWorkers func(*river.Workers)
 	// Periodic adds periodic jobs besides the built-in ones.
@@ -57,6 +61,8 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 		// A job whose process died is retried after this long. It must exceed
 		// the longest worker timeout (media delivery: 15 minutes).
 		RescueStuckJobsAfter: 16 * time.Minute,
+		FetchCooldown:        opts.FetchCooldown,
+		FetchPollInterval:    opts.FetchPollInterval,
 	}
 	if opts.RescueAfter > 0 {
 		cfg.RescueStuckJobsAfter = opts.RescueAfter
