@@ -21,7 +21,7 @@ type benchOpts struct {
 	refDuration    time.Duration // pgbench and River
 	videoMB        int           // 0 skips the large video
 	riverJobs      int
-	riverWorkers   int           // River's reference at its best configuration found by river-sweep
+	riverWorkers   int // River's reference at its best configuration found by river-sweep
 	riverCooldown  time.Duration
 	replyRatio     float64
 	jsonPath       string

@@ -24,7 +24,7 @@ type SweepReport struct {
 func riverSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		adminURL, workers, cooldowns, pools, jsonPath string
-		jobs                                         int
+		jobs                                          int
 	)
 	fs := flag.NewFlagSet("river-sweep", flag.ContinueOnError)
 	fs.StringVar(&adminURL, "database-url", "", "maintenance URL of an existing PostgreSQL server (default: start a private cluster)")
