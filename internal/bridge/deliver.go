@@ -208,6 +208,19 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		return err
 	}
 	if route == nil {
+		// The routes were read when this drain began: a route added since
+		// (and "Route held messages" releasing this very message into the
+		// running drain) must not leave the message held with nothing left
+		// to wake it. Read them again before holding.
+		ic.haveRoutes = false
+		if routes, err = b.routesOf(ctx, ic); err != nil {
+			return err
+		}
+		if route, conn, err = b.pickEnabledRoute(ctx, ic, routes, msg.Body); err != nil {
+			return err
+		}
+	}
+	if route == nil {
 		return b.holdUnrouted(ctx, ic, m)
 	}
 	if !conn.row.Enabled {
