@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,7 +35,13 @@ type timelineEntry struct {
 }
 
 func (s *Server) conversationsList(c echo.Context) error {
-	q := c.QueryParam("q")
+	// A NUL byte or bytes that are not text cannot match anything: dropped.
+	q := strings.Map(func(r rune) rune {
+		if r == 0 || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, c.QueryParam("q"))
 	convs, err := s.store.SearchConversations(c.Request().Context(), q, 50)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
@@ -180,6 +181,9 @@ func (s *Server) numberTest(c echo.Context) error {
 	}
 	health, kind, msg, detail := s.graphCheck(c, a, sec.AccessToken)
 	hdetail := msg + " " + detail
+	if kind == "error" {
+		hdetail = detail // "The test failed." is the flash's headline, not a detail
+	}
 	if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, hdetail); err != nil {
 		return err
 	}
@@ -284,6 +288,9 @@ func plainGraphError(err error, a store.Account) string {
 			"(API Setup) and that the token's system user has access to the WhatsApp Business Account."
 	case errors.As(err, &ae):
 		return ae.PlainReason() + fmt.Sprintf(" (Graph answered HTTP %d.)", ae.HTTPStatus)
+	}
+	if msg, ok := bridge.PlainNetError(err); ok {
+		return "relaydesk could not reach the Graph API: " + msg
 	}
 	return "relaydesk could not reach the Graph API at " + a.GraphURL + ": " + err.Error()
 }

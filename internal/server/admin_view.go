@@ -58,6 +58,7 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"stateClass":  stateClass,
 		"join":        strings.Join,
 		"summary":     summaryText,
+		"saidIn":      saidIn,
 		"reason":      errorReason,
 		"duration":    humanDuration,
 		"bytes":       humanBytes,
@@ -175,6 +176,12 @@ func stateClass(s string) string {
 	return "muted"
 }
 
+// saidIn reports whether the page's message f already says text, so the
+// page need not say it twice.
+func saidIn(f *store.Flash, text string) bool {
+	return f != nil && text != "" && strings.Contains(f.Message+" "+f.Detail, text)
+}
+
 // summaryText renders a webhook event's summary as "key: value" pairs,
 // leaving out zeros and empty lists.
 func summaryText(m map[string]any) string {
@@ -197,7 +204,11 @@ func summaryText(m map[string]any) string {
 			if len(v) == 0 {
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
+			words := make([]string, len(v))
+			for i, w := range v {
+				words[i] = strings.ReplaceAll(fmt.Sprint(w), "_", " ")
+			}
+			parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+strings.Join(words, ", "))
 		default:
 			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
 		}
