@@ -62,12 +62,7 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"reason":      errorReason,
 		"duration":    humanDuration,
 		"bytes":       humanBytes,
-		"title": func(s string) string {
-			if s == "" {
-				return s
-			}
-			return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
-		},
+		"title":       titleText,
 	}
 }
 
@@ -174,6 +169,14 @@ func stateClass(s string) string {
 		return "warn"
 	}
 	return "muted"
+}
+
+// titleText writes a state such as waiting_window as "Waiting window".
+func titleText(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 }
 
 // saidIn reports whether the page's message f already says text, so the

@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	adm.GET("/conversations/:id", s.conversationView, page...)
 	adm.POST("/conversations/:id/erase", s.conversationErase, page...) // the customer's data, for an erasure request
 	adm.POST("/messages/:id/retry", s.messageRetry, page...)
+	adm.GET("/messages/:id/media", s.adminMessageMedia, page...)
 
 	// Customer messages no route matched, held per number; the button routes
 	// them again with the number's current routes.
