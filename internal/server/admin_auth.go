@@ -22,7 +22,9 @@ type loginView struct {
 	Error     string
 	NoAdmin   bool
 	LoggedOut bool
-	Expired   bool
+	Expired   bool // the session expired
+	Continue  bool // a page waits behind the login
+	Kept      bool // a form posted after the session expired is kept
 }
 
 // safeNext keeps a post-login redirect inside the admin page.
@@ -45,7 +47,8 @@ func (s *Server) loginPage(c echo.Context) error {
 	}
 	return s.render(c, http.StatusOK, "login.html", "", loginView{
 		LoginCSRF: s.loginCSRFToken(c), Next: c.QueryParam("next"), NoAdmin: n == 0,
-		LoggedOut: c.QueryParam("bye") != "", Expired: c.QueryParam("next") != "",
+		LoggedOut: c.QueryParam("bye") != "", Expired: c.QueryParam("expired") != "", Continue: c.QueryParam("next") != "",
+		Kept: c.QueryParam("next") == "/admin/resume",
 	})
 }
 

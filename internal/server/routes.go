@@ -59,6 +59,7 @@ func (s *Server) routes() {
 	adm.GET("", s.adminHome, page...)
 	adm.GET("/", s.adminHome, page...)
 	adm.POST("/logout", s.logout, page...)
+	adm.GET("/resume", s.resumePage, page...)                 // a form posted after the session expired (admin_resume.go)
 	adm.RouteNotFound("/*", echo.NotFoundHandler, appPage...) // logged-out visitors go to the login page first
 
 	adm.GET("/numbers", s.numbersList, page...)
