@@ -35,6 +35,9 @@ type numberView struct {
 	Fields   []field
 	Action   string
 	ReadOnly bool
+	// VerifyToken is the stored verify token, shown with the callback URL
+	// (it is no secret from the admin: Meta's form needs it pasted).
+	VerifyToken string
 }
 
 // breakersOf returns the circuit breakers of one target kind that are open
@@ -108,9 +111,13 @@ func (s *Server) numberEdit(c echo.Context) error {
 		return err
 	}
 	tok, app, ver := a.HasSecrets()
+	sec, err := s.store.Secrets(a)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
 		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
-		ReadOnly: a.ManagedByFile})
+		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {
