@@ -31,7 +31,7 @@ func TestFrequentPeriodicJobsDoNotFloodTheJobList(t *testing.T) {
 	}
 	insert("schedule_polls", "completed", 10*time.Second) // recent: stays
 	insert("sweep_stalled", "completed", 10*time.Minute)
-	insert("schedule_polls", "discarded", 10*time.Minute) // failed for good: stays
+	insert("schedule_polls", "discarded", 10*time.Minute)  // failed for good: stays
 	insert("deliver_inbound", "completed", 10*time.Minute) // River's own retention
 	b := bridge.New(bridge.Opts{Store: st, Logger: slog.New(slog.DiscardHandler)})
 
