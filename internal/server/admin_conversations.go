@@ -260,8 +260,13 @@ func (s *Server) jobsHandler(c echo.Context) error {
 	if s.admin.jobs == nil {
 		return s.errorPage(c, http.StatusServiceUnavailable, "The jobs view is not available in this process (no River client).")
 	}
-	s.admin.jobs.ServeHTTP(c.Response(), c.Request())
-	return nil
+	if strings.HasPrefix(c.Request().URL.Path, "/admin/jobs/api") {
+		s.admin.jobs.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+	w := &backLinkWriter{ResponseWriter: c.Response().Writer}
+	s.admin.jobs.ServeHTTP(w, c.Request())
+	return w.finish()
 }
 
 // jobsCSP relaxes the style policy for River UI, a prebuilt single-page app
