@@ -331,6 +331,11 @@ func adminInABrowser(t *testing.T, width int) {
 	br.waitText(".flash", "Number support-us added.")
 	br.click("#test-number")
 	br.waitText(".flash", "Connection works")
+	// Meta's webhook settings where the number is set up, with the warning
+	// that a local http:// address cannot be Meta's callback.
+	require.Contains(t, br.text("#cb-url"), srv.URL+"/webhooks/whatsapp")
+	require.NotEmpty(t, br.text("#vt-token"))
+	require.Contains(t, br.text("#https-warning"), "Meta cannot call this address.")
 	br.shot("number")
 	// Test connection tests what is typed, without saving it.
 	br.fill("access_token", "a-token-typed-but-wrong")
@@ -415,6 +420,7 @@ func adminInABrowser(t *testing.T, width int) {
 	br.shot("conversations")
 	br.open("/admin/conversations/" + strconv.FormatInt(convID, 10))
 	br.waitText(".timeline", "Where is my order")
+	require.Contains(t, br.text("#msg-"+strconv.FormatInt(replyID, 10)), "Not delivered", "no green Done beside WhatsApp: failed")
 	br.shot("conversation")
 	br.click("#retry-" + strconv.FormatInt(replyID, 10))
 	br.waitText(".flash", "Message queued again.")

@@ -184,7 +184,7 @@ func (s *Server) numberTest(c echo.Context) error {
 		return err
 	}
 	if !a.ManagedByFile && c.FormValue("name") != "" {
-		return s.numberTestTyped(c, a, sec.AccessToken)
+		return s.numberTestTyped(c, a, sec.AccessToken, sec.VerifyToken)
 	}
 	health, kind, msg, detail := s.graphCheck(c, a, sec.AccessToken)
 	hdetail := msg + " " + detail
@@ -201,14 +201,14 @@ func (s *Server) numberTest(c echo.Context) error {
 // button submits the form), without saving them, and shows the form again
 // with them and the outcome. The number's health is recorded only when the
 // typed values are the stored ones.
-func (s *Server) numberTestTyped(c echo.Context, a store.Account, storedToken string) error {
+func (s *Server) numberTestTyped(c echo.Context, a store.Account, storedToken, verifyToken string) error {
 	self := "/admin/numbers/" + idText(a.ID)
 	f := numberFormFromRequest(c)
 	typedSecrets := f.AccessToken != "" || f.AppSecret != ""
 	tok, app, ver := a.HasSecrets()
 	view := func() numberView {
 		f.AccessToken, f.AppSecret, f.VerifyToken = "", "", ""
-		return numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self}
+		return numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self, VerifyToken: verifyToken}
 	}
 	if !f.Validate(false) || !s.numberURLAllowed(c, f) || !f.secretsRetyped(a) {
 		return s.formInvalid(c, "number.html", "numbers", view())
