@@ -113,7 +113,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 		}
 		require.True(t, exported[n], "docs/alerts.yml uses %s, which relaydesk does not export", n)
 	}
-	for _, want := range []string{`relaydesk_number_health{health="unknown",number="support"} 1`,
+	for _, want := range []string{`relaydesk_number_health{health="healthy",number="support"} 1`, // healthy from its first signed delivery
 		`relaydesk_whatsapp_messages_received_total{number="support"} 1`,
 		`relaydesk_oldest_waiting_message_age_seconds{direction="in"}`,
 		`relaydesk_connection_messages_waiting{connection="zendesk"}`} {

@@ -301,5 +301,8 @@ func PlainConnectorError(err error, name string) string {
 	case connectors.ClassPermanent:
 		return name + " refused the request: " + err.Error()
 	}
+	if msg, ok := PlainNetError(err); ok {
+		return "relaydesk could not reach " + name + ": " + msg
+	}
 	return "relaydesk could not reach " + name + ": " + err.Error()
 }

@@ -118,8 +118,10 @@ const SweepEvery = 15 * time.Second
 
 // Work sweeps conversations whose pending messages waited SweepEvery.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[bridge.SweepArgs]) error {
-	_, err := w.Bridge.Sweep(ctx, SweepEvery)
-	return err
+	if _, err := w.Bridge.Sweep(ctx, SweepEvery); err != nil {
+		return err
+	}
+	return w.Bridge.PruneMaintenanceJobs(ctx)
 }
 
 // SweepPeriodic runs the sweep every SweepEvery on the leader.
@@ -148,9 +150,13 @@ type SchedulePollsWorker struct {
 }
 
 // Work schedules.
+// Only a minute of its completed runs stays in the job list (it runs every
+// 5 seconds): the sweep prunes them, and this run too.
 func (w *SchedulePollsWorker) Work(ctx context.Context, job *river.Job[bridge.SchedulePollsArgs]) error {
-	_, err := w.Bridge.SchedulePolls(ctx)
-	return err
+	if _, err := w.Bridge.SchedulePolls(ctx); err != nil {
+		return err
+	}
+	return w.Bridge.PruneMaintenanceJobs(ctx)
 }
 
 // SchedulePollsPeriodic looks for due polls every 5 seconds on the leader.

@@ -97,6 +97,8 @@ type page struct {
 	CSRF    string // the token every form carries as _csrf
 	Flash   *store.Flash
 	Data    any
+	// Base is the public base URL the pages give out (callback URLs).
+	Base string
 }
 
 // render writes a page. Pages shown to a logged-in admin take the
@@ -108,7 +110,7 @@ func (s *Server) render(c echo.Context, code int, name, section string, data any
 // renderPage writes a page with f as its message, or the session's pending
 // one when f is nil.
 func (s *Server) renderPage(c echo.Context, code int, name, section string, data any, f *store.Flash) error {
-	p := page{Section: section, Data: data, Flash: f}
+	p := page{Section: section, Data: data, Flash: f, Base: s.publicBase(c)}
 	if sess := session(c); sess != nil {
 		p.Email, p.CSRF = sess.Email, sess.CSRFToken
 		if f == nil && sess.HasFlash {

@@ -22,7 +22,9 @@ type loginView struct {
 	Error     string
 	NoAdmin   bool
 	LoggedOut bool
-	Expired   bool
+	Expired   bool // the session expired
+	Continue  bool // a page waits behind the login
+	Kept      bool // a form posted after the session expired is kept
 }
 
 // safeNext keeps a post-login redirect inside the admin page.
@@ -45,7 +47,8 @@ func (s *Server) loginPage(c echo.Context) error {
 	}
 	return s.render(c, http.StatusOK, "login.html", "", loginView{
 		LoginCSRF: s.loginCSRFToken(c), Next: c.QueryParam("next"), NoAdmin: n == 0,
-		LoggedOut: c.QueryParam("bye") != "", Expired: c.QueryParam("next") != "",
+		LoggedOut: c.QueryParam("bye") != "", Expired: c.QueryParam("expired") != "", Continue: c.QueryParam("next") != "",
+		Kept: c.QueryParam("next") == "/admin/resume",
 	})
 }
 
@@ -159,7 +162,7 @@ func (s *Server) setupPage(c echo.Context) error {
 	}
 	if !ok {
 		return s.errorPage(c, http.StatusForbidden, "This setup link is wrong or has expired. Restart relaydesk to print a new "+
-			"one in its log, or create an admin with `relaydesk admin create --email you@example.com`.")
+			"one in its log, or create an admin on the server with the command “relaydesk admin create --email you@example.com”.")
 	}
 	return s.render(c, http.StatusOK, "setup.html", "", setupView{LoginCSRF: s.loginCSRFToken(c), Token: tok})
 }
@@ -181,10 +184,10 @@ func (s *Server) setupSubmit(c echo.Context) error {
 		Errors: map[string]string{}}
 	pw := c.FormValue("password")
 	if _, err := store.NormalizeEmail(v.Email); err != nil {
-		v.Errors["email"] = err.Error()
+		v.Errors["email"] = "Enter an email address such as admin@example.com."
 	}
 	if err := password.Check(pw); err != nil {
-		v.Errors["password"] = "Use " + err.Error() + "."
+		v.Errors["password"] = fmt.Sprintf("Use %d to %d characters.", password.MinLength, password.MaxLength)
 	} else if pw != c.FormValue("confirm") {
 		v.Errors["confirm"] = "The two passwords differ."
 	}

@@ -64,7 +64,7 @@ func TestLogin(t *testing.T) {
 				require.NotEqual(t, c.Value, fresh.Value)
 			}
 		}
-		requireRedirect(t, victim.get("/admin/numbers"), "/admin/login?next=%2Fadmin%2Fnumbers")
+		requireRedirect(t, victim.get("/admin/numbers"), "/admin/login?expired=1&next=%2Fadmin%2Fnumbers")
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		a := b.agent(t)
@@ -188,18 +188,18 @@ func TestSessionExpiry(t *testing.T) {
 		a := b.loggedIn(t)
 		_, err := b.pool.Exec(ctx, `UPDATE admin_sessions SET last_seen_at = now() - interval '3 hours'`)
 		require.NoError(t, err)
-		requireRedirect(t, a.get("/admin/numbers"), "/admin/login?next=%2Fadmin%2Fnumbers")
+		requireRedirect(t, a.get("/admin/numbers"), "/admin/login?expired=1&next=%2Fadmin%2Fnumbers")
 	})
 	t.Run("absolute", func(t *testing.T) {
 		a := b.loggedIn(t)
 		_, err := b.pool.Exec(ctx, `UPDATE admin_sessions SET expires_at = now() - interval '1 second'`)
 		require.NoError(t, err)
-		requireRedirect(t, a.get("/admin/helpdesks"), "/admin/login?next=%2Fadmin%2Fhelpdesks")
+		requireRedirect(t, a.get("/admin/helpdesks"), "/admin/login?expired=1&next=%2Fadmin%2Fhelpdesks")
 	})
 	t.Run("a forged cookie is no session", func(t *testing.T) {
 		a := b.agent(t)
 		a.jar.SetCookies(a.base, []*http.Cookie{{Name: "relaydesk_session", Value: "forged"}})
-		requireRedirect(t, a.get("/admin/numbers"), "/admin/login?next=%2Fadmin%2Fnumbers")
+		requireRedirect(t, a.get("/admin/numbers"), "/admin/login?expired=1&next=%2Fadmin%2Fnumbers")
 	})
 }
 
@@ -258,7 +258,14 @@ func TestSetupPage(t *testing.T) {
 	})
 	t.Run("invalid", func(t *testing.T) {
 		require.Equal(t, http.StatusOK, a.get("/admin/setup?token="+url.QueryEscape(tok)).code)
-		res := requireRejected(t, a.post("/admin/setup", form("short", "short")), "12 to 256 characters")
+		res := requireRejected(t, a.post("/admin/setup", form("short", "short")), "Use 12 to 256 characters.")
+		require.NotContains(t, res.body, "Use a password needs", "a sentence, not an error string glued to a verb")
+		require.Contains(t, res.body, `aria-describedby="e-password"`, "the field is marked")
+		bad := form(admPassword, admPassword)
+		bad.Set("email", "not an email")
+		res = requireRejected(t, a.post("/admin/setup", bad), "Enter an email address such as admin@example.com.")
+		res = a.get("/admin/setup?token=wrong")
+		require.NotContains(t, res.body, "`", "no literal backticks")
 		res = a.post("/admin/setup", form(admPassword, admPassword+"!"))
 		require.Contains(t, res.body, "The two passwords differ.")
 		require.Zero(t, b.count(t, "SELECT count(*) FROM admin_users"))

@@ -63,6 +63,8 @@ type browser struct {
 	ctx  context.Context
 	base string
 	dirs []string
+	// width is the viewport's width; pages must not scroll sideways in it.
+	width int
 
 	mu       sync.Mutex
 	problems []string // exceptions and console errors of the admin pages
@@ -79,6 +81,76 @@ func (br *browser) step(what string, actions ...chromedp.Action[chromedp.Void]) 
 func (br *browser) open(path string) {
 	br.t.Helper()
 	br.step("open "+path, chromedp.Navigate(br.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// overflowJS lists what sticks out of the viewport on the right (the
+// elements that make the page scroll sideways), for the failure message.
+const overflowJS = `(() => {
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > window.innerWidth) {
+      let clipped = false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const ov = getComputedStyle(p).overflowX;
+        if (ov !== "visible" && p.getBoundingClientRect().right <= window.innerWidth + 1) { clipped = true; break; }
+      }
+      if (!clipped) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + " right=" + Math.round(r.right));
+    }
+  }
+  return out.slice(0, 8).join(", ");
+})()`
+
+// checkLayout fails when the page scrolls sideways at the browser's width.
+func (br *browser) checkLayout(where string) {
+	br.t.Helper()
+	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	defer cancel()
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.scrollingElement.scrollWidth, window.innerWidth]`))
+	require.NoError(br.t, err)
+	require.Equal(br.t, br.width, widths[1], "viewport width")
+	if widths[0] > widths[1] {
+		culprits, _ := chromedp.Run(ctx, chromedp.Evaluate[string](overflowJS))
+		br.t.Errorf("%s scrolls sideways at %d px: %d px wide; sticking out: %s", where, br.width, widths[0], culprits)
+	}
+}
+
+// contrastJS computes the WCAG contrast ratio of each element's text with
+// the background it is drawn on (the nearest ancestor with a colour).
+const contrastJS = `(() => {
+  const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const out = {};
+  for (const el of document.querySelectorAll(".nav a, .nav-label, .sidebar .who, #logout")) {
+    if (!el.getClientRects().length) continue;
+    let bg = null;
+    for (let p = el; p; p = p.parentElement) {
+      const c = rgb(getComputedStyle(p).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) { bg = c; break; }
+    }
+    bg = bg || [255, 255, 255];
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    out[(el.id || el.className || el.tagName) + ": " + el.textContent.trim()] = Math.round(ratio * 100) / 100;
+  }
+  return out;
+})()`
+
+// checkContrast requires 4.5:1 (WCAG AA) for the menu and "Log out".
+func (br *browser) checkContrast() {
+	br.t.Helper()
+	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	defer cancel()
+	ratios, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](contrastJS))
+	require.NoError(br.t, err)
+	require.NotEmpty(br.t, ratios)
+	require.Contains(br.t, ratios, "logout: Log out")
+	for what, r := range ratios {
+		require.GreaterOrEqual(br.t, r, 4.5, "contrast of %q at %d px", what, br.width)
+	}
 }
 
 func (br *browser) text(sel string) string {
@@ -123,6 +195,12 @@ func (br *browser) click(sel string) {
 // shot saves a full-page screenshot as name.png.
 func (br *browser) shot(name string) {
 	br.t.Helper()
+	if name != "jobs" { // River UI is a third-party app
+		br.checkLayout(name)
+	}
+	if br.width < 600 {
+		name += "-mobile"
+	}
 	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -179,6 +257,17 @@ func (br *browser) setWatch(on bool) {
 // It saves a screenshot of each main page.
 func TestAdminInABrowser(t *testing.T) {
 	t.Parallel()
+	for _, width := range []int{1366, 390} {
+		t.Run(strconv.Itoa(width)+"px", func(t *testing.T) {
+			t.Parallel()
+			adminInABrowser(t, width)
+		})
+	}
+}
+
+// adminInABrowser runs the flows at one viewport width; at every page
+// shown, nothing may scroll sideways.
+func adminInABrowser(t *testing.T, width int) {
 	chromium := findChromium()
 	if chromium == "" {
 		t.Skip("\n" + strings.Repeat("!", 78) + "\n!!! SKIPPED: the admin browser test needs Chromium, and none was found\n" +
@@ -215,7 +304,8 @@ func TestAdminInABrowser(t *testing.T) {
 	watchdog := time.AfterFunc(4*time.Minute, cancelTab)
 	t.Cleanup(func() { watchdog.Stop() })
 
-	br := &browser{t: t, ctx: ctx, base: srv.URL, dirs: screenshotDirs(t)}
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), 900)), "viewport")
+	br := &browser{t: t, ctx: ctx, base: srv.URL, dirs: screenshotDirs(t), width: width}
 	br.collect()
 	br.setWatch(true)
 
@@ -227,6 +317,7 @@ func TestAdminInABrowser(t *testing.T) {
 	br.click(`button[type="submit"]`)
 	br.waitText("h1", "WhatsApp numbers")
 	require.Contains(t, br.text(".sidebar"), admEmail)
+	br.checkContrast()
 
 	// Add a number and test its connection to (fake) Graph.
 	br.click(`a[href="/admin/numbers/new"]`)
@@ -240,6 +331,11 @@ func TestAdminInABrowser(t *testing.T) {
 	br.waitText(".flash", "Number support-us added.")
 	br.click("#test-number")
 	br.waitText(".flash", "Connection works")
+	// Meta's webhook settings where the number is set up, with the warning
+	// that a local http:// address cannot be Meta's callback.
+	require.Contains(t, br.text("#cb-url"), srv.URL+"/webhooks/whatsapp")
+	require.NotEmpty(t, br.text("#vt-token"))
+	require.Contains(t, br.text("#https-warning"), "Meta cannot call this address.")
 	br.shot("number")
 	// Test connection tests what is typed, without saving it.
 	br.fill("access_token", "a-token-typed-but-wrong")
@@ -324,6 +420,7 @@ func TestAdminInABrowser(t *testing.T) {
 	br.shot("conversations")
 	br.open("/admin/conversations/" + strconv.FormatInt(convID, 10))
 	br.waitText(".timeline", "Where is my order")
+	require.Contains(t, br.text("#msg-"+strconv.FormatInt(replyID, 10)), "Not delivered", "no green Done beside WhatsApp: failed")
 	br.shot("conversation")
 	br.click("#retry-" + strconv.FormatInt(replyID, 10))
 	br.waitText(".flash", "Message queued again.")

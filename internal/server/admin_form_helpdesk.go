@@ -99,7 +99,18 @@ func (f *connectionForm) Validate(stored map[string]string) (map[string]string, 
 			f.Errors[name] = msg
 		}
 	} else if err != nil {
-		f.Errors["name"] = err.Error()
+		f.Errors[f.fieldOf(err.Error())] = sentence(err.Error())
+	}
+	// Text PostgreSQL would not keep as typed (a NUL byte) is the field's error.
+	for k, v := range f.Settings {
+		if str, ok := v.(string); ok && !store.IsStorableText(str) {
+			f.Errors[string(connectors.GroupSettings)+"."+k] = unstorableMessage
+		}
+	}
+	for k, v := range f.Credentials {
+		if !store.IsStorableText(v) {
+			f.Errors[string(connectors.GroupCredentials)+"."+k] = unstorableMessage
+		}
 	}
 	return creds, len(f.Errors) == 0
 }

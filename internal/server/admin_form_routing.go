@@ -80,6 +80,8 @@ func (f *routingRuleForm) Validate(accounts []store.Account, conns []store.Conne
 	case "keyword":
 		if f.MatchValue == "" {
 			f.Errors["match_value"] = "Enter the keyword the first message must contain."
+		} else if msg := plainText(f.MatchValue); msg != "" {
+			f.Errors["match_value"] = msg
 		}
 	default:
 		f.Errors["match_kind"] = "Choose default, country or keyword."

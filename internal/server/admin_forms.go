@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -28,11 +29,31 @@ var (
 )
 
 func validName(name string) string {
+	if msg := plainText(name); msg != "" {
+		return msg
+	}
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
 		return "Give it a name."
 	case n > 64:
 		return "Use at most 64 characters."
+	}
+	return ""
+}
+
+// unstorableMessage is the field error for a value with a NUL byte or bytes
+// that are not UTF-8 text.
+const unstorableMessage = "This contains a NUL byte or bytes that are not text: type or paste it again."
+
+// plainText explains why a typed value cannot be kept as typed: it holds a
+// control character (a NUL byte, a line break) or bytes that are not UTF-8
+// text; "" when it is fine.
+func plainText(s string) string {
+	if !utf8.ValidString(s) {
+		return "Use letters, digits, spaces and punctuation only: this contains bytes that are not text."
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "Use letters, digits, spaces and punctuation only: this contains a control character (such as a NUL byte or a line break)."
 	}
 	return ""
 }
@@ -134,8 +155,9 @@ func (f *numberForm) Fields(tokenSet, secretSet, verifySet, readOnly bool) []fie
 		{Name: "app_secret", Label: "App secret", Type: "password", Secret: true, IsSet: secretSet, Required: !secretSet,
 			Help: "Meta App Dashboard > App settings > Basic. relaydesk checks every webhook's signature with it.", Autocomplete: "off"},
 		{Name: "verify_token", Label: "Verify token", Type: "password", Secret: true, IsSet: verifySet,
-			Help:         "Any random text you also paste into Meta's webhook settings. Leave empty to have one generated; the Webhooks page shows it.",
-			Autocomplete: "off"},
+			Help:           "Any random text you also paste into Meta's webhook settings. Leave empty to have one generated; “Meta webhook” on this page shows it.",
+			ShownElsewhere: true,
+			Autocomplete:   "off"},
 		{Name: "graph_url", Label: "Graph API URL", Type: "url", Value: f.GraphURL, Placeholder: "https://graph.facebook.com"},
 		{Name: "graph_version", Label: "Graph API version", Type: "text", Value: f.GraphVersion, Placeholder: "v23.0"},
 		{Name: "send_rate", Label: "Send rate", Type: "number", Value: f.SendRate, Placeholder: "80",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
@@ -45,6 +46,9 @@ type numberView struct {
 	Fields   []field
 	Action   string
 	ReadOnly bool
+	// VerifyToken is the stored verify token, shown with the callback URL
+	// (it is no secret from the admin: Meta's form needs it pasted).
+	VerifyToken string
 }
 
 // breakersOf returns the circuit breakers of one target kind that are open
@@ -126,9 +130,13 @@ func (s *Server) numberEdit(c echo.Context) error {
 		return err
 	}
 	tok, app, ver := a.HasSecrets()
+	sec, err := s.store.Secrets(a)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
 		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
-		ReadOnly: a.ManagedByFile})
+		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {
@@ -195,10 +203,13 @@ func (s *Server) numberTest(c echo.Context) error {
 		return err
 	}
 	if !a.ManagedByFile && c.FormValue("name") != "" {
-		return s.numberTestTyped(c, a, sec.AccessToken)
+		return s.numberTestTyped(c, a, sec.AccessToken, sec.VerifyToken)
 	}
 	health, kind, msg, detail := s.graphCheck(c, a, sec.AccessToken)
 	hdetail := msg + " " + detail
+	if kind == "error" {
+		hdetail = detail // "The test failed." is the flash's headline, not a detail
+	}
 	if err := s.store.SetAccountHealth(c.Request().Context(), a.ID, health, hdetail); err != nil {
 		return err
 	}
@@ -209,14 +220,14 @@ func (s *Server) numberTest(c echo.Context) error {
 // button submits the form), without saving them, and shows the form again
 // with them and the outcome. The number's health is recorded only when the
 // typed values are the stored ones.
-func (s *Server) numberTestTyped(c echo.Context, a store.Account, storedToken string) error {
+func (s *Server) numberTestTyped(c echo.Context, a store.Account, storedToken, verifyToken string) error {
 	self := "/admin/numbers/" + idText(a.ID)
 	f := numberFormFromRequest(c)
 	typedSecrets := f.AccessToken != "" || f.AppSecret != ""
 	tok, app, ver := a.HasSecrets()
 	view := func() numberView {
 		f.AccessToken, f.AppSecret, f.VerifyToken = "", "", ""
-		return numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self}
+		return numberView{Number: &a, Fields: f.Fields(tok, app, ver, false), Action: self, VerifyToken: verifyToken}
 	}
 	if !f.Validate(false) || !s.numberURLAllowed(c, f) || !f.secretsRetyped(a) {
 		return s.formInvalid(c, "number.html", "numbers", view())
@@ -303,6 +314,9 @@ func plainGraphError(err error, a store.Account) string {
 			"(API Setup) and that the token's system user has access to the WhatsApp Business Account."
 	case errors.As(err, &ae):
 		return ae.PlainReason() + fmt.Sprintf(" (Graph answered HTTP %d.)", ae.HTTPStatus)
+	}
+	if msg, ok := bridge.PlainNetError(err); ok {
+		return "relaydesk could not reach the Graph API: " + msg
 	}
 	return "relaydesk could not reach the Graph API at " + a.GraphURL + ": " + err.Error()
 }

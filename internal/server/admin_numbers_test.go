@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,7 +69,10 @@ func TestNumberCreate(t *testing.T) {
 		require.Contains(t, page.body, `<span class="badge ok">set</span>`)
 		require.NotContains(t, page.body, b.graph.AccessToken(), "secrets are write-only")
 		require.NotContains(t, page.body, "app-secret-support-us")
-		require.NotContains(t, page.body, sec.VerifyToken)
+		// The verify token is pasted into Meta's form: shown beside the
+		// callback URL, never as the field's value.
+		require.Contains(t, page.body, `<code id="vt-token">`+sec.VerifyToken+`</code>`)
+		require.Equal(t, 1, strings.Count(page.body, sec.VerifyToken))
 		list := a.get("/admin/numbers")
 		require.Contains(t, list.body, "support-us")
 		require.Contains(t, list.body, "not verified")

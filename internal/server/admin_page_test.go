@@ -34,9 +34,11 @@ func TestJobsUI(t *testing.T) {
 		res := a.do(req)
 		require.Equal(t, http.StatusOK, res.code)
 		require.Contains(t, res.body, "<title>River</title>")
+		require.Contains(t, res.body, `<a id="back-to-admin" href="/admin/numbers"`, "a way back to the admin page")
 		require.Contains(t, res.header.Get("Content-Security-Policy"), "script-src 'self'")
 		api := a.get("/admin/jobs/api/features")
 		require.Equal(t, http.StatusOK, api.code, api.body)
+		require.NotContains(t, api.body, "back-to-admin", "the API answers stay as River wrote them")
 	})
 	t.Run("mutating API calls must come from this origin", func(t *testing.T) {
 		call := func(headers map[string]string) int {

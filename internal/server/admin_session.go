@@ -82,8 +82,17 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, "log in to the admin page first")
 		}
 		target := "/admin/login"
+		q := url.Values{}
+		if s.cookie(c, "relaydesk_session") != "" {
+			q.Set("expired", "1") // a session cookie without a live session
+		}
 		if c.Request().Method == http.MethodGet && path != "/admin" && path != "/admin/" {
-			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+			q.Set("next", c.Request().URL.RequestURI())
+		} else if s.keepForm(c) {
+			q.Set("next", "/admin/resume")
+		}
+		if len(q) > 0 {
+			target += "?" + q.Encode()
 		}
 		return c.Redirect(http.StatusSeeOther, target)
 	}

@@ -24,7 +24,7 @@ var pageFiles = []string{"layout.html", "partials.html"}
 // adminPages lists every page template. Parsing fails at start-up when a
 // page is missing, broken, or a template file is not listed here.
 var adminPages = []string{
-	"login.html", "setup.html", "error.html", "leave.html", "delete.html",
+	"login.html", "setup.html", "error.html", "leave.html", "delete.html", "resume.html",
 	"numbers.html", "number.html",
 	"helpdesks.html", "helpdesk_new.html", "helpdesk.html",
 	"routing_rules.html", "routing_rule.html",

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"net"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +36,9 @@ type field struct {
 	Auth         string
 	ReadOnly     bool
 	Autocomplete string
+	// ShownElsewhere marks a secret field whose stored value the page
+	// shows elsewhere (the verify token): no "never shown again".
+	ShownElsewhere bool
 }
 
 // option is one choice of a select field.
@@ -58,15 +63,21 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"stateClass":  stateClass,
 		"join":        strings.Join,
 		"summary":     summaryText,
-		"reason":      errorReason,
-		"duration":    humanDuration,
-		"bytes":       humanBytes,
-		"title": func(s string) string {
-			if s == "" {
-				return s
+		"saidIn":      saidIn,
+		"baseProblem": baseProblem,
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if k, ok := kv[i].(string); ok {
+					m[k] = kv[i+1]
+				}
 			}
-			return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
+			return m
 		},
+		"reason":   errorReason,
+		"duration": humanDuration,
+		"bytes":    humanBytes,
+		"title":    titleText,
 	}
 }
 
@@ -175,6 +186,44 @@ func stateClass(s string) string {
 	return "muted"
 }
 
+// titleText writes a state such as waiting_window as "Waiting window".
+func titleText(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
+}
+
+// baseProblem says why Meta cannot call webhooks at base: Meta calls only
+// public HTTPS addresses. "" when base looks fine.
+func baseProblem(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "relaydesk does not know its public address: set RELAYDESK_BASE_URL to the https:// address Meta can reach."
+	}
+	host := u.Hostname()
+	local := host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") ||
+		strings.HasSuffix(host, ".internal") || strings.HasSuffix(host, ".test")
+	if ip := net.ParseIP(host); ip != nil {
+		local = ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
+	}
+	switch {
+	case local:
+		return "This address is not reachable from the internet (" + host + "): Meta calls only public HTTPS URLs. " +
+			"Set RELAYDESK_BASE_URL to relaydesk's public https:// address (or use a tunnel while testing)."
+	case u.Scheme != "https":
+		return "This address is not HTTPS: Meta refuses http:// callback URLs. Serve relaydesk behind TLS and set " +
+			"RELAYDESK_BASE_URL to its https:// address."
+	}
+	return ""
+}
+
+// saidIn reports whether the page's message f already says text, so the
+// page need not say it twice.
+func saidIn(f *store.Flash, text string) bool {
+	return f != nil && text != "" && strings.Contains(f.Message+" "+f.Detail, text)
+}
+
 // summaryText renders a webhook event's summary as "key: value" pairs,
 // leaving out zeros and empty lists.
 func summaryText(m map[string]any) string {
@@ -197,7 +246,11 @@ func summaryText(m map[string]any) string {
 			if len(v) == 0 {
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
+			words := make([]string, len(v))
+			for i, w := range v {
+				words[i] = strings.ReplaceAll(fmt.Sprint(w), "_", " ")
+			}
+			parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+strings.Join(words, ", "))
 		default:
 			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), v))
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,13 @@ func (s *Server) webhooksPage(c echo.Context) error {
 		TestMarker: testEventMarker, Limit: 50})
 	if err != nil {
 		return err
+	}
+	if unknown := s.unknownRows(v.Source, v.Outcome); len(unknown) > 0 {
+		v.Events = append(v.Events, unknown...)
+		slices.SortStableFunc(v.Events, func(a, b store.WebhookEventRow) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
+		if !slices.Contains(v.Outcomes, bridge.OutcomeUnknownNumber) {
+			v.Outcomes = append(v.Outcomes, bridge.OutcomeUnknownNumber)
+		}
 	}
 	return s.render(c, http.StatusOK, "webhooks.html", "webhooks", v)
 }

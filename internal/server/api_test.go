@@ -501,7 +501,8 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 		resp, body := b.do(mustGet(t, b.srv.URL+"/api/v1/docs"))
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		html := string(body)
-		for _, want := range []string{"/api/v1/chats/{id}/messages", "messages:send", `id="problem-outside-window"`, `id="schema-message"`, "/api/v1/docs.css"} {
+		for _, want := range []string{"/api/v1/chats/{id}/messages", "messages:send", `id="problem-outside-window"`, `id="schema-message"`, "/api/v1/docs.css",
+			`<a class="back" id="back-to-admin" href="/admin/apps">`} {
 			require.Contains(t, html, want)
 		}
 		require.NotContains(t, html, "https://cdn")

@@ -59,6 +59,7 @@ func (s *Server) routes() {
 	adm.GET("", s.adminHome, page...)
 	adm.GET("/", s.adminHome, page...)
 	adm.POST("/logout", s.logout, page...)
+	adm.GET("/resume", s.resumePage, page...)                 // a form posted after the session expired (admin_resume.go)
 	adm.RouteNotFound("/*", echo.NotFoundHandler, appPage...) // logged-out visitors go to the login page first
 
 	adm.GET("/numbers", s.numbersList, page...)
@@ -99,6 +100,7 @@ func (s *Server) routes() {
 	adm.GET("/conversations/:id", s.conversationView, page...)
 	adm.POST("/conversations/:id/erase", s.conversationErase, page...) // the customer's data, for an erasure request
 	adm.POST("/messages/:id/retry", s.messageRetry, page...)
+	adm.GET("/messages/:id/media", s.adminMessageMedia, page...)
 
 	// Customer messages no route matched, held per number; the button routes
 	// them again with the number's current routes.

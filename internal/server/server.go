@@ -65,7 +65,9 @@ type Server struct {
 	webhookMetrics *webhookMetrics
 	rejections     *rejectionLog
 	unknownLog     *logLimit // unknown-number deliveries: one log line a minute
-	admin          *adminState
+	// unknownDeliveries are the last unknown-number deliveries (Webhooks page).
+	unknownDeliveries *unknownLog
+	admin             *adminState
 }
 
 // New builds the Echo instance with middleware and every route.
@@ -80,7 +82,8 @@ func New(opts Opts) *Server {
 	}
 	s := &Server{echo: e, log: opts.Logger, store: opts.Store, bridge: opts.Bridge, opts: opts,
 		metrics: newHTTPMetrics(opts.Registry), webhookMetrics: newWebhookMetrics(opts.Registry),
-		rejections: newRejectionLog(200), unknownLog: &logLimit{interval: time.Minute}}
+		rejections: newRejectionLog(200), unknownLog: &logLimit{interval: time.Minute},
+		unknownDeliveries: newUnknownLog()}
 	e.HTTPErrorHandler = s.errorHandler
 	s.initAdmin()
 	s.initAPIPages()

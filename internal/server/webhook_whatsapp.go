@@ -74,11 +74,22 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
+	if res.EventID != 0 {
+		// Stored, so signed: the number is verified and healthy from its
+		// first delivery. The delivery is already safe; a failure here only
+		// leaves the badges as they were.
+		if err := s.store.NoteSignedDelivery(req.Context(), res.EventID); err != nil {
+			s.log.Warn("note signed delivery", "err", err, "request_id", requestID(c))
+		}
+	}
 	if len(res.Conversations) == 1 {
 		noteConversation(c, res.Conversations[0])
 	}
 	for number, n := range res.NewByNumber {
 		s.webhookMetrics.received.WithLabelValues(number).Add(float64(n))
+	}
+	if res.UnknownCount > 0 && res.Outcome == bridge.OutcomeUnknownNumber && res.EventID == 0 {
+		s.noteUnknown(req.Context(), res, body, req.Header.Get("X-Hub-Signature-256"))
 	}
 	if res.UnknownCount > 0 {
 		s.webhookMetrics.unknown.Add(float64(res.UnknownCount))

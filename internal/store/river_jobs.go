@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // counts runs a "SELECT key, count(*) ... GROUP BY key" query into a map.
 func (q *Queries) counts(ctx context.Context, sql string) (map[string]int64, error) {
@@ -62,4 +65,15 @@ func (q *Queries) ServerVersion(ctx context.Context) (string, error) {
 func (q *Queries) DatabaseSize(ctx context.Context) (int64, error) {
 	n, err := q.count(ctx, `SELECT pg_database_size(current_database())`)
 	return n, wrap(err, "database size")
+}
+
+// PruneCompletedJobs deletes the completed runs of the given job kinds that
+// finished more than keep ago. The frequent periodic jobs (the poll
+// scheduler every 5 seconds, the sweep every 15) call it so River UI's job
+// list is not filled with thousands of their runs a day (River keeps
+// completed jobs 24 hours); failed or discarded runs stay for inspection.
+func (q *Queries) PruneCompletedJobs(ctx context.Context, kinds []string, keep time.Duration) (int64, error) {
+	tag, err := q.db.Exec(ctx, `DELETE FROM river_job WHERE state = 'completed' AND kind = ANY($1)
+		AND finalized_at < now() - make_interval(secs => $2)`, kinds, keep.Seconds())
+	return tag.RowsAffected(), wrap(err, "prune completed jobs")
 }
