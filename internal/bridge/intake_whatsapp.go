@@ -49,13 +49,13 @@ type IntakeResult struct {
 	// (for the request's log line).
 	Conversations []store.ConversationID
 	// NewByNumber counts the new messages by number (account name).
-	NewByNumber   map[string]int
-	Duplicates    int
-	Statuses      int
+	NewByNumber map[string]int
+	Duplicates  int
+	Statuses    int
 	// ForeignStatuses counts statuses naming a message of another number
 	// than the one they were delivered for; they change nothing.
 	ForeignStatuses int
-	AccountEvents int
+	AccountEvents   int
 	// ClampedTimestamps counts messages dated outside the sane range,
 	// stored with the arrival time instead.
 	ClampedTimestamps int
