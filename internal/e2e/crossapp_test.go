@@ -38,6 +38,11 @@ func TestOneAppCannotChangeAnothersCustomers(t *testing.T) {
 	replyB := h.graph.Sent()[0]
 	require.Equal(t, otherPhoneID, replyB.PhoneNumberID)
 	require.Equal(t, customer, replyB.To)
+	// Graph answers before relaydesk records the wamid: wait for it, or
+	// the status would name a message not yet known.
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM messages WHERE wamid = $1 AND state = 'done'`, replyB.ID) == 1
+	}, "B's reply recorded")
 	h.postSignedWhatsApp(otherAppSecret, whatsapptest.NewDelivery(otherPhoneID).WABA(otherWABAID).
 		Status(replyB.ID, whatsapp.StatusDelivered, customer).Bytes())
 	h.eventually(func() bool {
