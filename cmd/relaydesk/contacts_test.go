@@ -31,7 +31,7 @@ func TestContactsEraseCommand(t *testing.T) {
 	require.ErrorContains(t, err, "no contact has the WhatsApp id 4915100000000: nothing erased")
 
 	var contact int64
-	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO contacts (wa_id, profile_name) VALUES ('4915100000001', 'Ana') RETURNING id`).Scan(&contact))
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO contacts (waba_id, wa_id, profile_name) VALUES ('', '4915100000001', 'Ana') RETURNING id`).Scan(&contact))
 	out, _, err := run("erase", "--wa-id", "4915100000001")
 	require.NoError(t, err)
 	require.Contains(t, out, "erased contact")

@@ -152,7 +152,7 @@ func TestDocsShellExamples(t *testing.T) {
 				// Erasing needs the key of the stored secrets and the
 				// customer the example names.
 				sh.Env = append(sh.Env, "RELAYDESK_SECRET_KEY="+secret.GenerateKey(), "RELAYDESK_BASE_URL=https://relaydesk.example.com")
-				_, err := pool.Exec(context.Background(), `INSERT INTO contacts (wa_id) VALUES ('4915123456789')`)
+				_, err := pool.Exec(context.Background(), `INSERT INTO contacts (waba_id, wa_id) VALUES ('', '4915123456789')`)
 				require.NoError(t, err)
 			}
 			out, err := sh.CombinedOutput()

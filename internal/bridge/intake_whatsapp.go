@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"encoding/json"
@@ -48,10 +49,13 @@ type IntakeResult struct {
 	// (for the request's log line).
 	Conversations []store.ConversationID
 	// NewByNumber counts the new messages by number (account name).
-	NewByNumber   map[string]int
-	Duplicates    int
-	Statuses      int
-	AccountEvents int
+	NewByNumber map[string]int
+	Duplicates  int
+	Statuses    int
+	// ForeignStatuses counts statuses naming a message of another number
+	// than the one they were delivered for; they change nothing.
+	ForeignStatuses int
+	AccountEvents   int
 	// ClampedTimestamps counts messages dated outside the sane range,
 	// stored with the arrival time instead.
 	ClampedTimestamps int
@@ -127,7 +131,7 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
 			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
 				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
-				"placeholders": res.Placeholders, "unstorable": res.Unstorable},
+				"placeholders": res.Placeholders, "unstorable": res.Unstorable, "foreign_statuses": res.ForeignStatuses},
 		})
 		if err != nil {
 			return err
@@ -232,35 +236,40 @@ func outcome(r IntakeResult) string {
 func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Account, ch whatsapp.Change, res *IntakeResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
 
-	// Group messages by customer, keeping their order.
+	// Group messages by customer, keeping their order. Number changes are
+	// applied after the messages are stored, so the contact exists.
 	var order []string
 	byCustomer := map[string][]store.InboundMessage{}
+	customers := map[string]store.Customer{}
+	type numberChange struct {
+		old   store.Customer
+		newID string
+		at    time.Time
+	}
+	var changes []numberChange
 	for _, m := range ch.Messages {
-		if m.ID == "" || m.From == "" {
+		cu := customerOf(ch, m)
+		if m.ID == "" || (cu.WaID == "" && cu.UserID == "") {
 			continue // nothing to key it on; kept in webhook_events
 		}
 		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
 			at, _ := saneTimestamp(m.Timestamp, b.now())
-			if err := tx.RecordNumberChange(ctx, m.From, m.System.NewWaID, at); err != nil {
-				return nil, err
-			}
+			changes = append(changes, numberChange{cu, m.System.NewWaID, at})
 		}
-		waID := m.From
-		if len(ch.Contacts) == 1 {
-			waID = ch.Contacts[0].WaID // wa_id is the customer key; from may differ
-		}
-		if _, ok := byCustomer[waID]; !ok {
-			order = append(order, waID)
+		key := cu.Key()
+		if _, ok := byCustomer[key]; !ok {
+			order = append(order, key)
+			customers[key] = cu
 		}
 		im, clamped := inboundMessage(m, b.now())
 		if clamped {
 			res.ClampedTimestamps++
 		}
-		byCustomer[waID] = append(byCustomer[waID], im)
+		byCustomer[key] = append(byCustomer[key], im)
 	}
-	for _, waID := range order {
-		msgs := byCustomer[waID]
-		in := store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: ch.ContactName(waID), Messages: msgs}
+	for _, key := range order {
+		msgs := byCustomer[key]
+		in := store.Inbound{AccountID: acc.ID, Customer: customers[key], Messages: msgs}
 		r, err := b.recordInbound(ctx, tx, in, res)
 		if err != nil {
 			return nil, err
@@ -300,11 +309,26 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		}
 	}
 
+	// Only the contact of this number's business changes: the delivery
+	// was signed by this number's app.
+	for _, c := range changes {
+		if err := tx.RecordNumberChange(ctx, acc.ID, c.old, c.newID, c.at); err != nil {
+			return nil, err
+		}
+	}
+
 	for _, st := range ch.Statuses {
 		at, _ := saneTimestamp(st.Timestamp, b.now())
-		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{WAMID: st.ID, Status: st.Status, At: at, Errors: st.Errors})
+		r, err := tx.ApplyStatus(ctx, store.StatusUpdate{AccountID: acc.ID, WAMID: st.ID, Status: st.Status, At: at, Errors: st.Errors})
 		if err != nil {
 			return nil, err
+		}
+		if r.Foreign {
+			// A message id of another number: whoever signed this
+			// delivery has no say over it.
+			b.log.Debug("status for another number's message ignored", "account", acc.Name, "status", st.Status)
+			res.ForeignStatuses++
+			continue
 		}
 		if r.Advanced {
 			if err := b.emitStatus(ctx, tx, acc.ID, r.MessageID); err != nil {
@@ -327,6 +351,31 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		}
 	}
 	return jobs, nil
+}
+
+// customerOf is the customer who sent m: its entry in the change's
+// contacts (matched by BSUID or phone; the only entry when there is one),
+// else the message's own sender fields.
+func customerOf(ch whatsapp.Change, m whatsapp.Message) store.Customer {
+	var ct *whatsapp.Contact
+	for i := range ch.Contacts {
+		c := &ch.Contacts[i]
+		if (m.FromUserID != "" && c.UserID == m.FromUserID) || (m.From != "" && c.WaID == m.From) {
+			ct = c
+			break
+		}
+	}
+	if ct == nil && len(ch.Contacts) == 1 {
+		ct = &ch.Contacts[0]
+	}
+	cu := store.Customer{WaID: m.From, UserID: m.FromUserID}
+	if ct != nil {
+		// wa_id is the customer key; from may differ.
+		cu.WaID = cmp.Or(ct.WaID, cu.WaID)
+		cu.UserID = cmp.Or(ct.UserID, cu.UserID)
+		cu.Username, cu.ProfileName = ct.Username, ct.Name
+	}
+	return cu
 }
 
 // applyAccountEvent surfaces account-level fields as the number's status.

@@ -32,6 +32,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -71,6 +72,11 @@ type harness struct {
 	clock    *clock
 	publicID string
 
+	// otherApp: a second number of another WABA and Meta app, routed to
+	// its own Zendesk (harnessOpts.otherApp).
+	zdOther       *zendesktest.Fake
+	otherPublicID string
+
 	mu     sync.Mutex
 	client *river.Client[pgx.Tx]
 }
@@ -81,7 +87,19 @@ type harnessOpts struct {
 	// spare adds a second number (before the one under test, so it takes
 	// the lowest id) and a second helpdesk connection, neither routed.
 	spare bool
+	// otherApp adds a number of another business (WABA) and Meta app, with
+	// its own app secret, routed to a second Zendesk (h.zdOther).
+	otherApp bool
 }
+
+// other number of harnessOpts.otherApp.
+const (
+	otherNumber    = "other"
+	otherPhoneID   = "100000000000888"
+	otherWABAID    = "200000000000888"
+	otherAppSecret = "other-app-secret"
+	otherDesk      = "other-zendesk"
+)
 
 // spare number and connection of harnessOpts.spare.
 const (
@@ -96,7 +114,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h := &harness{t: t, store: testdb.NewStore(t), clock: &clock{}}
 	h.pool = h.store.Pool()
 
-	h.graph = whatsapptest.Start(t, whatsapptest.Options{})
+	gopts := whatsapptest.Options{}
+	if o.otherApp {
+		gopts.PhoneNumbers = []whatsapp.PhoneNumberInfo{
+			{ID: phoneID, DisplayPhoneNumber: whatsapptest.FixtureDisplayPhoneNumber, VerifiedName: "Support", QualityRating: whatsapp.QualityGreen},
+			{ID: otherPhoneID, DisplayPhoneNumber: "15550000888", VerifiedName: "Other", QualityRating: whatsapp.QualityGreen},
+		}
+	}
+	h.graph = whatsapptest.Start(t, gopts)
 	h.zd = zendesktest.New(t)
 	h.zd.SetNow(h.clock.Now)
 	zc := h.zd.Config()
@@ -125,11 +150,27 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: spareDesk, Kind: "zendesk", BaseURL: sc.BaseURL,
 			Settings: sc.Settings, Credentials: sc.Credentials, WebhookSecret: "spare-webhook-secret"})
 	}
+	if o.otherApp {
+		w := file.WhatsApp[0]
+		w.Name, w.PhoneNumberID, w.WABAID, w.AppSecret = otherNumber, otherPhoneID, otherWABAID, otherAppSecret
+		file.WhatsApp = append(file.WhatsApp, w)
+		h.zdOther = zendesktest.New(t)
+		h.zdOther.SetNow(h.clock.Now)
+		oc := h.zdOther.Config()
+		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: otherDesk, Kind: "zendesk", BaseURL: oc.BaseURL,
+			Settings: oc.Settings, Credentials: oc.Credentials, WebhookSecret: string(h.zdOther.WebhookSecret())})
+		file.Routes = append(file.Routes, config.RouteEntry{WhatsApp: otherNumber, Helpdesk: otherDesk, Reopen: 72 * time.Hour})
+	}
 	_, err := declare.Apply(ctx, h.store, file)
 	require.NoError(t, err)
 	conn, err := h.store.ConnectionByName(ctx, "zendesk")
 	require.NoError(t, err)
 	h.publicID = conn.PublicID
+	if o.otherApp {
+		oc, err := h.store.ConnectionByName(ctx, otherDesk)
+		require.NoError(t, err)
+		h.otherPublicID = oc.PublicID
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
@@ -176,20 +217,40 @@ func (h *harness) postWhatsApp(d *whatsapptest.Delivery) {
 
 func (h *harness) postWhatsAppBody(body []byte) {
 	h.t.Helper()
+	h.postSignedWhatsApp(appSecret, body)
+}
+
+// postSignedWhatsApp delivers a body signed with secret (the app secret
+// of some Meta app) and expects 200.
+func (h *harness) postSignedWhatsApp(secret string, body []byte) {
+	h.t.Helper()
+	require.Equal(h.t, http.StatusOK, h.postSignedWhatsAppCode(secret, body))
+}
+
+// postSignedWhatsAppCode delivers a body signed with secret and returns
+// the answer's status code.
+func (h *harness) postSignedWhatsAppCode(secret string, body []byte) int {
+	h.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/whatsapp", bytes.NewReader(body))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(appSecret), body))
+	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(secret), body))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(h.t, err)
 	resp.Body.Close()
-	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+	return resp.StatusCode
 }
 
 // postHelpdesk delivers a Zendesk webhook to relaydesk's callback URL.
 func (h *harness) postHelpdesk(d connectortest.Delivery) int {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/helpdesk/"+h.publicID, bytes.NewReader(d.Body))
+	return h.postHelpdeskTo(h.publicID, d)
+}
+
+// postHelpdeskTo delivers a helpdesk webhook to a connection's callback URL.
+func (h *harness) postHelpdeskTo(publicID string, d connectortest.Delivery) int {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/helpdesk/"+publicID, bytes.NewReader(d.Body))
 	require.NoError(h.t, err)
 	req.Header = d.Header.Clone()
 	resp, err := http.DefaultClient.Do(req)

@@ -25,7 +25,7 @@ func TestAdminNumbersFlagANumberThatStoppedReceiving(t *testing.T) {
 				At: last.Add(-time.Duration(n-1-i) * 10 * time.Minute)})
 		}
 		require.NoError(t, b.store.InTx(context.Background(), func(tx *store.Tx) error {
-			_, err := tx.RecordInbound(context.Background(), store.Inbound{AccountID: acc.ID, WaID: customer, Messages: ms})
+			_, err := tx.RecordInbound(context.Background(), store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: customer}, Messages: ms})
 			return err
 		}))
 	}

@@ -133,29 +133,49 @@ func (q *Queries) Stalled(ctx context.Context, age, orphanAfter time.Duration, l
 }
 
 // EnsureConversation returns the conversation of a number with a customer,
-// creating the contact and an empty conversation when needed (a first
-// message sent through the API, which must be a template).
-func (q *Queries) EnsureConversation(ctx context.Context, accountID AccountID, waID string) (ConversationID, error) {
+// creating the contact (in the number's WABA) and an empty conversation
+// when needed (a first message sent through the API, which must be a
+// template). The customer is named by phone number or BSUID (see
+// IsBSUID); a BSUID the WABA does not know is refused with ErrNotFound, as
+// a BSUID only comes from the customer writing first.
+func (q *Queries) EnsureConversation(ctx context.Context, accountID AccountID, id string) (ConversationID, error) {
 	var contactID ContactID
-	var convID ConversationID
-	err := q.db.QueryRow(ctx, `INSERT INTO contacts (wa_id) VALUES ($1)
-		ON CONFLICT (wa_id) DO UPDATE SET wa_id = excluded.wa_id RETURNING id`, waID).Scan(&contactID)
-	if err != nil {
-		return 0, wrap(err, "ensure contact %s", waID)
+	var err error
+	if IsBSUID(id) {
+		err = q.db.QueryRow(ctx, `SELECT k.id FROM contacts k JOIN whatsapp_accounts a ON a.waba_id = k.waba_id
+			WHERE a.id = $1 AND k.user_id = $2`, accountID, id).Scan(&contactID)
+	} else {
+		contactID, err = q.resolveContact(ctx, accountID, Customer{WaID: id})
 	}
+	if err != nil {
+		return 0, wrap(err, "ensure contact %s", id)
+	}
+	var convID ConversationID
 	err = q.db.QueryRow(ctx, `INSERT INTO conversations (account_id, contact_id) VALUES ($1, $2)
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET account_id = excluded.account_id RETURNING id`,
 		accountID, contactID).Scan(&convID)
-	return convID, wrap(err, "ensure conversation of account %d with %s", accountID, waID)
+	return convID, wrap(err, "ensure conversation of account %d with %s", accountID, id)
 }
 
-// RecordNumberChange notes on a contact that WhatsApp reported a new number.
-func (q *Queries) RecordNumberChange(ctx context.Context, oldWaID, newWaID string, at time.Time) error {
+// IsBSUID reports whether a customer id is a business-scoped user id
+// (country code, a dot, alphanumerics: "US.13491208655302741918") rather
+// than a phone number (digits only).
+func IsBSUID(id string) bool {
+	return strings.Contains(id, ".")
+}
+
+// RecordNumberChange notes on a contact that WhatsApp reported a new
+// number: only the contact of the WABA of the number the system message
+// was delivered for (under that number's app's signature), so one app can
+// never redirect another business's customer. The customer is named by its
+// old phone number or its BSUID; the conversation and its ticket stay.
+func (q *Queries) RecordNumberChange(ctx context.Context, accountID AccountID, old Customer, newWaID string, at time.Time) error {
 	_, err := q.db.Exec(ctx, `
-		INSERT INTO contacts (wa_id, changed_to_wa_id, changed_at) VALUES ($1, $2, $3)
-		ON CONFLICT (wa_id) DO UPDATE SET changed_to_wa_id = excluded.changed_to_wa_id,
-			changed_at = excluded.changed_at, updated_at = now()`, oldWaID, newWaID, at)
-	return wrap(err, "record number change of %s", oldWaID)
+		UPDATE contacts k SET changed_to_wa_id = $4, changed_at = $5, updated_at = now()
+		FROM whatsapp_accounts a
+		WHERE a.id = $1 AND k.waba_id = a.waba_id AND (k.wa_id = nullif($2, '') OR k.user_id = nullif($3, ''))`,
+		accountID, old.WaID, old.UserID, newWaID, at)
+	return wrap(err, "record number change of %s", old.Key())
 }
 
 // ConversationSummary is one row of the admin page's conversation list.

@@ -33,7 +33,7 @@ func TestRecordInbound(t *testing.T) {
 		var res store.InboundResult
 		require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
 			var err error
-			res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: waID, ProfileName: name, Messages: msgs})
+			res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: waID, ProfileName: name}, Messages: msgs})
 			return err
 		}))
 		return res
@@ -94,7 +94,7 @@ func TestRecordInbound(t *testing.T) {
 				defer wg.Done()
 				require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
 					var err error
-					results[i], err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: "103", ProfileName: "Di",
+					results[i], err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: "103", ProfileName: "Di"},
 						Messages: []store.InboundMessage{{WAMID: fmt.Sprintf("wamid.d%d", i), Kind: "text", Body: "hi", At: at}}})
 					return err
 				}))
@@ -115,7 +115,7 @@ func TestRecordInbound(t *testing.T) {
 
 	t.Run("a customer created by a transaction that commits meanwhile is found", func(t *testing.T) {
 		in := func(wamid string) store.Inbound {
-			return store.Inbound{AccountID: acc.ID, WaID: "104", ProfileName: "Ed",
+			return store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: "104", ProfileName: "Ed"},
 				Messages: []store.InboundMessage{{WAMID: wamid, Kind: "text", Body: "hi", At: at}}}
 		}
 		first, err := b.store.Begin(ctx)

@@ -2,17 +2,39 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
-// Inbound is what one delivery brought from one customer to one number.
-type Inbound struct {
-	AccountID   AccountID
+// Customer is who WhatsApp says wrote: the business-scoped user id (BSUID,
+// contacts[].user_id) when WhatsApp sends one, the phone number (wa_id)
+// when it is not hidden, at least one of the two; the username and profile
+// name when the customer has them.
+type Customer struct {
 	WaID        string
+	UserID      string
+	Username    string
 	ProfileName string
-	Messages    []InboundMessage
+}
+
+// Key is how the customer is named in errors and logs: the BSUID when
+// known, else the phone number.
+func (c Customer) Key() string {
+	if c.UserID != "" {
+		return c.UserID
+	}
+	return c.WaID
+}
+
+// Inbound is what one delivery brought from one customer to one number.
+// The customer's contact is the one of the number's business account
+// (WABA): contacts are never shared across businesses.
+type Inbound struct {
+	AccountID AccountID
+	Customer  Customer
+	Messages  []InboundMessage
 }
 
 // InboundMessage is one customer message as stored.
@@ -52,7 +74,7 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 	}
 	lastSeq, err := q.upsertConversation(ctx, in, n, last, &res)
 	if err != nil {
-		return res, wrap(err, "record inbound from %s: upsert conversation", in.WaID)
+		return res, wrap(err, "record inbound from %s: upsert conversation", in.Customer.Key())
 	}
 	if n == 0 {
 		return res, nil
@@ -102,7 +124,7 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 		res.ConversationID, seqs, wamids, kinds, bodies, media, decoded, ats, in.AccountID, nullTime(last)).
 		Scan(&res.Inserted, &queued, &res.InsertedIDs)
 	if err != nil {
-		return res, wrap(err, "record inbound from %s: insert messages", in.WaID)
+		return res, wrap(err, "record inbound from %s: insert messages", in.Customer.Key())
 	}
 	res.Enqueue = queued == 1
 	return res, nil
@@ -114,23 +136,36 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 // clamped) does not survive the next message: greatest() skips the NULL.
 func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, last time.Time, res *InboundResult) (int64, error) {
 	var lastSeq int64
-	// The common case in one statement. The contact is only rewritten when
-	// its profile name changes; otherwise its id comes from the SELECT
-	// branch, which runs only when the upsert returned nothing.
+	cu := in.Customer
+	if cu.UserID != "" || cu.Username != "" || cu.WaID == "" {
+		// A customer with a BSUID: matched on either id (see resolveContact).
+		id, err := q.resolveContact(ctx, in.AccountID, cu)
+		if err != nil {
+			return 0, err
+		}
+		res.ContactID = id
+		return q.upsertConversationOf(ctx, in.AccountID, id, n, last, res)
+	}
+	// The common case (a phone number only) in one statement. The contact
+	// is only rewritten when its profile name changes; otherwise its id
+	// comes from the SELECT branch, which runs only when the upsert
+	// returned nothing.
 	err := q.db.QueryRow(ctx, `
-		WITH upsert AS (
-			INSERT INTO contacts (wa_id, profile_name) VALUES ($1, $2)
-			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = now()
+		WITH acc AS (
+			SELECT waba_id FROM whatsapp_accounts WHERE id = $3
+		), upsert AS (
+			INSERT INTO contacts (waba_id, wa_id, profile_name) SELECT acc.waba_id, $1, $2 FROM acc
+			ON CONFLICT (waba_id, wa_id) DO UPDATE SET profile_name = excluded.profile_name, updated_at = now()
 				WHERE excluded.profile_name <> '' AND contacts.profile_name IS DISTINCT FROM excluded.profile_name
 			RETURNING id
 		), contact AS (
-			(SELECT id FROM upsert UNION ALL SELECT id FROM contacts WHERE wa_id = $1) LIMIT 1
+			(SELECT id FROM upsert UNION ALL SELECT k.id FROM contacts k, acc WHERE k.waba_id = acc.waba_id AND k.wa_id = $1) LIMIT 1
 		)
 		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at)
 		SELECT $3, contact.id, $4, $5 FROM contact
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $4,
 			last_inbound_at = greatest(CASE WHEN conversations.last_inbound_at < now() + interval '1 hour' THEN conversations.last_inbound_at END, excluded.last_inbound_at), updated_at = now()
-		RETURNING id, contact_id, last_seq`, in.WaID, in.ProfileName, in.AccountID, n, nullTime(last)).
+		RETURNING id, contact_id, last_seq`, cu.WaID, cu.ProfileName, in.AccountID, n, nullTime(last)).
 		Scan(&res.ConversationID, &res.ContactID, &lastSeq)
 	if err == nil || !isNoRows(err) {
 		return lastSeq, err
@@ -138,23 +173,78 @@ func (q *Queries) upsertConversation(ctx context.Context, in Inbound, n int, las
 
 	// The contact was created by a transaction that committed after this
 	// statement's snapshot was taken: read it with a fresh one.
-	if err := q.db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, in.WaID).Scan(&res.ContactID); err != nil {
+	if err := q.db.QueryRow(ctx, `SELECT k.id FROM contacts k JOIN whatsapp_accounts a ON a.waba_id = k.waba_id
+		WHERE a.id = $1 AND k.wa_id = $2`, in.AccountID, cu.WaID).Scan(&res.ContactID); err != nil {
 		return 0, err
 	}
-	err = q.db.QueryRow(ctx, `
+	return q.upsertConversationOf(ctx, in.AccountID, res.ContactID, n, last, res)
+}
+
+func (q *Queries) upsertConversationOf(ctx context.Context, accountID AccountID, contactID ContactID, n int, last time.Time, res *InboundResult) (int64, error) {
+	var lastSeq int64
+	err := q.db.QueryRow(ctx, `
 		INSERT INTO conversations (account_id, contact_id, last_seq, last_inbound_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, contact_id) DO UPDATE SET last_seq = conversations.last_seq + $3,
 			last_inbound_at = greatest(CASE WHEN conversations.last_inbound_at < now() + interval '1 hour' THEN conversations.last_inbound_at END, excluded.last_inbound_at), updated_at = now()
-		RETURNING id, last_seq`, in.AccountID, res.ContactID, n, nullTime(last)).Scan(&res.ConversationID, &lastSeq)
+		RETURNING id, last_seq`, accountID, contactID, n, nullTime(last)).Scan(&res.ConversationID, &lastSeq)
 	return lastSeq, err
+}
+
+// resolveContact returns the contact of a customer in the WABA of an
+// account, creating it when neither of its ids is known there. A contact
+// first seen by phone and later with both ids is the same row: it is found
+// by either id (the BSUID first) and gains the id it lacked; a profile name
+// or username that changed is kept. An id another contact of the WABA
+// already holds is not moved (the two rows stay apart rather than one
+// customer's identity overwriting another's).
+func (q *Queries) resolveContact(ctx context.Context, accountID AccountID, cu Customer) (ContactID, error) {
+	if cu.WaID == "" && cu.UserID == "" {
+		return 0, fmt.Errorf("customer without wa_id or user_id")
+	}
+	for range 2 {
+		var id ContactID
+		err := q.db.QueryRow(ctx, `
+			WITH acc AS (SELECT waba_id FROM whatsapp_accounts WHERE id = $1),
+			found AS (
+				SELECT k.id, k.user_id, k.wa_id FROM contacts k, acc
+				WHERE k.waba_id = acc.waba_id AND (k.user_id = nullif($2, '') OR k.wa_id = nullif($3, ''))
+				ORDER BY k.user_id = nullif($2, '') DESC NULLS LAST, k.id LIMIT 1 FOR UPDATE OF k
+			)
+			UPDATE contacts k SET
+				user_id = CASE WHEN $2 <> '' AND NOT EXISTS (SELECT 1 FROM contacts o, acc WHERE o.waba_id = acc.waba_id AND o.user_id = $2 AND o.id <> k.id)
+					THEN $2 ELSE k.user_id END,
+				wa_id = CASE WHEN $3 <> '' AND NOT EXISTS (SELECT 1 FROM contacts o, acc WHERE o.waba_id = acc.waba_id AND o.wa_id = $3 AND o.id <> k.id)
+					THEN $3 ELSE k.wa_id END,
+				profile_name = CASE WHEN $4 <> '' THEN $4 ELSE k.profile_name END,
+				username = CASE WHEN $5 <> '' THEN $5 ELSE k.username END,
+				updated_at = now()
+			FROM found WHERE k.id = found.id
+			RETURNING k.id`, accountID, cu.UserID, cu.WaID, cu.ProfileName, cu.Username).Scan(&id)
+		if err == nil || !isNoRows(err) {
+			return id, wrap(err, "contact %s", cu.Key())
+		}
+		err = q.db.QueryRow(ctx, `
+			INSERT INTO contacts (waba_id, user_id, wa_id, profile_name, username)
+			SELECT waba_id, nullif($2, ''), nullif($3, ''), $4, $5 FROM whatsapp_accounts WHERE id = $1
+			ON CONFLICT DO NOTHING RETURNING id`, accountID, cu.UserID, cu.WaID, cu.ProfileName, cu.Username).Scan(&id)
+		if err == nil || !isNoRows(err) {
+			return id, wrap(err, "new contact %s", cu.Key())
+		}
+		// Another transaction created it meanwhile: find it again.
+	}
+	return 0, fmt.Errorf("contact %s: not found and not created", cu.Key())
 }
 
 // StatusUpdate is a WhatsApp status for an outbound message.
 type StatusUpdate struct {
-	WAMID  string
-	Status string
-	At     time.Time
-	Errors []whatsapp.Error // the failure's errors, for "failed"
+	// AccountID is the number the status was delivered for (its
+	// phone_number_id, under that number's app's signature): only that
+	// number's messages are looked at.
+	AccountID AccountID
+	WAMID     string
+	Status    string
+	At        time.Time
+	Errors    []whatsapp.Error // the failure's errors, for "failed"
 }
 
 // StatusResult says what ApplyStatus changed.
@@ -163,6 +253,9 @@ type StatusResult struct {
 	Found        bool // the wamid is an outbound message relaydesk sent
 	Advanced     bool // the stored status moved forward
 	FirstFailure bool // the message's failure was recorded for the first time
+	// Foreign: the wamid is an outbound message of another number; nothing
+	// was changed.
+	Foreign bool
 }
 
 // ApplyStatus moves an outbound message's status forward only (see
@@ -179,7 +272,8 @@ func (q *Queries) ApplyStatus(ctx context.Context, u StatusUpdate) (StatusResult
 	}
 	err := q.db.QueryRow(ctx, `
 		WITH old AS (
-			SELECT id, status, error FROM messages WHERE wamid = $1 AND direction = 'out' FOR UPDATE
+			SELECT m.id, m.status, m.error FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.wamid = $1 AND m.direction = 'out' AND c.account_id = $5 FOR UPDATE OF m
 		)
 		UPDATE messages m SET
 			status = CASE WHEN relaydesk_status_rank($2) > relaydesk_status_rank(old.status) THEN $2 ELSE old.status END,
@@ -190,12 +284,18 @@ func (q *Queries) ApplyStatus(ctx context.Context, u StatusUpdate) (StatusResult
 		WHERE m.id = old.id
 			AND (relaydesk_status_rank($2) > relaydesk_status_rank(old.status) OR (old.error IS NULL AND $4::jsonb IS NOT NULL))
 		RETURNING m.id, m.status <> old.status, old.error IS NULL AND $4::jsonb IS NOT NULL`,
-		u.WAMID, u.Status, u.At, failure).Scan(&r.MessageID, &r.Advanced, &r.FirstFailure)
+		u.WAMID, u.Status, u.At, failure, u.AccountID).Scan(&r.MessageID, &r.Advanced, &r.FirstFailure)
 	if isNoRows(err) {
-		// Unknown wamid, or nothing to change (a redelivery or a late status).
-		err = q.db.QueryRow(ctx, `SELECT id FROM messages WHERE wamid = $1 AND direction = 'out'`, u.WAMID).Scan(&r.MessageID)
+		// Unknown wamid, another number's, or nothing to change (a
+		// redelivery or a late status).
+		var account AccountID
+		err = q.db.QueryRow(ctx, `SELECT m.id, c.account_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.wamid = $1 AND m.direction = 'out'`, u.WAMID).Scan(&r.MessageID, &account)
 		if isNoRows(err) {
 			return r, nil
+		}
+		if err == nil && account != u.AccountID {
+			return StatusResult{Foreign: true}, nil
 		}
 	}
 	r.Found = err == nil

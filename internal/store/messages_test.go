@@ -43,7 +43,7 @@ func TestMessageColumns(t *testing.T) {
 		var res store.InboundResult
 		require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
 			var err error
-			res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: accID, WaID: "4915100000002", Messages: []store.InboundMessage{
+			res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: accID, Customer: store.Customer{WaID: "4915100000002"}, Messages: []store.InboundMessage{
 				{WAMID: "wamid.in1", Kind: "image", Body: "look", Media: media, Message: msg, At: at}}})
 			return err
 		}))
@@ -83,7 +83,7 @@ func TestMessageColumns(t *testing.T) {
 	})
 
 	t.Run("errors keep the JSON shape the API shows", func(t *testing.T) {
-		_, conv := conversation(t, b.store, "err")
+		accID, conv := conversation(t, b.store, "err")
 		id, _, err := b.store.InsertOutbound(ctx, store.Outbound{ConversationID: conv, Kind: "text", Body: "x"})
 		require.NoError(t, err)
 		require.NoError(t, b.store.MarkState(ctx, id, store.StateFailed, store.Failure("window_closed", "too late")))
@@ -101,7 +101,7 @@ func TestMessageColumns(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, b.store.MarkSent(ctx, id2, "wamid.out2"))
 		wa := []whatsapp.Error{{Code: 131047, Title: "Re-engagement message", Message: "More than 24 hours", Details: "d", Href: "h"}}
-		r, err := b.store.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.out2", Status: "failed", At: at, Errors: wa})
+		r, err := b.store.ApplyStatus(ctx, store.StatusUpdate{AccountID: accID, WAMID: "wamid.out2", Status: "failed", At: at, Errors: wa})
 		require.NoError(t, err)
 		require.True(t, r.Found && r.Advanced && r.FirstFailure)
 		m, err = b.store.MessageByID(ctx, id2)

@@ -27,7 +27,7 @@ func TestBacklogCountsWaitingAndFailedMessages(t *testing.T) {
 
 	var res store.InboundResult
 	require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
-		res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: "1555", Messages: []store.InboundMessage{
+		res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: "1555"}, Messages: []store.InboundMessage{
 			{WAMID: "w1", Kind: "text", Body: "a", At: time.Now()}, {WAMID: "w2", Kind: "text", Body: "b", At: time.Now()}}})
 		return err
 	}))

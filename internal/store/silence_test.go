@@ -29,7 +29,7 @@ func TestSilentAccountsFlagsANumberThatWentQuietAfterTraffic(t *testing.T) {
 			ms = append(ms, store.InboundMessage{WAMID: fmt.Sprintf("%s-%d", name, i), Kind: "text", Body: "hi", At: at})
 		}
 		require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
-			_, err := tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: "1555" + name, Messages: ms})
+			_, err := tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: "1555" + name}, Messages: ms})
 			return err
 		}))
 		return acc.ID

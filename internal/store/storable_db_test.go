@@ -28,7 +28,7 @@ func TestUnstorableBytesAreStoredCleaned(t *testing.T) {
 	msg := &whatsapp.Message{ID: "wamid.1", From: "1555", Type: whatsapp.TypeText, Text: bad}
 	var res store.InboundResult
 	require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
-		res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, WaID: "1555", ProfileName: "N\x00ame",
+		res, err = tx.RecordInbound(ctx, store.Inbound{AccountID: acc.ID, Customer: store.Customer{WaID: "1555", ProfileName: "N\x00ame"},
 			Messages: []store.InboundMessage{{WAMID: "wamid.1", Kind: "text", Body: bad, Message: msg, At: time.Now()}}})
 		return err
 	}))

@@ -98,7 +98,7 @@ type wireSystem struct {
 func decodeMessage(raw json.RawMessage) Message {
 	m := Message{Raw: raw}
 	d := newFieldDecoder(raw)
-	d.strings(map[string]*string{"id": &m.ID, "from": &m.From, "type": &m.Type})
+	d.strings(map[string]*string{"id": &m.ID, "from": &m.From, "from_user_id": &m.FromUserID, "type": &m.Type})
 	d.time("timestamp", &m.Timestamp)
 	// The payload is the member named by the type.
 	switch m.Type {

@@ -171,9 +171,14 @@ type Contact struct {
 	WaID string
 	// Name is the user's profile name (may be empty).
 	Name string
-	// UserID is the business-scoped user id newer payloads may carry
-	// (not in the v23 spec); empty otherwise.
+	// UserID is the business-scoped user id (BSUID, contacts[].user_id)
+	// sent since April 2026 (not in the v23 spec); empty otherwise. With
+	// it, WaID may be empty: a customer with a username can hide their
+	// phone number.
 	UserID string
+	// Username is the customer's WhatsApp username (profile.username),
+	// when they adopted one.
+	Username string
 }
 
 // AccountEvent is a change of any field other than "messages" (template
@@ -210,7 +215,8 @@ type wireContact struct {
 	WaID    string `json:"wa_id"`
 	UserID  string `json:"user_id"`
 	Profile struct {
-		Name string `json:"name"`
+		Name     string `json:"name"`
+		Username string `json:"username"`
 	} `json:"profile"`
 }
 
@@ -264,7 +270,7 @@ func parseChange(wabaID string, ch EntryChange) (Change, error) {
 		c.DisplayPhoneNumber = v.Metadata.DisplayPhoneNumber
 	}
 	for _, wc := range v.Contacts {
-		c.Contacts = append(c.Contacts, Contact{WaID: wc.WaID, Name: wc.Profile.Name, UserID: wc.UserID})
+		c.Contacts = append(c.Contacts, Contact{WaID: wc.WaID, Name: wc.Profile.Name, UserID: wc.UserID, Username: wc.Profile.Username})
 	}
 	for _, raw := range v.Messages {
 		c.Messages = append(c.Messages, decodeMessage(raw))
