@@ -50,7 +50,9 @@ func TestTemplateSendsAreCheckedAgainstTheCatalogue(t *testing.T) {
 	g := whatsapptest.Start(t, whatsapptest.Options{})
 	g.SetTemplates(whatsapptest.FixtureWABAID, whatsapptest.FixtureTemplates()...)
 	c := g.NewClient(t, "")
-	text := func(s string) whatsapp.TemplateParameter { return whatsapp.TemplateParameter{Type: whatsapp.ParamText, Text: s} }
+	text := func(s string) whatsapp.TemplateParameter {
+		return whatsapp.TemplateParameter{Type: whatsapp.ParamText, Text: s}
+	}
 	named := func(n, s string) whatsapp.TemplateParameter {
 		return whatsapp.TemplateParameter{Type: whatsapp.ParamText, ParameterName: n, Text: s}
 	}
