@@ -123,7 +123,11 @@ func (s *Server) checkTemplateSend(x *exchange, body []byte) bool {
 		return false
 	}
 	if e := checkTemplate(catalogue, msg.Template); e != nil {
-		s.graphError(x, http.StatusBadRequest, e.code, 0, e.message, e.extra)
+		status := http.StatusBadRequest
+		if e.code == 132001 {
+			status = http.StatusNotFound // as Graph answers an unknown template
+		}
+		s.graphError(x, status, e.code, 0, e.message, e.extra)
 		return false
 	}
 	return true
