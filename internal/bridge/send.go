@@ -42,6 +42,8 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	kind := whatsapp.TypeText     // agent replies and API texts
 	if isAPI {
 		kind = api.Type
+	} else if r, ok := parseTemplateReply(m.Body); ok {
+		return b.sendTemplateReply(ctx, cc, m, r) // a template may go outside the window
 	}
 	if needsWindow(kind) && !b.inWindow(cc.conv) {
 		return b.outsideWindow(ctx, cc, m)
