@@ -2,7 +2,10 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/relaydesk/relaydesk/connectors"
@@ -172,4 +175,67 @@ func (b *Bridge) uploadAttachment(ctx context.Context, graph Graph, conn *connec
 	}
 	defer rc.Close()
 	return graph.UploadMedia(ctx, a.Filename, ctype, a.Size, rc)
+}
+
+// customerNameVars are the variable names of a named re-engagement
+// template filled with the customer's WhatsApp profile name.
+var customerNameVars = []string{"name", "customer_name", "first_name", "contact_name"}
+
+// reengagementSend is the route's re-engagement template as sent: when the
+// catalogue knows it, its text variables are filled from the contact (the
+// customer's profile name, or "there" without one) and its ticket (a
+// variable named ticket or ticket_id); without a catalogue entry it goes
+// without variables, as before.
+func (b *Bridge) reengagementSend(ctx context.Context, cc *convCtx, tpl store.Template) (whatsapp.Template, error) {
+	wire := whatsapp.Template{Name: tpl.Name, Language: tpl.Language}
+	t, err := b.store.TemplateOf(ctx, cc.account.ID, tpl.Name, tpl.Language)
+	if errors.Is(err, store.ErrNotFound) {
+		return wire, nil
+	}
+	if err != nil {
+		return wire, err
+	}
+	name := strings.TrimSpace(cc.conv.ProfileName)
+	if name == "" {
+		name = "there"
+	}
+	v := t.Vars()
+	var params []whatsapp.TemplateParameter
+	for i, n := range v.Body {
+		value := ""
+		switch {
+		case !v.Named && i == 0, v.Named && slices.Contains(customerNameVars, n):
+			value = name
+		default:
+			value = "-" // a variable relaydesk has nothing for still needs a value
+		}
+		p := whatsapp.TemplateParameter{Type: whatsapp.ParamText, Text: value}
+		if v.Named {
+			p.ParameterName = n
+		}
+		params = append(params, p)
+	}
+	if len(params) > 0 {
+		wire.Components = []whatsapp.TemplateComponent{{Type: whatsapp.ComponentBody, Parameters: params}}
+	}
+	return wire, nil
+}
+
+// recordReengagement records the re-engagement template as an outbound
+// message of the reply's ticket, sent with its wamid, so its statuses and
+// failures reach the ticket like any reply's; and marks the conversation
+// re-engaged.
+func (b *Bridge) recordReengagement(ctx context.Context, cc *convCtx, m store.Message, wire whatsapp.Template, wamid string, at time.Time) error {
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		id, _, err := tx.InsertOutbound(ctx, store.Outbound{ConversationID: cc.conv.ID, ConnectionID: m.ConnectionID,
+			TicketID: m.TicketID, Kind: whatsapp.TypeTemplate, Body: "[re-engagement template " + wire.Name + "]",
+			Author: "relaydesk:reengagement"})
+		if err != nil {
+			return err
+		}
+		if err := tx.MarkSent(ctx, id, wamid); err != nil {
+			return err
+		}
+		return tx.SetReengaged(ctx, cc.conv.ID, at)
+	})
 }

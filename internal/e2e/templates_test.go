@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
+	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
@@ -195,5 +196,42 @@ func TestTemplateRefusalsAndTheWindow(t *testing.T) {
 	h.eventually(func() bool { return len(h.deskNotes(tk)) == 3 }, "a third note")
 	require.True(t, strings.Contains(h.deskNotes(tk)[2], "NOT sent"), h.deskNotes(tk)[2])
 	require.Len(t, h.graph.Sent(), 1, "the template reopened nothing")
+	h.noViolations()
+}
+
+// The route's re-engagement template takes the customer's name from the
+// contact, and is recorded as a message of the ticket: its failure reaches
+// the agent as a note like any reply's.
+func TestReengagementTemplateIsFilledAndItsFailureReported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{template: &config.TemplateRef{Name: "appointment_reminder", Language: "en"}})
+	h.withTemplates()
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(h.clock.Now()).Name(customer, "Jessica").Text(customer, "hi"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	tk := h.zd.Tickets()[0].ID
+
+	h.clock.Advance(25 * time.Hour)
+	h.agentReplies(tk, "are you still there?")
+	h.eventually(func() bool { return len(h.templatesSent()) == 1 }, "the re-engagement template; failures: %s", h.failures())
+	var sent struct {
+		Template struct {
+			Components []struct {
+				Parameters []map[string]string `json:"parameters"`
+			} `json:"components"`
+		} `json:"template"`
+	}
+	require.NoError(t, json.Unmarshal(h.graph.Sent()[0].Body, &sent))
+	require.Equal(t, map[string]string{"type": "text", "parameter_name": "first_name", "text": "Jessica"},
+		sent.Template.Components[0].Parameters[0], "the customer's name fills {{first_name}}")
+	wamid := h.graph.Sent()[0].ID
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM messages WHERE direction = 'out' AND state = 'done' AND wamid = $1 AND ticket_id IS NOT NULL`, wamid) == 1
+	}, "the template is a message of the ticket")
+
+	h.eventually(func() bool { return len(h.notes(tk)) == 1 }, "the held reply's note")
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(wamid, "failed", customer,
+		whatsapp.Error{Code: 131049, Title: "This message was not delivered to maintain healthy ecosystem engagement."}))
+	h.eventually(func() bool { return len(h.notes(tk)) == 2 }, "a note about the template's failure")
+	require.Contains(t, h.notes(tk)[1], "marketing message")
 	h.noViolations()
 }
