@@ -332,3 +332,43 @@ func expects(t store.CatalogueTemplate) string {
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
+
+// TemplateReplyExample is the helpdesk reply that sends t, with its sample
+// values, as the number's admin page shows it for agents to copy.
+func TemplateReplyExample(t store.CatalogueTemplate) string { return expects(t) }
+
+// TemplatePreview renders t's header, body and footer with the catalogue's
+// sample values in brackets ("Hi [Ana], ..."); a variable without a sample
+// stays {{1}}, and a media header is "[image]".
+func TemplatePreview(t store.CatalogueTemplate) string {
+	var parts []string
+	for _, c := range t.Components {
+		switch strings.ToUpper(c.Type) {
+		case "HEADER":
+			if f := strings.ToUpper(c.Format); f != "" && f != "TEXT" {
+				parts = append(parts, "["+strings.ToLower(f)+"]")
+				continue
+			}
+			parts = append(parts, previewText(c.Text, t.Examples("HEADER")))
+		case "BODY":
+			parts = append(parts, previewText(c.Text, t.Examples("BODY")))
+		case "FOOTER":
+			parts = append(parts, c.Text)
+		case "BUTTONS":
+			var bs []string
+			for _, b := range c.Buttons {
+				bs = append(bs, "("+b.Text+")")
+			}
+			parts = append(parts, strings.Join(bs, " "))
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+func previewText(text string, examples map[string]string) string {
+	bracketed := map[string]string{}
+	for k, v := range examples {
+		bracketed[k] = "[" + v + "]"
+	}
+	return whatsapp.RenderTemplate(text, bracketed)
+}

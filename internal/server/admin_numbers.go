@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
@@ -34,6 +35,48 @@ type numberView struct {
 	Fields   []field
 	Action   string
 	ReadOnly bool
+	// Templates is the number's template catalogue, with previews.
+	Templates []templateRow
+}
+
+// templateRow is one template of number.html's catalogue.
+type templateRow struct {
+	store.CatalogueTemplate
+	Preview string // rendered with the catalogue's sample values
+	Reply   string // the helpdesk reply that sends it
+}
+
+// templatesOf is a number's catalogue for its page.
+func (s *Server) templatesOf(ctx context.Context, id store.AccountID) ([]templateRow, error) {
+	ts, err := s.store.TemplatesOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]templateRow, 0, len(ts))
+	for _, t := range ts {
+		rows = append(rows, templateRow{CatalogueTemplate: t, Preview: bridge.TemplatePreview(t), Reply: bridge.TemplateReplyExample(t)})
+	}
+	return rows, nil
+}
+
+// numberTemplatesRefresh reads the number's template catalogue from Graph
+// now (it is also read every 6 hours).
+func (s *Server) numberTemplatesRefresh(c echo.Context) error {
+	a, err := byID(c, s.store.AccountByID)
+	if err != nil {
+		return err
+	}
+	self := "/admin/numbers/" + idText(a.ID)
+	n, err := s.bridge.RefreshTemplates(c.Request().Context(), a.ID)
+	if err != nil {
+		detail := err.Error()
+		var ae *whatsapp.APIError
+		if errors.As(err, &ae) {
+			detail = ae.PlainReason()
+		}
+		return s.flash(c, self, "error", "The template catalogue of "+a.Name+" could not be read; the previous one is kept.", detail)
+	}
+	return s.flash(c, self, "success", fmt.Sprintf("Read %d templates of %s from WhatsApp.", n, a.Name), "")
 }
 
 // breakersOf returns the circuit breakers of one target kind that are open
@@ -107,9 +150,13 @@ func (s *Server) numberEdit(c echo.Context) error {
 		return err
 	}
 	tok, app, ver := a.HasSecrets()
+	templates, err := s.templatesOf(c.Request().Context(), a.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
 		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
-		ReadOnly: a.ManagedByFile})
+		ReadOnly: a.ManagedByFile, Templates: templates})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {
