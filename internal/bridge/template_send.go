@@ -78,6 +78,15 @@ type RefreshTemplatesArgs struct {
 // Kind implements river.JobArgs.
 func (RefreshTemplatesArgs) Kind() string { return "refresh_templates" }
 
+// agentTemplate reads an agent's reply as a template reply; API sends
+// never are one.
+func agentTemplate(m store.Message) (templateReply, bool) {
+	if strings.HasPrefix(m.Author, "app:") {
+		return templateReply{}, false
+	}
+	return parseTemplateReply(m.Body)
+}
+
 // sendTemplateReply sends an agent's template reply (template_reply.go)
 // after checking it against the catalogue; what does not fit becomes a
 // note and nothing is sent. A template may go while the window is closed;
