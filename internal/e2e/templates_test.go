@@ -235,3 +235,25 @@ func TestReengagementTemplateIsFilledAndItsFailureReported(t *testing.T) {
 	require.Contains(t, h.notes(tk)[1], "marketing message")
 	h.noViolations()
 }
+
+// A customer's reply that quotes an earlier message shows the quoted
+// message's first words on the ticket, whether it was the agent's reply or
+// the customer's own message.
+func TestQuotedMessageIsShownOnTheTicket(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	tk := h.openTicket("my parcel never arrived")
+	h.agentReplies(tk, "Sorry about that! Could you send me the order number please?")
+	h.eventually(func() bool { return len(h.graph.Sent()) == 1 }, "the reply is sent")
+	agentWamid := h.graph.Sent()[0].ID
+
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(h.clock.Now()).Text(customer, "A-1042").ReplyingTo(agentWamid))
+	h.eventually(func() bool { return len(h.publicComments(tk)) == 3 }, "the customer's answer")
+	require.Contains(t, h.publicComments(tk)[2].Body, `[Reply to our message: "Sorry about that! Could you send me the order number please?"]`)
+	require.Contains(t, h.publicComments(tk)[2].Body, "A-1042")
+
+	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(h.clock.Now()).Text(customer, "still nothing").ReplyingTo("wamid.unknown"))
+	h.eventually(func() bool { return len(h.publicComments(tk)) == 4 }, "a reply to a message relaydesk never saw")
+	require.Contains(t, h.publicComments(tk)[3].Body, "[Reply to an earlier message]")
+	h.noViolations()
+}
