@@ -82,7 +82,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
 		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
-	periodic := []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic()}
+	periodic := []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic(), jobs.TemplatesPeriodic()}
 	if cfg.MessageRetention > 0 {
 		periodic = append(periodic, jobs.RetentionPeriodic())
 	}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -42,7 +43,7 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 		return b.deliverReaction(ctx, ic, m, *wm.Reaction)
 	}
 	var mediaErr error
-	msg := connectors.Message{Body: msgconv.Render(wm), Key: m.WAMID, At: m.CreatedAt}
+	msg := connectors.Message{Body: b.withQuote(ctx, ic, wm, msgconv.Render(wm)), Key: m.WAMID, At: m.CreatedAt}
 	if m.WATimestamp != nil {
 		msg.At = *m.WATimestamp
 	}
@@ -436,4 +437,36 @@ func (b *Bridge) deliverReaction(ctx context.Context, ic *convCtx, m store.Messa
 	b.log.Info("a reaction has no open ticket to go on; recorded only", "message", m.ID)
 	return b.store.MarkState(ctx, m.ID, store.StateDone, store.Failure("",
 		"Not posted: the reacted message's ticket is closed and the conversation has no open ticket ("+note.Body+")."))
+}
+
+// quoteWords is how many words of a quoted message a reply shows.
+const quoteWords = 12
+
+// quotedMarker is the line Render writes for a reply to an earlier message.
+const quotedMarker = "[Reply to an earlier message]"
+
+// withQuote replaces the marker of a customer's reply to an earlier message
+// with that message's first words, when relaydesk has it; otherwise the
+// marker stays.
+func (b *Bridge) withQuote(ctx context.Context, ic *convCtx, wm whatsapp.Message, body string) string {
+	if wm.Context == nil || wm.Context.ID == "" || !strings.Contains(body, quotedMarker) {
+		return body
+	}
+	target, err := b.store.MessageByWAMID(ctx, ic.conv.ID, wm.Context.ID)
+	if err != nil {
+		return body // not found (or unreadable): the marker says as much as is known
+	}
+	quoted := target.Body
+	if target.Direction == "in" {
+		quoted = msgconv.Render(inboundOf(target))
+	}
+	words := msgconv.FirstWords(quoted, quoteWords)
+	if words == "" {
+		return body
+	}
+	who := "the customer's"
+	if target.Direction == "out" {
+		who = "our"
+	}
+	return strings.Replace(body, quotedMarker, fmt.Sprintf("[Reply to %s message: %q]", who, words), 1)
 }

@@ -42,6 +42,8 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	kind := whatsapp.TypeText     // agent replies and API texts
 	if isAPI {
 		kind = api.Type
+	} else if r, ok := agentTemplate(m); ok {
+		return b.sendTemplateReply(ctx, cc, m, r) // a template may go outside the window
 	}
 	if needsWindow(kind) && !b.inWindow(cc.conv) {
 		return b.outsideWindow(ctx, cc, m)
@@ -63,6 +65,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	attachments, err := b.attachmentsOf(ctx, conn, &m)
 	if err != nil {
 		return err
+	}
+	if r, ok := agentTemplate(m); ok {
+		return b.sendTemplateReply(ctx, cc, m, r) // a thin webhook's body, known only now
 	}
 
 	// Each attachment is one WhatsApp media message, then the text; parts

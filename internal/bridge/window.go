@@ -51,15 +51,19 @@ func (b *Bridge) outsideWindow(ctx context.Context, cc *convCtx, m store.Message
 				"Ask an admin to set one in relaydesk, or wait until the customer writes again.")
 	}
 	if !reengagementSent(cc.conv) {
+		wire, err := b.reengagementSend(ctx, cc, *tpl)
+		if err != nil {
+			return err
+		}
 		sctx, cancel := context.WithTimeout(ctx, b.timeout)
-		_, err := cc.graph.SendTemplate(sctx, recipient(cc.conv), whatsapp.Template{Name: tpl.Name, Language: tpl.Language})
+		wamid, err := cc.graph.SendTemplate(sctx, recipient(cc.conv), wire)
 		cancel()
 		if err != nil {
 			return b.graphErr(ctx, cc, m, err)
 		}
 		cc.answered = true
 		now := b.now()
-		if err := b.store.SetReengaged(ctx, cc.conv.ID, now); err != nil {
+		if err := b.recordReengagement(ctx, cc, m, wire, wamid, now); err != nil {
 			return err
 		}
 		cc.conv.ReengagedAt = &now // later replies of this drain are held without a second template

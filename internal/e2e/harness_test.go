@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/relaydesk/relaydesk/connectors/chatwoot/chatwoottest"
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"github.com/relaydesk/relaydesk/connectors/freshdesk/freshdesktest"
 	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
@@ -61,12 +62,15 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type harness struct {
-	t        *testing.T
-	pool     *pgxpool.Pool
-	store    *store.Store
-	graph    *whatsapptest.Server
-	zd       *zendesktest.Fake
-	fd       *freshdesktest.Fake // set when the route goes to Freshdesk
+	t     *testing.T
+	pool  *pgxpool.Pool
+	store *store.Store
+	graph *whatsapptest.Server
+	zd    *zendesktest.Fake
+	fd    *freshdesktest.Fake // set when the route goes to Freshdesk
+	cw    *chatwoottest.Fake  // set when the route goes to Chatwoot
+	// desk is the helpdesk the route goes to (zd, fd or cw).
+	desk     connectortest.Fake
 	srv      *httptest.Server
 	bridge   *bridge.Bridge
 	clock    *clock
@@ -84,6 +88,7 @@ type harness struct {
 type harnessOpts struct {
 	template  *config.TemplateRef
 	freshdesk bool // route the number to a fake Freshdesk (a polling helpdesk) instead of Zendesk
+	chatwoot  bool // route the number to a fake Chatwoot instead of Zendesk
 	// spare adds a second number (before the one under test, so it takes
 	// the lowest id) and a second helpdesk connection, neither routed.
 	spare bool
@@ -142,6 +147,26 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 			BaseURL: fc.BaseURL, Settings: fc.Settings, Credentials: fc.Credentials})
 		file.Routes[0].Helpdesk = "freshdesk"
 	}
+	h.desk = h.zd
+	switch {
+	case o.freshdesk:
+		h.desk = h.fd
+	case o.chatwoot:
+		h.cw = chatwoottest.New(t)
+		h.cw.SetNow(h.clock.Now)
+		cc := h.cw.Config()
+		settings := map[string]any{}
+		for k, v := range cc.Settings {
+			if k != "base_url" {
+				settings[k] = v
+			}
+		}
+		file.Helpdesks = append(file.Helpdesks, config.HelpdeskEntry{Name: "chatwoot", Kind: "chatwoot",
+			BaseURL: cc.Settings["base_url"].(string), Settings: settings, Credentials: cc.Credentials,
+			WebhookSecret: string(h.cw.WebhookSecret())})
+		file.Routes[0].Helpdesk = "chatwoot"
+		h.desk = h.cw
+	}
 	if o.spare {
 		w := file.WhatsApp[0]
 		w.Name, w.PhoneNumberID, w.AppSecret = spareNumber, sparePhoneID, "spare-app-secret"
@@ -163,7 +188,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	_, err := declare.Apply(ctx, h.store, file)
 	require.NoError(t, err)
-	conn, err := h.store.ConnectionByName(ctx, "zendesk")
+	webhookDesk := "zendesk" // the helpdesk whose webhooks postHelpdesk delivers
+	if o.chatwoot {
+		webhookDesk = "chatwoot"
+	}
+	conn, err := h.store.ConnectionByName(ctx, webhookDesk)
 	require.NoError(t, err)
 	h.publicID = conn.PublicID
 	if o.otherApp {

@@ -166,6 +166,34 @@ func SchedulePollsPeriodic() *river.PeriodicJob {
 		&river.PeriodicJobOpts{ID: "schedule_polls"})
 }
 
+// RefreshTemplatesWorker reads template catalogues from Graph.
+type RefreshTemplatesWorker struct {
+	river.WorkerDefaults[bridge.RefreshTemplatesArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work refreshes one number's catalogue, or every number's.
+func (w *RefreshTemplatesWorker) Work(ctx context.Context, job *river.Job[bridge.RefreshTemplatesArgs]) error {
+	if job.Args.AccountID != 0 {
+		_, err := w.Bridge.RefreshTemplates(ctx, job.Args.AccountID)
+		return err
+	}
+	return w.Bridge.RefreshAllTemplates(ctx)
+}
+
+// TemplatesEvery is how often every number's template catalogue is read
+// again from Graph (also once at start-up); the number's admin page has a
+// button for a refresh now.
+const TemplatesEvery = 6 * time.Hour
+
+// TemplatesPeriodic refreshes every catalogue every TemplatesEvery on the
+// leader.
+func TemplatesPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(TemplatesEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return bridge.RefreshTemplatesArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "refresh_templates", RunOnStart: true})
+}
+
 // AddBridgeWorkers registers the bridge's workers.
 func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 	return func(ws *river.Workers) {
@@ -177,5 +205,6 @@ func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 		river.AddWorker(ws, &PollWorker{Bridge: b})
 		river.AddWorker(ws, &SchedulePollsWorker{Bridge: b})
 		river.AddWorker(ws, &ProvisionWebhookWorker{Bridge: b})
+		river.AddWorker(ws, &RefreshTemplatesWorker{Bridge: b})
 	}
 }

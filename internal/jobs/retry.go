@@ -87,6 +87,7 @@ var Policies = map[string]Policy{
 	"api_cleanup":            periodic,
 	"api_event_deliver":      apiEvents,
 	"message_retention":      periodic,
+	"refresh_templates":      periodic,
 }
 
 // PolicyOf is a job kind's retry rule.

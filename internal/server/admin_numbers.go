@@ -49,6 +49,48 @@ type numberView struct {
 	// VerifyToken is the stored verify token, shown with the callback URL
 	// (it is no secret from the admin: Meta's form needs it pasted).
 	VerifyToken string
+	// Templates is the number's template catalogue, with previews.
+	Templates []templateRow
+}
+
+// templateRow is one template of number.html's catalogue.
+type templateRow struct {
+	store.CatalogueTemplate
+	Preview string // rendered with the catalogue's sample values
+	Reply   string // the helpdesk reply that sends it
+}
+
+// templatesOf is a number's catalogue for its page.
+func (s *Server) templatesOf(ctx context.Context, id store.AccountID) ([]templateRow, error) {
+	ts, err := s.store.TemplatesOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]templateRow, 0, len(ts))
+	for _, t := range ts {
+		rows = append(rows, templateRow{CatalogueTemplate: t, Preview: bridge.TemplatePreview(t), Reply: bridge.TemplateReplyExample(t)})
+	}
+	return rows, nil
+}
+
+// numberTemplatesRefresh reads the number's template catalogue from Graph
+// now (it is also read every 6 hours).
+func (s *Server) numberTemplatesRefresh(c echo.Context) error {
+	a, err := byID(c, s.store.AccountByID)
+	if err != nil {
+		return err
+	}
+	self := "/admin/numbers/" + idText(a.ID)
+	n, err := s.bridge.RefreshTemplates(c.Request().Context(), a.ID)
+	if err != nil {
+		detail := err.Error()
+		var ae *whatsapp.APIError
+		if errors.As(err, &ae) {
+			detail = ae.PlainReason()
+		}
+		return s.flash(c, self, "error", "The template catalogue of "+a.Name+" could not be read; the previous one is kept.", detail)
+	}
+	return s.flash(c, self, "success", fmt.Sprintf("Read %d templates of %s from WhatsApp.", n, a.Name), "")
 }
 
 // breakersOf returns the circuit breakers of one target kind that are open
@@ -134,9 +176,13 @@ func (s *Server) numberEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	templates, err := s.templatesOf(c.Request().Context(), a.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
 		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
-		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken})
+		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken, Templates: templates})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {

@@ -66,12 +66,13 @@ func (s *Server) routes() {
 	adm.GET("/numbers/new", s.numberNew, page...)
 	adm.POST("/numbers", s.numberCreate, page...)
 	adm.GET("/numbers/:id", s.numberEdit, page...)
-	adm.POST("/numbers/:id", s.numberUpdate, page...)              // refused for file-managed numbers
-	adm.POST("/numbers/:id/enabled", s.numberEnabled, page...)     // refused for file-managed numbers
-	adm.POST("/numbers/:id/test", s.numberTest, page...)           // reads only; records health
-	adm.POST("/numbers/:id/test-event", s.numberEvent, page...)    // signed sample through the real intake
-	adm.GET("/numbers/:id/delete", s.numberDeleteConfirm, page...) // says what goes with it; refused for file-managed
-	adm.POST("/numbers/:id/delete", s.numberDelete, page...)       // refused for file-managed numbers
+	adm.POST("/numbers/:id", s.numberUpdate, page...)                             // refused for file-managed numbers
+	adm.POST("/numbers/:id/enabled", s.numberEnabled, page...)                    // refused for file-managed numbers
+	adm.POST("/numbers/:id/test", s.numberTest, page...)                          // reads only; records health
+	adm.POST("/numbers/:id/templates/refresh", s.numberTemplatesRefresh, page...) // reads the catalogue from Graph
+	adm.POST("/numbers/:id/test-event", s.numberEvent, page...)                   // signed sample through the real intake
+	adm.GET("/numbers/:id/delete", s.numberDeleteConfirm, page...)                // says what goes with it; refused for file-managed
+	adm.POST("/numbers/:id/delete", s.numberDelete, page...)                      // refused for file-managed numbers
 
 	adm.GET("/helpdesks", s.helpdesksList, page...)
 	adm.GET("/helpdesks/new", s.helpdeskNew, page...)

@@ -130,19 +130,21 @@ func PlainReason(code int) string {
 	case code == 130472:
 		return "WhatsApp did not deliver this message because the customer's number is part of a Meta experiment."
 	case code == 132000:
-		return "The template was sent with the wrong number of variables."
+		return "The number of values does not match the template's variables (header, body or buttons). Check what the template expects on relaydesk's number page and send it again."
 	case code == 132001:
-		return "The template does not exist in this language, or is not approved yet."
+		return "The template does not exist in this language, or is not approved yet. Check its name and language code (for example en_US) on relaydesk's number page."
 	case code == 132005:
-		return "The template's text is too long once its variables are filled in."
+		return "Once its variables are filled in, the template's text is longer than WhatsApp allows. Use shorter values."
 	case code == 132007:
-		return "The template's content breaks WhatsApp's formatting or policy rules."
+		return "The filled-in template breaks WhatsApp's formatting or content rules. Change the values and send it again."
 	case code == 132012:
-		return "A template variable has the wrong format (for example text where an image is expected)."
+		return "A value has the wrong type for its variable, for example text where the template's header needs an image, video or document. Attach the file the header needs."
 	case code == 132015:
-		return "The template is paused because of low quality. Use another template."
+		return "WhatsApp has paused this template because of low quality (customers blocked or reported it). Use another template until it is active again."
 	case code == 132016:
-		return "The template is disabled because of low quality. Use another template."
+		return "WhatsApp has disabled this template for good because of low quality. Use another template."
+	case code == 132018:
+		return "A template value contains a line break, a tab or more than four spaces in a row, which WhatsApp does not allow. Put each value on one line."
 	case code >= 132000 && code <= 132999:
 		return "WhatsApp rejected the template message. Check the template's name, language and variables."
 	}

@@ -187,6 +187,9 @@ type TemplateParameter struct {
 	// Type is ParamText, ParamCurrency, ParamDateTime, ParamImage,
 	// ParamVideo, ParamDocument or ParamPayload.
 	Type string `json:"type"`
+	// ParameterName names the variable a value fills in a template whose
+	// parameter_format is NAMED ({{first_name}}); empty for positional ones.
+	ParameterName string `json:"parameter_name,omitempty"`
 	// Text is the value of a text parameter (or a URL button's suffix).
 	Text string `json:"text,omitempty"`
 	// Image, Video and Document are media header values (no captions).

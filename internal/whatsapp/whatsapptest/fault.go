@@ -17,6 +17,7 @@ const (
 	OpDownloadMedia Op = "download_media"
 	OpDeleteMedia   Op = "delete_media"
 	OpPhoneNumber   Op = "phone_number"
+	OpTemplates     Op = "list_templates"
 )
 
 // Fault programs the fake to misbehave. A fault applies to requests whose

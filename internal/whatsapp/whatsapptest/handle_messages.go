@@ -43,6 +43,9 @@ func (s *Server) handleMessages(x *exchange) {
 		writeJSON(x.w, http.StatusOK, map[string]any{"success": true})
 		return
 	}
+	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, x.body) {
+		return
+	}
 	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Type: msg.Type, Body: append(json.RawMessage(nil), x.body...)}
 	if msg.Text != nil {
 		rm.Text = msg.Text.Body

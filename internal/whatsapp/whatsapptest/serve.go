@@ -80,6 +80,9 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	case len(x.segs) == 3 && x.segs[2] == "messages" && r.Method == http.MethodPost:
 		x.rec.Op = OpSendMessage // or OpMarkRead, once the body is read
 		s.handleMessages(x)
+	case len(x.segs) == 3 && x.segs[2] == "message_templates" && r.Method == http.MethodGet:
+		x.rec.Op = OpTemplates
+		s.handleTemplates(x)
 	case len(x.segs) == 3 && x.segs[2] == "media" && r.Method == http.MethodPost:
 		x.rec.Op = OpUploadMedia
 		s.handleUpload(x)

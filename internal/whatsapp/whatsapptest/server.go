@@ -61,6 +61,10 @@ type Options struct {
 	MediaURLTTL time.Duration
 	// Now is the fake's clock (download URL expiry); default time.Now.
 	Now func() time.Time
+	// TemplatePageSize is the most templates one catalogue page holds
+	// (GET /{waba-id}/message_templates), whatever limit is asked;
+	// default 25, as on Graph.
+	TemplatePageSize int
 }
 
 // Server is a fake Graph API for the WhatsApp Cloud API, served by
@@ -87,6 +91,7 @@ type Server struct {
 	uploads    []RecordedUpload
 	requests   []RecordedRequest
 	invalid    []error
+	templates  map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
 	sentCount  int
 	traceCount int
 }
@@ -100,12 +105,13 @@ type faultState struct {
 // Start instead.
 func NewServer(opts Options) (*Server, error) {
 	s := &Server{
-		opts:    opts,
-		version: opts.Version,
-		token:   opts.AccessToken,
-		phones:  map[string]whatsapp.PhoneNumberInfo{},
-		media:   map[string]*Media{},
-		urlKey:  make([]byte, 32),
+		opts:      opts,
+		version:   opts.Version,
+		token:     opts.AccessToken,
+		phones:    map[string]whatsapp.PhoneNumberInfo{},
+		media:     map[string]*Media{},
+		templates: map[string][]whatsapp.TemplateInfo{},
+		urlKey:    make([]byte, 32),
 	}
 	if s.version == "" {
 		s.version = whatsapp.DefaultVersion
@@ -121,6 +127,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
+	}
+	if s.opts.TemplatePageSize <= 0 {
+		s.opts.TemplatePageSize = 25
 	}
 	phones := opts.PhoneNumbers
 	if len(phones) == 0 {

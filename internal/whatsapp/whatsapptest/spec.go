@@ -19,10 +19,11 @@ import (
 
 // Spec paths (templates) of the operations the fake serves.
 const (
-	specPathMessages = "/{Version}/{Phone-Number-ID}/messages"
-	specPathMedia    = "/{Version}/{Phone-Number-ID}/media"
-	specPathPhone    = "/{Version}/{Phone-Number-ID}"
-	specPathMediaID  = "/{Version}/{Media-ID}"
+	specPathMessages  = "/{Version}/{Phone-Number-ID}/messages"
+	specPathMedia     = "/{Version}/{Phone-Number-ID}/media"
+	specPathPhone     = "/{Version}/{Phone-Number-ID}"
+	specPathMediaID   = "/{Version}/{Media-ID}"
+	specPathTemplates = "/{Version}/{WABA-ID}/message_templates"
 )
 
 // spec is the loaded, patched Graph description plus one router per served
@@ -75,7 +76,7 @@ func buildSpec(path string) (*spec, error) {
 		return nil, fmt.Errorf("whatsapptest: patch %s: %w", path, err)
 	}
 	s := &spec{doc: doc, routers: map[string]routers.Router{}}
-	for _, p := range []string{specPathMessages, specPathMedia, specPathPhone, specPathMediaID} {
+	for _, p := range []string{specPathMessages, specPathMedia, specPathPhone, specPathMediaID, specPathTemplates} {
 		item := doc.Paths.Value(p)
 		if item == nil {
 			return nil, fmt.Errorf("whatsapptest: %s: path %s not found", path, p)
@@ -143,6 +144,15 @@ func patchSpec(doc *openapi3.T) error {
 	maxCaption := uint64(1024)
 	mediaObject.Properties["caption"] = openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{"string"}, MaxLength: &maxCaption})
 	mediaObject.Properties["filename"] = openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{"string"}})
+
+	// 4a. Template parameters of a template whose parameter_format is
+	// NAMED carry parameter_name ({{first_name}} -> "first_name"), which
+	// Meta's send-template guide documents and the description omits.
+	paramObject, err := get("ParameterObject")
+	if err != nil {
+		return err
+	}
+	paramObject.Properties["parameter_name"] = openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{"string"}})
 
 	// 4. POST .../messages also takes the mark-as-read body (its own
 	// examples include it; MarkMessageRequestPayload describes it) but the
