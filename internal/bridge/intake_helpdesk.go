@@ -113,13 +113,15 @@ func (b *Bridge) storeEvents(ctx context.Context, tx *store.Tx, row store.Connec
 	return jobs, nil
 }
 
-// eventTicket finds the ticket an event is about. An agent reply about a
-// ticket not (yet) recorded may have come before the job that created the
-// ticket recorded it: under the ticket's lock it looks again, and parks the
-// reply until the ticket is recorded (it expires if the ticket never is).
+// eventTicket finds the ticket an event is about. An agent reply or a
+// status change about a ticket not (yet) recorded may have come before the
+// job that created the ticket recorded it (an agent solving it at once):
+// under the ticket's lock it looks again, and parks the event until the
+// ticket is recorded (it expires if the ticket never is).
 func (b *Bridge) eventTicket(ctx context.Context, tx *store.Tx, row store.Connection, e connectors.Event) (store.Ticket, bool, error) {
 	t, err := tx.TicketByRemoteID(ctx, row.ID, e.TicketID)
-	if errors.Is(err, store.ErrNotFound) && e.IsAgentReply() {
+	parkable := e.IsAgentReply() || (e.Type == connectors.EventTicketStatus && e.Status.Valid())
+	if errors.Is(err, store.ErrNotFound) && parkable {
 		if err := tx.LockTicketKey(ctx, row.ID, e.TicketID); err != nil {
 			return t, false, err
 		}
