@@ -43,7 +43,12 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	if isAPI {
 		kind = api.Type
 	} else if r, ok := agentTemplate(m); ok {
-		return b.sendTemplateReply(ctx, cc, m, r) // a template may go outside the window
+		// A template may go outside the window.
+		conn, attachments, held, err := b.replyParts(ctx, cc, &m)
+		if err != nil || held {
+			return err
+		}
+		return b.sendTemplateReply(ctx, cc, m, r, conn, attachments)
 	}
 	if needsWindow(kind) && !b.inWindow(cc.conv) {
 		return b.outsideWindow(ctx, cc, m)
@@ -52,22 +57,12 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		return b.sendAPIMessage(ctx, cc, m, api)
 	}
 
-	var conn *connection
-	if m.ConnectionID != nil {
-		var err error
-		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
-			return err
-		}
-		if !conn.row.Enabled {
-			return b.holdForDisabled(ctx, m, conn)
-		}
-	}
-	attachments, err := b.attachmentsOf(ctx, conn, &m)
-	if err != nil {
+	conn, attachments, held, err := b.replyParts(ctx, cc, &m)
+	if err != nil || held {
 		return err
 	}
 	if r, ok := agentTemplate(m); ok {
-		return b.sendTemplateReply(ctx, cc, m, r) // a thin webhook's body, known only now
+		return b.sendTemplateReply(ctx, cc, m, r, conn, attachments) // a thin webhook's body, known only now
 	}
 
 	// Each attachment is one WhatsApp media message, then the text; parts
@@ -123,6 +118,25 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 // attachmentsOf returns a reply's attachments. Thin webhooks (no
 // attachments) are completed from the helpdesk first, updating m's body;
 // until attachments are known, every attempt asks again.
+// replyParts returns a reply's helpdesk connection (nil for a message
+// without one) and its attachments, fetching the comment when the webhook
+// did not carry them. A reply whose connection is disabled is held instead
+// (held true).
+func (b *Bridge) replyParts(ctx context.Context, cc *convCtx, m *store.Message) (*connection, []connectors.RemoteAttachment, bool, error) {
+	var conn *connection
+	if m.ConnectionID != nil {
+		var err error
+		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
+			return nil, nil, false, err
+		}
+		if !conn.row.Enabled {
+			return nil, nil, true, b.holdForDisabled(ctx, *m, conn)
+		}
+	}
+	attachments, err := b.attachmentsOf(ctx, conn, m)
+	return conn, attachments, false, err
+}
+
 func (b *Bridge) attachmentsOf(ctx context.Context, conn *connection, m *store.Message) ([]connectors.RemoteAttachment, error) {
 	attachments := m.Attachments
 	if conn == nil || m.RemoteID == "" || len(attachments) != 0 || m.TicketID == nil {

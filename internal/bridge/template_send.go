@@ -92,21 +92,10 @@ func agentTemplate(m store.Message) (templateReply, bool) {
 // note and nothing is sent. A template may go while the window is closed;
 // it reopens nothing, and the agent is told the customer must answer
 // before free-form replies can go.
-func (b *Bridge) sendTemplateReply(ctx context.Context, cc *convCtx, m store.Message, r templateReply) error {
-	var conn *connection
-	if m.ConnectionID != nil {
-		var err error
-		if conn, err = b.connFor(ctx, cc, *m.ConnectionID); err != nil {
-			return err
-		}
-		if !conn.row.Enabled {
-			return b.holdForDisabled(ctx, m, conn)
-		}
-	}
-	attachments, err := b.attachmentsOf(ctx, conn, &m)
-	if err != nil {
-		return err
-	}
+//
+// conn and attachments are the reply's, from replyParts.
+func (b *Bridge) sendTemplateReply(ctx context.Context, cc *convCtx, m store.Message, r templateReply,
+	conn *connection, attachments []connectors.RemoteAttachment) error {
 	all, err := b.store.TemplatesOf(ctx, cc.account.ID)
 	if err != nil {
 		return err
