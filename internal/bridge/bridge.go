@@ -99,7 +99,10 @@ type Bridge struct {
 	apiBase    string
 	settle     time.Duration
 	observe    func(target, name, outcome string, took time.Duration)
-	gather     *gatherer // nil: one transaction per delivery
+	// gather and gatherHelpdesk group the intakes' transactions (nil:
+	// one transaction per delivery).
+	gather         *gatherer[*intakeRequest, IntakeResult]
+	gatherHelpdesk *gatherer[*helpdeskRequest, HelpdeskResult]
 	// intakeDeadline bounds the storing of one delivery.
 	intakeDeadline time.Duration
 }
@@ -133,7 +136,8 @@ func New(opts Opts) *Bridge {
 	}
 	if window > 0 {
 		size := cmp.Or(opts.IntakeBatch, DefaultIntakeBatch)
-		b.gather = newGatherer(b, window, max(size, 1), b.intakeDeadline)
+		b.gather = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeGroup)
+		b.gatherHelpdesk = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeHelpdeskGroup)
 	}
 	return b
 }

@@ -45,42 +45,47 @@ const (
 	DefaultIntakeDeadline = 10 * time.Second
 )
 
-type gatherer struct {
-	b        *Bridge
+// gatherer gathers concurrent requests of one intake into groups; store
+// stores a group and answers each of its requests.
+type gatherer[Req, Res any] struct {
 	window   time.Duration
 	max      int
 	deadline time.Duration
+	store    func(ctx context.Context, reqs []*grouped[Req, Res])
 	slots    chan struct{}
 
 	mu   sync.Mutex
-	open *group // the group taking new deliveries, if any
+	open *group[Req, Res] // the group taking new requests, if any
 }
 
-type group struct {
-	reqs []*groupedRequest
+type group[Req, Res any] struct {
+	reqs []*grouped[Req, Res]
 	full chan struct{} // closed when the group reached its size
 }
 
-type groupedRequest struct {
-	*intakeRequest
-	done chan groupResult // buffered: the group never waits for a request
+type grouped[Req, Res any] struct {
+	req  Req
+	done chan groupResult[Res] // buffered: the group never waits for a request
 }
 
-type groupResult struct {
-	res IntakeResult
+type groupResult[Res any] struct {
+	res Res
 	err error
 }
 
-func newGatherer(b *Bridge, window time.Duration, size int, deadline time.Duration) *gatherer {
-	return &gatherer{b: b, window: window, max: size, deadline: deadline, slots: make(chan struct{}, groupParallel)}
+func (r *grouped[Req, Res]) answer(res Res, err error) { r.done <- groupResult[Res]{res, err} }
+
+func newGatherer[Req, Res any](window time.Duration, size int, deadline time.Duration,
+	store func(context.Context, []*grouped[Req, Res])) *gatherer[Req, Res] {
+	return &gatherer[Req, Res]{window: window, max: size, deadline: deadline, store: store, slots: make(chan struct{}, groupParallel)}
 }
 
-// do stores r with whatever other deliveries arrive with it. ctx carries
-// the intake deadline: past it the request gives up with
-// ErrIntakeDeadline (its group may still commit it; Meta's retry is then a
+// do stores r with whatever other requests arrive with it. ctx carries the
+// intake deadline: past it the request gives up with ErrIntakeDeadline
+// (its group may still commit it; the sender's retry is then a
 // redelivery).
-func (g *gatherer) do(ctx context.Context, r *intakeRequest) (IntakeResult, error) {
-	gr := &groupedRequest{intakeRequest: r, done: make(chan groupResult, 1)}
+func (g *gatherer[Req, Res]) do(ctx context.Context, r Req) (Res, error) {
+	gr := &grouped[Req, Res]{req: r, done: make(chan groupResult[Res], 1)}
 	g.mu.Lock()
 	if p := g.open; p != nil {
 		p.reqs = append(p.reqs, gr)
@@ -91,7 +96,7 @@ func (g *gatherer) do(ctx context.Context, r *intakeRequest) (IntakeResult, erro
 		g.mu.Unlock()
 		return g.wait(ctx, gr)
 	}
-	p := &group{reqs: []*groupedRequest{gr}, full: make(chan struct{})}
+	p := &group[Req, Res]{reqs: []*grouped[Req, Res]{gr}, full: make(chan struct{})}
 	g.open = p
 	g.mu.Unlock()
 
@@ -121,7 +126,7 @@ func (g *gatherer) do(ctx context.Context, r *intakeRequest) (IntakeResult, erro
 	// The group's transaction belongs to every request in it: it is not
 	// cut short by the leader's client going away, only by the deadline.
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.deadline)
-	g.b.storeGroup(gctx, reqs)
+	g.store(gctx, reqs)
 	cancel()
 	if slot {
 		<-g.slots
@@ -129,7 +134,7 @@ func (g *gatherer) do(ctx context.Context, r *intakeRequest) (IntakeResult, erro
 	return g.wait(ctx, gr)
 }
 
-func (g *gatherer) wait(ctx context.Context, gr *groupedRequest) (IntakeResult, error) {
+func (g *gatherer[Req, Res]) wait(ctx context.Context, gr *grouped[Req, Res]) (Res, error) {
 	select {
 	case d := <-gr.done:
 		if d.err != nil && (ctx.Err() != nil || errors.Is(d.err, context.DeadlineExceeded)) {
@@ -137,7 +142,8 @@ func (g *gatherer) wait(ctx context.Context, gr *groupedRequest) (IntakeResult, 
 		}
 		return d.res, d.err
 	case <-ctx.Done():
-		return IntakeResult{}, ErrIntakeDeadline
+		var zero Res
+		return zero, ErrIntakeDeadline
 	}
 }
 
@@ -166,10 +172,9 @@ func inboundKey(in store.Inbound) string {
 
 // storeGroup stores the group's deliveries in one transaction and answers
 // each; when that fails, it stores them one by one.
-func (b *Bridge) storeGroup(ctx context.Context, reqs []*groupedRequest) {
+func (b *Bridge) storeGroup(ctx context.Context, reqs []*grouped[*intakeRequest, IntakeResult]) {
 	if len(reqs) == 1 {
-		res, err := b.storeAlone(ctx, reqs[0].intakeRequest)
-		reqs[0].done <- groupResult{res, err}
+		reqs[0].answer(b.storeAlone(ctx, reqs[0].req))
 		return
 	}
 	results := make([]IntakeResult, len(reqs))
@@ -182,12 +187,12 @@ func (b *Bridge) storeGroup(ctx context.Context, reqs []*groupedRequest) {
 		events := make([]store.WebhookEvent, len(reqs))
 		for i, r := range reqs {
 			results[i] = IntakeResult{group: memo}
-			j, err := b.storeBatch(ctx, tx, r.accounts, r.batch, &results[i])
+			j, err := b.storeBatch(ctx, tx, r.req.accounts, r.req.batch, &results[i])
 			if err != nil {
 				return err
 			}
 			jobs = append(jobs, j...)
-			events[i] = webhookEvent(r.intakeRequest, &results[i])
+			events[i] = webhookEvent(r.req, &results[i])
 		}
 		ids, err := tx.InsertWebhookEvents(ctx, events)
 		if err != nil {
@@ -201,30 +206,30 @@ func (b *Bridge) storeGroup(ctx context.Context, reqs []*groupedRequest) {
 	})
 	if err == nil {
 		for i, r := range reqs {
-			r.done <- groupResult{results[i], nil}
+			r.answer(results[i], nil)
 		}
 		return
 	}
 	if ctx.Err() != nil {
 		for _, r := range reqs {
-			r.done <- groupResult{IntakeResult{}, err}
+			r.answer(IntakeResult{}, err)
 		}
 		return
 	}
 	b.log.Info("group commit failed; storing its deliveries one by one", "deliveries", len(reqs), "err", err)
 	for _, r := range reqs {
-		res, err := b.storeAlone(ctx, r.intakeRequest)
-		r.done <- groupResult{res, err}
+		r.answer(b.storeAlone(ctx, r.req))
 	}
 }
 
 // prepareGroup runs the set-based statements of a group: every customer
 // message of every delivery, the replies the new messages release, and
 // whether anyone subscribes to the numbers' message events.
-func (b *Bridge) prepareGroup(ctx context.Context, tx *store.Tx, reqs []*groupedRequest) (*groupMemo, error) {
+func (b *Bridge) prepareGroup(ctx context.Context, tx *store.Tx, reqs []*grouped[*intakeRequest, IntakeResult]) (*groupMemo, error) {
 	memo := &groupMemo{recorded: map[string]store.InboundResult{}, received: map[store.AccountID]bool{}}
 	var ins []store.Inbound
-	for _, r := range reqs {
+	for _, gr := range reqs {
+		r := gr.req
 		byPhone := map[string]store.Account{}
 		for _, a := range r.accounts {
 			byPhone[a.PhoneNumberID] = a

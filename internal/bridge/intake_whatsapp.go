@@ -175,10 +175,29 @@ func webhookEvent(r *intakeRequest, res *IntakeResult) store.WebhookEvent {
 	}
 	return store.WebhookEvent{
 		Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: r.body,
-		Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
+		Summary: compactSummary(map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
 			"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
-			"placeholders": res.Placeholders, "unstorable": res.Unstorable, "foreign_statuses": res.ForeignStatuses},
+			"placeholders": res.Placeholders, "unstorable": res.Unstorable, "foreign_statuses": res.ForeignStatuses}),
 	}
+}
+
+// compactSummary leaves out a summary's zero counts and empty lists: the
+// admin page shows them as absent anyway, and every raw event stores its
+// summary (about 150 bytes a delivery less).
+func compactSummary(m map[string]any) map[string]any {
+	for k, v := range m {
+		switch v := v.(type) {
+		case int:
+			if v == 0 {
+				delete(m, k)
+			}
+		case []string:
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	return m
 }
 
 // namedAccounts reads the enabled accounts a delivery names, with their
