@@ -50,6 +50,9 @@ type Report struct {
 	Ratios           Ratios       `json:"ratios"`
 	Targets          []Target     `json:"targets"`
 	Verification     Verification `json:"verification"`
+	// TopStatements are where PostgreSQL's execution time went, over the
+	// whole run (pg_stat_statements).
+	TopStatements []TopStatement `json:"top_statements,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -273,6 +276,9 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		}
 	}
 
+	if statements {
+		rep.TopStatements = e.topStatements(ctx, 10)
+	}
 	rep.Verification = verify(ctx, e, true)
 	sizeAfter := e.dbSize(ctx)
 	msgs, _ := e.st.MessageCount(ctx)
@@ -388,6 +394,12 @@ func (r *Report) print(w io.Writer) {
 		fmt.Fprintf(w, "; end-to-end with 2 replicas = %.2f × 1 replica (the processes share these cores: overhead, not speed-up)", r.Ratios.TwoReplicasVsOne)
 	}
 	fmt.Fprintln(w)
+	if len(r.TopStatements) > 0 {
+		fmt.Fprintf(w, "\nwhere PostgreSQL's execution time went (whole run, pg_stat_statements):\n")
+		for _, s := range r.TopStatements {
+			fmt.Fprintf(w, "  %4.0f%%  %7d calls  %6.2f ms each  %s\n", s.Share*100, s.Calls, s.MeanMS, s.Query)
+		}
+	}
 	printVerification(w, r.Verification)
 	fmt.Fprintf(w, "\ntargets:\n")
 	for _, t := range r.Targets {

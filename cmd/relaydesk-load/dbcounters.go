@@ -104,3 +104,43 @@ func growthPerMessage(before, after map[string]int64, messages int64) map[string
 	}
 	return out
 }
+
+// TopStatement is one of the statements PostgreSQL spent the most time
+// executing during the whole run.
+type TopStatement struct {
+	Query   string  `json:"query"`
+	Calls   int64   `json:"calls"`
+	TotalMS float64 `json:"total_ms"`
+	MeanMS  float64 `json:"mean_ms"`
+	Share   float64 `json:"share"` // of all statements' execution time
+}
+
+// topStatements reads the statements of relaydesk's database that took
+// the most execution time, their text shortened to one line.
+func (e *environment) topStatements(ctx context.Context, n int) []TopStatement {
+	rows, err := e.pool.Query(ctx, `SELECT regexp_replace(query, '\s+', ' ', 'g'), calls, total_exec_time, mean_exec_time,
+			total_exec_time / nullif(sum(total_exec_time) OVER (), 0)
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT $1`, n)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []TopStatement
+	for rows.Next() {
+		var s TopStatement
+		var share *float64
+		if rows.Scan(&s.Query, &s.Calls, &s.TotalMS, &s.MeanMS, &share) != nil {
+			return out
+		}
+		if share != nil {
+			s.Share = round2(*share)
+		}
+		if len(s.Query) > 110 {
+			s.Query = s.Query[:110] + "…"
+		}
+		s.TotalMS, s.MeanMS = round2(s.TotalMS), round2(s.MeanMS)
+		out = append(out, s)
+	}
+	return out
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,6 +106,9 @@ type Bridge struct {
 	gatherHelpdesk *gatherer[*helpdeskRequest, HelpdeskResult]
 	// intakeDeadline bounds the storing of one delivery.
 	intakeDeadline time.Duration
+
+	builtMu sync.Mutex
+	built   map[store.ConnectionID]builtConnector // see connection
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
