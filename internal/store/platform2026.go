@@ -156,7 +156,7 @@ func (q *Queries) MessageInConversation(ctx context.Context, id ConversationID, 
 func (q *Queries) LastCustomerWAMID(ctx context.Context, id ConversationID) (string, error) {
 	var wamid string
 	err := q.db.QueryRow(ctx, `SELECT wamid FROM messages WHERE conversation_id = $1 AND direction = 'in'
-		AND author IN ('customer', $2) AND kind <> $3 AND wamid IS NOT NULL
+		AND author IN ('customer', $2) AND kind NOT IN ($3, 'edit', 'revoke') AND wamid IS NOT NULL
 		ORDER BY wa_timestamp DESC NULLS LAST, seq DESC LIMIT 1`, id, AuthorCustomerAI, KindNote).Scan(&wamid)
 	if isNoRows(err) {
 		return "", nil
