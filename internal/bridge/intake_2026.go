@@ -2,10 +2,10 @@ package bridge
 
 import (
 	"context"
-	"time"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 

@@ -92,7 +92,9 @@ func TestHandoverNote(t *testing.T) {
 	h.hasNote(ticket, "Meta's AI handed this conversation over to relaydesk", "ai_agent → app")
 	h.eventually(func() bool { return h.count(`SELECT count(*) FROM conversations WHERE ai_holds`) == 0 }, "relaydesk holds it")
 	h.postWhatsAppBody(whatsapptest.PlatformFixture(t, "handover.json")) // a redelivery
-	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE kind = 'note' AND state = 'pending'`) == 0 }, "posted")
+	h.eventually(func() bool {
+		return h.count(`SELECT count(*) FROM messages WHERE kind = 'note' AND state = 'pending'`) == 0
+	}, "posted")
 	var handovers int
 	for _, n := range h.notes(ticket) {
 		if strings.Contains(n, "handed this conversation") {
