@@ -197,3 +197,45 @@ func TestPlayedStatusAndPricing(t *testing.T) {
 	}
 	h.noViolations()
 }
+
+// TestReadPolicyOnReply: under the "on_reply" policy an agent's reply first
+// marks the customer's last message read with the typing indicator (one
+// Graph call), then goes out; when that call fails the reply still goes.
+// Under "off" (the default) nothing is marked read.
+func TestReadPolicyOnReply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		policy string
+		fail   bool
+		reads  int
+	}{
+		{"off", store.ReadPolicyOff, false, 0},
+		{"on reply", store.ReadPolicyOnReply, false, 1},
+		{"on reply, Graph refuses the read", store.ReadPolicyOnReply, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{})
+			_, err := h.pool.Exec(context.Background(), `UPDATE whatsapp_accounts SET read_policy = $1`, tc.policy)
+			require.NoError(t, err)
+			if tc.fail {
+				h.graph.Fail(whatsapptest.Fault{Op: whatsapptest.OpMarkRead, HTTPStatus: 500, Code: 1, Message: "(#1) An unknown error occurred"})
+			}
+			d := whatsapptest.NewDelivery(phoneID).Text(customer, "first").Text(customer, "second")
+			h.postWhatsApp(d)
+			h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+			ticket := h.zd.Tickets()[0].ID
+			h.agentReplies(ticket, "On it")
+			h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "reply sent")
+			reads := h.graph.Reads()
+			require.Len(t, reads, tc.reads)
+			if tc.reads > 0 {
+				require.Equal(t, d.LastID(), reads[0].MessageID, "the customer's last message")
+				require.True(t, reads[0].Typing, "with the typing indicator")
+			}
+			h.noViolations()
+		})
+	}
+}
