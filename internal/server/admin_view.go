@@ -65,6 +65,7 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"summary":     summaryText,
 		"saidIn":      saidIn,
 		"baseProblem": baseProblem,
+		"webhookFields": func() []string { return webhookFields },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
