@@ -59,12 +59,12 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 			}
 			return ""
 		},
-		"healthClass": healthClass,
-		"stateClass":  stateClass,
-		"join":        strings.Join,
-		"summary":     summaryText,
-		"saidIn":      saidIn,
-		"baseProblem": baseProblem,
+		"healthClass":   healthClass,
+		"stateClass":    stateClass,
+		"join":          strings.Join,
+		"summary":       summaryText,
+		"saidIn":        saidIn,
+		"baseProblem":   baseProblem,
 		"webhookFields": func() []string { return webhookFields },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
