@@ -83,9 +83,13 @@ func (b *Bridge) deliverNote(ctx context.Context, ic *convCtx, m store.Message, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	first := connectors.Message{Body: "[relaydesk] " + body, Key: m.WAMID, At: m.CreatedAt}
+	if first.Key == "" {
+		first.Key = fmt.Sprintf("relaydesk-note-%d", m.ID) // an echo's note: its wamid is on the outbound row
+	}
 	if err != nil || connectors.Status(ticket.Status) == connectors.StatusClosed {
 		var mediaErr error
-		return b.postMessage(ctx, ic, m, connectors.Message{Body: "[relaydesk] " + body, Key: m.WAMID, At: m.CreatedAt}, &mediaErr)
+		return b.postMessage(ctx, ic, m, first, &mediaErr)
 	}
 	conn, err := b.connFor(ctx, ic, ticket.ConnectionID)
 	if err != nil {
@@ -99,7 +103,7 @@ func (b *Bridge) deliverNote(ctx context.Context, ic *convCtx, m store.Message, 
 	cancel()
 	if errors.Is(err, connectors.ErrTicketClosed) || connectors.IsNotFound(err) {
 		var mediaErr error
-		return b.openTicket(ctx, ic, m, connectors.Message{Body: "[relaydesk] " + body, Key: m.WAMID, At: m.CreatedAt}, &ticket, &mediaErr)
+		return b.openTicket(ctx, ic, m, first, &ticket, &mediaErr)
 	}
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, nil)

@@ -137,6 +137,24 @@ func TestBusinessAppEcho(t *testing.T) {
 	h.noViolations()
 }
 
+// TestBusinessAppEchoOpensTicket: the business writes first from the
+// WhatsApp Business app: the note opens the ticket (helpdesks need a first
+// comment), saying who wrote it, and nothing is sent.
+func TestBusinessAppEchoOpensTicket(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.postWhatsAppBody(whatsapptest.PlatformFixture(t, "echo.json"))
+	h.eventually(func() bool { return len(h.zd.Tickets()) == 1 }, "ticket")
+	ticket := h.zd.Tickets()[0].ID
+	h.eventually(func() bool { return len(h.zd.Comments(ticket)) == 1 }, "first comment")
+	require.True(t, strings.HasPrefix(h.zd.Comments(ticket)[0].Body,
+		"[relaydesk] Sent by the business from the WhatsApp Business app"), h.zd.Comments(ticket)[0].Body)
+	require.Contains(t, h.zd.Comments(ticket)[0].Body, "Hi Kerry, your order left the warehouse today.")
+	require.Equal(t, 0, h.count(`SELECT count(*) FROM conversations WHERE last_inbound_at IS NOT NULL`), "no window opened")
+	require.Empty(t, h.graph.Sent())
+	h.noViolations()
+}
+
 // TestCustomerEditAndRevoke: an edit shows the new text with the previous
 // kept; a revoke marks the message deleted for the agent; relaydesk keeps
 // the original's content.
