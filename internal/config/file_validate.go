@@ -65,6 +65,13 @@ func (f *File) validate(doc *yaml.Node, check KindChecker, fe *FileErrors) {
 		} else if a.SendRate < 0 || a.SendRate > 1000 {
 			fe.add(line("send_rate"), key("send_rate"), "must be from 1 to 1000 messages per second")
 		}
+		switch a.ReadPolicy {
+		case "":
+			a.ReadPolicy = "off"
+		case "off", "on_reply":
+		default:
+			fe.add(line("read_policy"), key("read_policy"), "must be off or on_reply")
+		}
 	}
 
 	helpdesks := map[string]bool{}

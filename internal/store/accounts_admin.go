@@ -162,21 +162,22 @@ func (q *Queries) DeclareAccount(ctx context.Context, n NewAccount) (AccountID, 
 	var tag string
 	err = q.db.QueryRow(ctx, `
 		INSERT INTO whatsapp_accounts AS w (name, phone_number_id, waba_id, display_phone_number, graph_url, graph_version,
-			send_rate, access_token, app_secret, verify_token, managed_by_file)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+			send_rate, access_token, app_secret, verify_token, managed_by_file, coexistence, read_policy)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true, $11, $12)
 		ON CONFLICT (name) DO UPDATE SET phone_number_id = excluded.phone_number_id, waba_id = excluded.waba_id,
 			display_phone_number = excluded.display_phone_number, graph_url = excluded.graph_url,
 			graph_version = excluded.graph_version, send_rate = excluded.send_rate,
 			access_token = excluded.access_token, app_secret = excluded.app_secret,
-			verify_token = excluded.verify_token, managed_by_file = true, updated_at = now()
+			verify_token = excluded.verify_token, managed_by_file = true,
+			coexistence = excluded.coexistence, read_policy = excluded.read_policy, updated_at = now()
 		WHERE (w.phone_number_id, w.waba_id, w.display_phone_number, w.graph_url, w.graph_version, w.send_rate,
-			w.access_token, w.app_secret, w.verify_token, w.managed_by_file)
+			w.access_token, w.app_secret, w.verify_token, w.managed_by_file, w.coexistence, w.read_policy)
 			IS DISTINCT FROM (excluded.phone_number_id, excluded.waba_id, excluded.display_phone_number,
 			excluded.graph_url, excluded.graph_version, excluded.send_rate, excluded.access_token,
-			excluded.app_secret, excluded.verify_token, true)
+			excluded.app_secret, excluded.verify_token, true, excluded.coexistence, excluded.read_policy)
 		RETURNING id, `+upsertTag,
 		n.Name, n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.GraphURL, n.GraphVersion, n.SendRate,
-		tok, app, ver).Scan(&id, &tag)
+		tok, app, ver, n.Coexistence, readPolicyOrOff(n.ReadPolicy)).Scan(&id, &tag)
 	d, err := declaredTag(err, tag)
 	if err != nil {
 		return 0, "", fmt.Errorf("declare account %q: %w", n.Name, err)
