@@ -197,7 +197,8 @@ type PricingCount struct {
 	Billable int       `json:"billable"`
 }
 
-// PricingByMonth counts a number's priced outbound messages per month (of
+// PricingByMonth counts a number's priced outbound messages (not echoes of
+// the Business app) per month (of
 // sending, UTC) and category, newest month first, for the last months
 // months.
 func (q *Queries) PricingByMonth(ctx context.Context, accountID AccountID, months int) ([]PricingCount, error) {
@@ -208,7 +209,7 @@ func (q *Queries) PricingByMonth(ctx context.Context, accountID AccountID, month
 	}, `SELECT date_trunc('month', m.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', m.pricing_category,
 			count(*), count(*) FILTER (WHERE m.pricing_billable)
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id
-		WHERE c.account_id = $1 AND m.pricing_category IS NOT NULL
+		WHERE c.account_id = $1 AND m.pricing_category IS NOT NULL AND NOT m.echo
 			AND m.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(months => $2 - 1)
 		GROUP BY 1, 2 ORDER BY 1 DESC, 2`, accountID, max(months, 1))
 	return out, wrap(err, "pricing of account %d", accountID)
