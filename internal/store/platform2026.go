@@ -198,9 +198,8 @@ type PricingCount struct {
 }
 
 // PricingByMonth counts a number's priced outbound messages (not echoes of
-// the Business app) per month (of
-// sending, UTC) and category, newest month first, for the last months
-// months.
+// the Business app) per month of sending (UTC) and category, newest month
+// first, for the last months months.
 func (q *Queries) PricingByMonth(ctx context.Context, accountID AccountID, months int) ([]PricingCount, error) {
 	out, err := list(ctx, q.db, func(row scanner) (PricingCount, error) {
 		var p PricingCount
