@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,23 +28,31 @@ type benchOpts struct {
 	jsonPath       string
 	profile        string // write a CPU profile of relaydesk during profilePhase here
 	profilePhase   string // "intake" or "e2e"
+	replicas       int    // 2: the end-to-end phase runs again with a second process
 }
 
 // Report is what `bench` prints and writes as JSON.
 type Report struct {
-	StartedAt    time.Time      `json:"started_at"`
-	Machine      Machine        `json:"machine"`
-	Settings     map[string]any `json:"settings"`
-	Pgbench      PgbenchResult  `json:"pgbench"`
-	River        RiverResult    `json:"river"`
-	Video        *VideoResult   `json:"video,omitempty"`
-	WarmUp       PhaseReport    `json:"warm_up"`
-	Intake       PhaseReport    `json:"intake"`
-	EndToEnd     PhaseReport    `json:"end_to_end"`
-	DB           DBReport       `json:"database"`
-	Ratios       Ratios         `json:"ratios"`
-	Targets      []Target       `json:"targets"`
-	Verification Verification   `json:"verification"`
+	StartedAt time.Time      `json:"started_at"`
+	Machine   Machine        `json:"machine"`
+	Settings  map[string]any `json:"settings"`
+	Pgbench   PgbenchResult  `json:"pgbench"`
+	River     RiverResult    `json:"river"`
+	Video     *VideoResult   `json:"video,omitempty"`
+	WarmUp    PhaseReport    `json:"warm_up"`
+	Intake    PhaseReport    `json:"intake"`
+	EndToEnd  PhaseReport    `json:"end_to_end"`
+	// EndToEndReplicas is the end-to-end phase again with a second
+	// relaydesk process on the same database, the webhooks spread
+	// round-robin over both (nil with -replicas 1).
+	EndToEndReplicas *PhaseReport `json:"end_to_end_two_replicas,omitempty"`
+	DB               DBReport     `json:"database"`
+	Ratios           Ratios       `json:"ratios"`
+	Targets          []Target     `json:"targets"`
+	Verification     Verification `json:"verification"`
+	// TopStatements are where PostgreSQL's execution time went, over the
+	// whole run (pg_stat_statements).
+	TopStatements []TopStatement `json:"top_statements,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -77,6 +86,7 @@ type PhaseReport struct {
 	DrainSeconds  float64   `json:"drain_seconds"`
 	Drained       bool      `json:"drained"`
 	Resources     Resources `json:"resources"`
+	Database      *PhaseDB  `json:"database,omitempty"`
 }
 
 // DBReport is the database's growth.
@@ -85,12 +95,19 @@ type DBReport struct {
 	SizeAfterMB     float64 `json:"size_after_mb"`
 	Messages        int64   `json:"messages"`
 	BytesPerMessage int64   `json:"bytes_per_message"`
+	// TableBytesPerMessage splits BytesPerMessage by table (indexes and
+	// TOAST included); river_job and webhook_events are transient (River's
+	// completed-job retention of 1 hour, RELAYDESK_WEBHOOK_RETENTION).
+	TableBytesPerMessage map[string]int64 `json:"table_bytes_per_message"`
 }
 
 // Ratios compare relaydesk with the references.
 type Ratios struct {
 	IntakeVsPgbench float64 `json:"intake_webhooks_vs_pgbench_tps"`
 	EndToEndVsRiver float64 `json:"end_to_end_vs_river_continuous"`
+	// TwoReplicasVsOne is the two-replica end-to-end phase's delivered
+	// rate over the one-replica phase's.
+	TwoReplicasVsOne float64 `json:"end_to_end_two_replicas_vs_one,omitempty"`
 }
 
 // Target is one goal of the issue, met or not.
@@ -152,7 +169,13 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		"relaydesk_workers": o.env.workers, "relaydesk_db_max_conns": o.env.dbConns, "reply_ratio": o.replyRatio,
 		"mix": "80% text, 10% image (24-120 KB), 4% PDF (128-256 KB), 6% location; 20% of deliveries batch 2-4 messages; 3-5% redeliveries",
 	}}
+	// The second replica serves only the two-replica phase.
+	for _, rd := range e.rds[1:] {
+		rd.stop(30 * time.Second)
+	}
 	l := e.loader()
+	l.useReplicas(e.baseURLs()[:1])
+	statements := e.enableStatementCounts(ctx)
 	rng := rand.New(rand.NewPCG(1, 2))
 	l.addMedia(e.graph, rng)
 	mon := &monitor{e: e, interval: 100 * time.Millisecond}
@@ -163,14 +186,21 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		go l.postStatuses(bg)
 	}
 	sizeBefore := e.dbSize(ctx)
+	tablesBefore := e.tableSizes(ctx)
 
 	log.Info("warm-up: one message in every conversation (opens the tickets)", "conversations", o.env.conversations)
 	warm := &phase{name: "warm-up"}
+	counted := func(p *phase, pr PhaseReport, before dbCounters) PhaseReport {
+		settleStats()
+		pr.Database = phaseDB(before, e.dbCounters(ctx, statements), p.messages.Load()+p.replies.Load(), p.webhooks.Load())
+		return pr
+	}
 	snap := mon.begin()
+	counters := e.dbCounters(ctx, statements)
 	l.run(ctx, warm, phaseCfg{sweep: true, convs: e.t.convs, concurrency: o.concurrency, rate: 300, duration: 10 * time.Minute})
 	res := mon.end(snap)
 	d, ok := l.drain(ctx, e, 5*time.Minute)
-	rep.WarmUp = phaseReport(warm, res, d, ok)
+	rep.WarmUp = counted(warm, phaseReport(warm, res, d, ok), counters)
 
 	if o.videoMB > 0 {
 		log.Info("large media: relaying one video", "mb", o.videoMB)
@@ -190,6 +220,7 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		stopProfile = startProfile(ctx, o.env.pprofListen, o.profile, o.duration)
 	}
 	snap = mon.begin()
+	counters = e.dbCounters(ctx, statements)
 	l.run(ctx, intake, phaseCfg{duration: o.duration, concurrency: o.concurrency, convs: e.t.convs, redeliver: 0.05, batch: 0.2, media: true})
 	res = mon.end(snap)
 	if stopProfile != nil {
@@ -199,7 +230,7 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		stopProfile = nil
 	}
 	d, ok = l.drain(ctx, e, 5*time.Minute)
-	rep.Intake = phaseReport(intake, res, d, ok)
+	rep.Intake = counted(intake, phaseReport(intake, res, d, ok), counters)
 
 	log.Info("end to end: open loop with agent replies and statuses", "rate", o.rate, "senders", o.e2eConcurrency, "seconds", o.duration.Seconds())
 	e.t.statusOn.Store(true)
@@ -207,9 +238,11 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 	if o.profile != "" && o.env.pprofListen != "" && o.profilePhase != "intake" {
 		stopProfile = startProfile(ctx, o.env.pprofListen, o.profile, o.duration)
 	}
+	e2eCfg := phaseCfg{duration: o.duration, rate: o.rate, concurrency: o.e2eConcurrency, convs: e.t.convs,
+		replyRatio: o.replyRatio, redeliver: 0.03, batch: 0.2, media: true}
 	snap = mon.begin()
-	l.run(ctx, e2e, phaseCfg{duration: o.duration, rate: o.rate, concurrency: o.e2eConcurrency, convs: e.t.convs,
-		replyRatio: o.replyRatio, redeliver: 0.03, batch: 0.2, media: true})
+	counters = e.dbCounters(ctx, statements)
+	l.run(ctx, e2e, e2eCfg)
 	res = mon.end(snap)
 	if stopProfile != nil {
 		if err := stopProfile(); err != nil {
@@ -217,14 +250,42 @@ func runBench(ctx context.Context, o benchOpts, out io.Writer) (*Report, error) 
 		}
 	}
 	d, ok = l.drain(ctx, e, 5*time.Minute)
-	rep.EndToEnd = phaseReport(e2e, res, d, ok)
+	rep.EndToEnd = counted(e2e, phaseReport(e2e, res, d, ok), counters)
 
+	if len(e.rds) > 1 {
+		log.Info("end to end again, two relaydesk processes on the one database", "rate", o.rate)
+		for _, rd := range e.rds[1:] {
+			if err := rd.start(); err != nil {
+				return nil, err
+			}
+			if err := rd.ready(ctx, 90*time.Second); err != nil {
+				return nil, err
+			}
+		}
+		l.useReplicas(e.baseURLs())
+		two := &phase{name: "end-to-end, 2 replicas"}
+		snap = mon.begin()
+		counters = e.dbCounters(ctx, statements)
+		l.run(ctx, two, e2eCfg)
+		res = mon.end(snap)
+		d, ok = l.drain(ctx, e, 5*time.Minute)
+		pr := counted(two, phaseReport(two, res, d, ok), counters)
+		rep.EndToEndReplicas = &pr
+		if rep.EndToEnd.DeliveredPerS > 0 {
+			rep.Ratios.TwoReplicasVsOne = round2(pr.DeliveredPerS / rep.EndToEnd.DeliveredPerS)
+		}
+	}
+
+	if statements {
+		rep.TopStatements = e.topStatements(ctx, 10)
+	}
 	rep.Verification = verify(ctx, e, true)
 	sizeAfter := e.dbSize(ctx)
 	msgs, _ := e.st.MessageCount(ctx)
 	rep.DB = DBReport{SizeBeforeMB: mb(sizeBefore), SizeAfterMB: mb(sizeAfter), Messages: msgs}
 	if msgs > 0 {
 		rep.DB.BytesPerMessage = (sizeAfter - sizeBefore) / msgs
+		rep.DB.TableBytesPerMessage = growthPerMessage(tablesBefore, e.tableSizes(ctx), msgs)
 	}
 	if rep.Pgbench.TPS > 0 {
 		rep.Ratios.IntakeVsPgbench = round2(rep.Intake.WebhooksPerS / rep.Pgbench.TPS)
@@ -293,7 +354,10 @@ func (r *Report) print(w io.Writer) {
 	for _, p := range []struct {
 		name string
 		r    PhaseReport
-	}{{"warm-up", r.WarmUp}, {"intake", r.Intake}, {"end-to-end", r.EndToEnd}} {
+	}{{"warm-up", r.WarmUp}, {"intake", r.Intake}, {"end-to-end", r.EndToEnd}, {"end-to-end, 2 replicas", deref(r.EndToEndReplicas)}} {
+		if p.r.Seconds == 0 {
+			continue
+		}
 		fmt.Fprintf(w, "\n%s (%.0f s): %d webhooks (%.0f/s), %d customer messages (%.0f/s), %d redeliveries, %d replies, %d statuses, %d failed attempts, %d rejected\n",
 			p.name, p.r.Seconds, p.r.Webhooks, p.r.WebhooksPerS, p.r.Messages, p.r.MessagesPerS, p.r.Redelivered, p.r.Replies, p.r.Statuses, p.r.Errors, p.r.Rejected)
 		fmt.Fprintf(w, "  webhook → 200:            %s\n", fmtSummary(p.r.Intake))
@@ -303,13 +367,39 @@ func (r *Report) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  drained in %.1f s (%v); relaydesk RSS peak %.0f MB, end %.0f MB; CPU cores: relaydesk %.2f, postgres %.2f, load tool %.2f\n",
 			p.r.DrainSeconds, p.r.Drained, p.r.Resources.RSSPeakMB, p.r.Resources.RSSEndMB, p.r.Resources.RelaydeskCores, p.r.Resources.PostgresCores, p.r.Resources.LoadToolCores)
+		if db := p.r.Database; db != nil {
+			fmt.Fprintf(w, "  database, load and drain: %d statements (%.1f per message or reply), %d commits (%.2f per webhook), %.1f MB WAL (%.0f bytes per message or reply)\n",
+				db.Statements, db.StatementsPerMessage, db.Commits, db.CommitsPerWebhook, float64(db.WALBytes)/(1<<20), db.WALBytesPerMessage)
+		}
 	}
 	if v := r.Video; v != nil {
 		fmt.Fprintf(w, "\nvideo %d MB: arrived %v, intact %v, %.1f s, RSS %.0f → peak %.0f MB (+%.1f MB)%s\n", v.SizeMB, v.Arrived, v.Intact, v.Seconds, v.RSSBeforeMB, v.RSSPeakMB, v.GrowthMB, errSuffix(v.Error))
 	}
 	fmt.Fprintf(w, "\ndatabase: %.1f MB → %.1f MB, %d messages, %d bytes per message (all tables, jobs and webhook log included)\n",
 		r.DB.SizeBeforeMB, r.DB.SizeAfterMB, r.DB.Messages, r.DB.BytesPerMessage)
-	fmt.Fprintf(w, "ratios: intake = %.2f × pgbench; end-to-end = %.2f × River continuous\n", r.Ratios.IntakeVsPgbench, r.Ratios.EndToEndVsRiver)
+	if len(r.DB.TableBytesPerMessage) > 0 {
+		names := make([]string, 0, len(r.DB.TableBytesPerMessage))
+		for n := range r.DB.TableBytesPerMessage {
+			names = append(names, n)
+		}
+		sort.Slice(names, func(i, j int) bool { return r.DB.TableBytesPerMessage[names[i]] > r.DB.TableBytesPerMessage[names[j]] })
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s %d", n, r.DB.TableBytesPerMessage[n]))
+		}
+		fmt.Fprintf(w, "  bytes per message by table: %s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, "ratios: intake = %.2f × pgbench; end-to-end = %.2f × River continuous", r.Ratios.IntakeVsPgbench, r.Ratios.EndToEndVsRiver)
+	if r.EndToEndReplicas != nil {
+		fmt.Fprintf(w, "; end-to-end with 2 replicas = %.2f × 1 replica (the processes share these cores: overhead, not speed-up)", r.Ratios.TwoReplicasVsOne)
+	}
+	fmt.Fprintln(w)
+	if len(r.TopStatements) > 0 {
+		fmt.Fprintf(w, "\nwhere PostgreSQL's execution time went (whole run, pg_stat_statements):\n")
+		for _, s := range r.TopStatements {
+			fmt.Fprintf(w, "  %4.0f%%  %7d calls  %6.2f ms each  %s\n", s.Share*100, s.Calls, s.MeanMS, s.Query)
+		}
+	}
 	printVerification(w, r.Verification)
 	fmt.Fprintf(w, "\ntargets:\n")
 	for _, t := range r.Targets {
@@ -354,4 +444,11 @@ func firstWords(s string, n int) string {
 		f = f[:n]
 	}
 	return strings.Join(f, " ")
+}
+
+func deref(p *PhaseReport) PhaseReport {
+	if p == nil {
+		return PhaseReport{}
+	}
+	return *p
 }

@@ -88,7 +88,9 @@ func startCluster(ctx context.Context, dir string) (*cluster, error) {
 }
 
 func (c *cluster) serverOpts() string {
-	return fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c max_connections=300", c.port, c.data)
+	// pg_stat_statements (in Debian's server package) lets the bench
+	// count statements per message.
+	return fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c max_connections=300 -c shared_preload_libraries=pg_stat_statements", c.port, c.data)
 }
 
 func (c *cluster) run(ctx context.Context, tool string, args ...string) error {

@@ -274,10 +274,12 @@ func (e *environment) loader() *loader {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 512
 	t.MaxConnsPerHost = 0
-	return &loader{
-		t: e.t, log: e.log, hc: &http.Client{Transport: t, Timeout: 15 * time.Second}, baseURLs: e.baseURLs(),
+	l := &loader{
+		t: e.t, log: e.log, hc: &http.Client{Transport: t, Timeout: 15 * time.Second},
 		publicID: e.publicID, appSecret: []byte(e.opts.appSecret), pnid: loadPhoneID, zd: e.zd, retryFor: 2 * time.Minute,
 	}
+	l.useReplicas(e.baseURLs())
+	return l
 }
 
 // baseURLs returns every replica's address.

@@ -35,7 +35,7 @@ type loader struct {
 	// baseURLs are the relaydesk replicas; each attempt goes to the next
 	// one, as a round-robin load balancer sends them, so a retry after a
 	// refused connection reaches another replica.
-	baseURLs  []string
+	baseURLs  atomic.Pointer[[]string]
 	next      atomic.Uint64
 	publicID  string
 	appSecret []byte
@@ -257,7 +257,8 @@ func (l *loader) post(ph *phase, path string, body []byte, h http.Header) bool {
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
-		url := l.baseURLs[int(l.next.Add(1)%uint64(len(l.baseURLs)))] + path
+		urls := *l.baseURLs.Load()
+		url := urls[int(l.next.Add(1)%uint64(len(urls)))] + path
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			panic(err)
@@ -339,3 +340,6 @@ func (l *loader) drain(ctx context.Context, env *environment, timeout time.Durat
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// useReplicas sends the next attempts round-robin to urls.
+func (l *loader) useReplicas(urls []string) { l.baseURLs.Store(&urls) }

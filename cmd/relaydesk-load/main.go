@@ -134,9 +134,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.profile, "cpuprofile", "", "with -pprof: save relaydesk's CPU profile of one phase to this file")
 	fs.StringVar(&o.profilePhase, "cpuprofile-phase", "e2e", "the phase -cpuprofile covers: intake or e2e")
+	fs.IntVar(&o.replicas, "replicas", 2, "2: run the end-to-end phase again with two relaydesk processes on the one database (1: skip it)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	if o.replicas < 1 || o.replicas > 2 {
+		return fmt.Errorf("-replicas: 1 or 2")
+	}
+	o.env.replicas = o.replicas
 	o.env.dbName = "relaydesk_load"
 	rep, err := runBench(ctx, o, stderr)
 	if err != nil {

@@ -80,7 +80,8 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
 	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
-		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe})
+		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe,
+		IntakeWindow: &cfg.IntakeWindow, IntakeBatch: cfg.IntakeBatch, IntakeDeadline: cfg.IntakeDeadline})
 	events := apievents.New(apievents.Opts{Store: st, Logger: log.With("component", "api_events")})
 	periodic := []*river.PeriodicJob{jobs.SweepPeriodic(), jobs.SchedulePollsPeriodic(), jobs.APICleanupPeriodic(), jobs.TemplatesPeriodic()}
 	if cfg.MessageRetention > 0 {

@@ -11,10 +11,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,6 +69,18 @@ type Opts struct {
 	// connection's name, the outcome class (see CallOutcome) and how long
 	// the answer's headers took.
 	ObserveCall func(target, name, outcome string, took time.Duration)
+	// IntakeWindow is how long a WhatsApp delivery may wait for others to
+	// share its transaction when the group transactions are all busy
+	// (RELAYDESK_INTAKE_WINDOW). Nil means DefaultIntakeWindow; zero turns
+	// group commit off (one transaction per delivery).
+	IntakeWindow *time.Duration
+	// IntakeBatch is the most deliveries one group transaction stores
+	// (RELAYDESK_INTAKE_BATCH, default DefaultIntakeBatch).
+	IntakeBatch int
+	// IntakeDeadline bounds how long a delivery may take to be stored
+	// before it is answered with a retriable 5xx (RELAYDESK_INTAKE_DEADLINE,
+	// default DefaultIntakeDeadline).
+	IntakeDeadline time.Duration
 }
 
 // DefaultInboundSettle is the settle window of Opts.InboundSettle when none
@@ -86,6 +100,15 @@ type Bridge struct {
 	apiBase    string
 	settle     time.Duration
 	observe    func(target, name, outcome string, took time.Duration)
+	// gather and gatherHelpdesk group the intakes' transactions (nil:
+	// one transaction per delivery).
+	gather         *gatherer[*intakeRequest, IntakeResult]
+	gatherHelpdesk *gatherer[*helpdeskRequest, HelpdeskResult]
+	// intakeDeadline bounds the storing of one delivery.
+	intakeDeadline time.Duration
+
+	builtMu sync.Mutex
+	built   map[store.ConnectionID]builtConnector // see connection
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
@@ -109,6 +132,16 @@ func New(opts Opts) *Bridge {
 	b.settle = DefaultInboundSettle
 	if opts.InboundSettle != nil {
 		b.settle = max(*opts.InboundSettle, 0)
+	}
+	b.intakeDeadline = cmp.Or(opts.IntakeDeadline, DefaultIntakeDeadline)
+	window := DefaultIntakeWindow
+	if opts.IntakeWindow != nil {
+		window = *opts.IntakeWindow
+	}
+	if window > 0 {
+		size := cmp.Or(opts.IntakeBatch, DefaultIntakeBatch)
+		b.gather = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeGroup)
+		b.gatherHelpdesk = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeHelpdeskGroup)
 	}
 	return b
 }

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/riverqueue/river"
@@ -57,28 +58,112 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 	case err != nil:
 		return res, &RejectError{RejectMalformed, err}
 	}
-	err = b.store.InTx(ctx, func(tx *store.Tx) error {
-		res = HelpdeskResult{Kind: row.Kind}
-		jobs, err := b.storeEvents(ctx, tx, row, events, &res)
+	r := &helpdeskRequest{row: row, events: events, body: body}
+	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
+	defer cancel()
+	if b.gatherHelpdesk != nil {
+		return b.gatherHelpdesk.do(ctx, r)
+	}
+	res, err = b.storeHelpdeskAlone(ctx, r)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		return res, fmt.Errorf("%w: %v", ErrIntakeDeadline, err)
+	}
+	return res, err
+}
+
+// helpdeskRequest is one authenticated helpdesk webhook to store.
+type helpdeskRequest struct {
+	row    store.Connection
+	events []connectors.Event
+	body   []byte
+}
+
+// storeHelpdeskAlone stores one helpdesk webhook in a transaction of its own.
+func (b *Bridge) storeHelpdeskAlone(ctx context.Context, r *helpdeskRequest) (HelpdeskResult, error) {
+	var res HelpdeskResult
+	err := b.store.InTx(ctx, func(tx *store.Tx) error {
+		var jobs []river.InsertManyParams
+		var err error
+		res, jobs, err = b.storeHelpdesk(ctx, tx, r)
 		if err != nil {
 			return err
 		}
-		outcome := OutcomeNew
-		if res.Replies == 0 && res.Statuses == 0 {
-			outcome = OutcomeDuplicate
-		}
-		if _, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
-			Source: row.Kind, Outcome: outcome, Body: body,
-			Summary: map[string]any{"connection": row.Name, "replies": res.Replies, "statuses": res.Statuses, "ignored": res.Ignored},
-		}); err != nil {
+		if _, err := tx.InsertWebhookEvent(ctx, helpdeskEvent(r, res)); err != nil {
 			return err
 		}
-		if err := tx.TouchWebhook(ctx, row.ID); err != nil {
+		if err := tx.TouchWebhook(ctx, r.row.ID); err != nil {
 			return err
 		}
 		return b.enqueue(ctx, tx, jobs)
 	})
 	return res, err
+}
+
+// storeHelpdeskGroup stores a group of helpdesk webhooks in one
+// transaction (one multi-row insert of their raw events, one River insert)
+// and answers each; when that fails, it stores them one by one.
+func (b *Bridge) storeHelpdeskGroup(ctx context.Context, reqs []*grouped[*helpdeskRequest, HelpdeskResult]) {
+	if len(reqs) == 1 {
+		reqs[0].answer(b.storeHelpdeskAlone(ctx, reqs[0].req))
+		return
+	}
+	results := make([]HelpdeskResult, len(reqs))
+	err := b.store.InTx(ctx, func(tx *store.Tx) error {
+		var jobs []river.InsertManyParams
+		events := make([]store.WebhookEvent, len(reqs))
+		touched := map[store.ConnectionID]bool{}
+		for i, gr := range reqs {
+			res, j, err := b.storeHelpdesk(ctx, tx, gr.req)
+			if err != nil {
+				return err
+			}
+			results[i], events[i] = res, helpdeskEvent(gr.req, res)
+			jobs = append(jobs, j...)
+			if !touched[gr.req.row.ID] {
+				touched[gr.req.row.ID] = true
+				if err := tx.TouchWebhook(ctx, gr.req.row.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.InsertWebhookEvents(ctx, events); err != nil {
+			return err
+		}
+		return b.enqueue(ctx, tx, jobs)
+	})
+	if err == nil || ctx.Err() != nil {
+		for i, r := range reqs {
+			if err != nil {
+				results[i] = HelpdeskResult{Kind: r.req.row.Kind}
+			}
+			r.answer(results[i], err)
+		}
+		return
+	}
+	b.log.Info("group commit failed; storing its helpdesk webhooks one by one", "webhooks", len(reqs), "err", err)
+	for _, r := range reqs {
+		r.answer(b.storeHelpdeskAlone(ctx, r.req))
+	}
+}
+
+// storeHelpdesk stores one webhook's events in tx and returns its result
+// and the jobs to enqueue.
+func (b *Bridge) storeHelpdesk(ctx context.Context, tx *store.Tx, r *helpdeskRequest) (HelpdeskResult, []river.InsertManyParams, error) {
+	res := HelpdeskResult{Kind: r.row.Kind}
+	jobs, err := b.storeEvents(ctx, tx, r.row, r.events, &res)
+	return res, jobs, err
+}
+
+// helpdeskEvent is the raw event row of a helpdesk webhook.
+func helpdeskEvent(r *helpdeskRequest, res HelpdeskResult) store.WebhookEvent {
+	outcome := OutcomeNew
+	if res.Replies == 0 && res.Statuses == 0 {
+		outcome = OutcomeDuplicate
+	}
+	return store.WebhookEvent{
+		Source: r.row.Kind, Outcome: outcome, Body: r.body,
+		Summary: compactSummary(map[string]any{"connection": r.row.Name, "replies": res.Replies, "statuses": res.Statuses, "ignored": res.Ignored}),
+	}
 }
 
 // storeEvents stores a connection's events (from a webhook, a poll or the

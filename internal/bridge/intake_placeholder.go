@@ -20,6 +20,9 @@ const placeholderBody = "[relaydesk could not store this WhatsApp message as rec
 // unstorable and skipped (zero ConversationID), and the delivery's other
 // customers are stored all the same.
 func (b *Bridge) recordInbound(ctx context.Context, tx *store.Tx, in store.Inbound, res *IntakeResult) (store.InboundResult, error) {
+	if r, ok := res.recordedInGroup(in); ok {
+		return r, nil
+	}
 	var r store.InboundResult
 	err := tx.Savepoint(ctx, func(sp *store.Tx) error {
 		var err error

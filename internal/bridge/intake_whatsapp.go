@@ -68,6 +68,13 @@ type IntakeResult struct {
 	// thousands of ids costs no more than a few in logs and summaries.
 	UnknownCount int
 	Unknown      []string
+	// SignedNoteNeeded: the delivery's number is not yet known as verified
+	// and healthy, so the caller records what its signature proves.
+	SignedNoteNeeded bool
+
+	// group holds what a group commit already stored for this delivery
+	// (nil when it is stored alone).
+	group *groupMemo
 }
 
 // maxUnknownIDs is how many unknown phone_number_ids a result names.
@@ -116,23 +123,37 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		return res, &RejectError{reason, err}
 	}
 	accounts = signedBy(accounts, secrets, secrets[matched])
-	err = b.store.InTx(ctx, func(tx *store.Tx) error {
+	r := &intakeRequest{body: body, batch: batch, accounts: accounts}
+	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
+	defer cancel()
+	if b.gather != nil {
+		return b.gather.do(ctx, r)
+	}
+	res, err = b.storeAlone(ctx, r)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		return res, fmt.Errorf("%w: %v", ErrIntakeDeadline, err)
+	}
+	return res, err
+}
+
+// intakeRequest is one signed delivery to store, with the accounts its
+// signature vouches for.
+type intakeRequest struct {
+	body     []byte
+	batch    *whatsapp.Batch
+	accounts []store.Account
+}
+
+// storeAlone stores one delivery in a transaction of its own.
+func (b *Bridge) storeAlone(ctx context.Context, r *intakeRequest) (IntakeResult, error) {
+	var res IntakeResult
+	err := b.store.InTx(ctx, func(tx *store.Tx) error {
 		res = IntakeResult{}
-		jobs, err := b.storeBatch(ctx, tx, accounts, batch, &res)
+		jobs, err := b.storeBatch(ctx, tx, r.accounts, r.batch, &res)
 		if err != nil {
 			return err
 		}
-		res.Outcome = outcome(res)
-		var accountID *store.AccountID
-		if len(accounts) == 1 {
-			accountID = &accounts[0].ID
-		}
-		id, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{
-			Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: body,
-			Summary: map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
-				"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
-				"placeholders": res.Placeholders, "unstorable": res.Unstorable, "foreign_statuses": res.ForeignStatuses},
-		})
+		id, err := tx.InsertWebhookEvent(ctx, webhookEvent(r, &res))
 		if err != nil {
 			return err
 		}
@@ -140,6 +161,43 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 		return b.enqueue(ctx, tx, jobs)
 	})
 	return res, err
+}
+
+// webhookEvent is the raw event row of a delivery whose changes res
+// describes; it also sets res.Outcome and res.SignedNoteNeeded.
+func webhookEvent(r *intakeRequest, res *IntakeResult) store.WebhookEvent {
+	res.Outcome = outcome(*res)
+	var accountID *store.AccountID
+	if len(r.accounts) == 1 {
+		a := r.accounts[0]
+		accountID = &a.ID
+		res.SignedNoteNeeded = a.VerifiedAt == nil || a.Health == "unknown"
+	}
+	return store.WebhookEvent{
+		Source: "whatsapp", AccountID: accountID, Outcome: res.Outcome, Body: r.body,
+		Summary: compactSummary(map[string]any{"new": res.NewMessages, "duplicates": res.Duplicates, "statuses": res.Statuses,
+			"account_events": res.AccountEvents, "unknown_numbers": res.Unknown, "unknown_count": res.UnknownCount, "clamped_timestamps": res.ClampedTimestamps,
+			"placeholders": res.Placeholders, "unstorable": res.Unstorable, "foreign_statuses": res.ForeignStatuses}),
+	}
+}
+
+// compactSummary leaves out a summary's zero counts and empty lists: the
+// admin page shows them as absent anyway, and every raw event stores its
+// summary (about 150 bytes a delivery less).
+func compactSummary(m map[string]any) map[string]any {
+	for k, v := range m {
+		switch v := v.(type) {
+		case int:
+			if v == 0 {
+				delete(m, k)
+			}
+		case []string:
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	return m
 }
 
 // namedAccounts reads the enabled accounts a delivery names, with their
@@ -238,41 +296,10 @@ func outcome(r IntakeResult) string {
 // jobs to enqueue.
 func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Account, ch whatsapp.Change, res *IntakeResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
-
-	// Group messages by customer, keeping their order. Number changes are
-	// applied after the messages are stored, so the contact exists.
-	var order []string
-	byCustomer := map[string][]store.InboundMessage{}
-	customers := map[string]store.Customer{}
-	type numberChange struct {
-		old   store.Customer
-		newID string
-		at    time.Time
-	}
-	var changes []numberChange
-	for _, m := range ch.Messages {
-		cu := customerOf(ch, m)
-		if m.ID == "" || (cu.WaID == "" && cu.UserID == "") {
-			continue // nothing to key it on; kept in webhook_events
-		}
-		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
-			at, _ := saneTimestamp(m.Timestamp, b.now())
-			changes = append(changes, numberChange{cu, m.System.NewWaID, at})
-		}
-		key := cu.Key()
-		if _, ok := byCustomer[key]; !ok {
-			order = append(order, key)
-			customers[key] = cu
-		}
-		im, clamped := inboundMessage(m, b.now())
-		if clamped {
-			res.ClampedTimestamps++
-		}
-		byCustomer[key] = append(byCustomer[key], im)
-	}
-	for _, key := range order {
-		msgs := byCustomer[key]
-		in := store.Inbound{AccountID: acc.ID, Customer: customers[key], Messages: msgs}
+	inbounds, changes, clamped := b.groupInbound(acc, ch)
+	res.ClampedTimestamps += clamped
+	for _, in := range inbounds {
+		msgs := in.Messages
 		r, err := b.recordInbound(ctx, tx, in, res)
 		if err != nil {
 			return nil, err
@@ -298,12 +325,12 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			jobs = append(jobs, river.InsertManyParams{Args: DeliverInboundArgs{ConversationID: r.ConversationID}})
 		}
 		if r.Inserted > 0 {
-			if err := b.emitReceived(ctx, tx, acc.ID, r.InsertedIDs); err != nil {
+			if err := b.emitReceivedIn(ctx, tx, res, acc.ID, r.InsertedIDs); err != nil {
 				return nil, err
 			}
 			// The customer wrote: the 24-hour window is open again, so
 			// replies held for it can go.
-			held, err := tx.ReleaseWaiting(ctx, r.ConversationID)
+			held, err := b.releaseWaiting(ctx, tx, res, r.ConversationID)
 			if err != nil {
 				return nil, err
 			}
@@ -373,6 +400,51 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		}
 	}
 	return jobs, nil
+}
+
+// numberChange is a user_changed_number system message: applied after the
+// messages are stored, so the contact exists.
+type numberChange struct {
+	old   store.Customer
+	newID string
+	at    time.Time
+}
+
+// groupInbound groups a change's messages by customer, in their order, as
+// they are recorded: one store.Inbound per customer. It also returns the
+// number changes the messages announce and how many timestamps were out of
+// range (stored with the arrival time).
+func (b *Bridge) groupInbound(acc store.Account, ch whatsapp.Change) ([]store.Inbound, []numberChange, int) {
+	var order []string
+	byCustomer := map[string][]store.InboundMessage{}
+	customers := map[string]store.Customer{}
+	var changes []numberChange
+	clamped := 0
+	for _, m := range ch.Messages {
+		cu := customerOf(ch, m)
+		if m.ID == "" || (cu.WaID == "" && cu.UserID == "") {
+			continue // nothing to key it on; kept in webhook_events
+		}
+		if m.System != nil && m.System.Type == whatsapp.SystemUserChangedNumber && m.System.NewWaID != "" {
+			at, _ := saneTimestamp(m.Timestamp, b.now())
+			changes = append(changes, numberChange{cu, m.System.NewWaID, at})
+		}
+		key := cu.Key()
+		if _, ok := byCustomer[key]; !ok {
+			order = append(order, key)
+			customers[key] = cu
+		}
+		im, c := inboundMessage(m, b.now())
+		if c {
+			clamped++
+		}
+		byCustomer[key] = append(byCustomer[key], im)
+	}
+	inbounds := make([]store.Inbound, 0, len(order))
+	for _, key := range order {
+		inbounds = append(inbounds, store.Inbound{AccountID: acc.ID, Customer: customers[key], Messages: byCustomer[key]})
+	}
+	return inbounds, changes, clamped
 }
 
 // customerOf is the customer who sent m: its entry in the change's

@@ -270,6 +270,13 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 	if err != nil {
 		return nil, fmt.Errorf("load connection %d: %w", id, err)
 	}
+	key := row.BuildKey()
+	b.builtMu.Lock()
+	built, ok := b.built[id]
+	b.builtMu.Unlock()
+	if ok && built.key == key {
+		return &connection{row: row, c: built.c}, nil
+	}
 	creds, err := b.store.Credentials(row)
 	if err != nil {
 		return nil, err
@@ -278,7 +285,22 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 	if err != nil {
 		return nil, fmt.Errorf("connection %s: %w", row.Name, err)
 	}
+	b.builtMu.Lock()
+	if b.built == nil {
+		b.built = map[store.ConnectionID]builtConnector{}
+	}
+	b.built[id] = builtConnector{key: key, c: c}
+	b.builtMu.Unlock()
 	return &connection{row: row, c: c}, nil
+}
+
+// builtConnector is a connector kept while its connection's row is
+// unchanged: credentials are decrypted and the connector built once, and
+// its per-requester locks and caches are shared by every job of the
+// process (connectors are safe for concurrent use).
+type builtConnector struct {
+	key string
+	c   connectors.Connector
 }
 
 // connFor returns a helpdesk connection's connector, built once per drain.

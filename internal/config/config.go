@@ -46,6 +46,11 @@ type Config struct {
 	// InboundSettle is how long customer messages wait for late webhooks of
 	// their burst before any is posted (0: off).
 	InboundSettle time.Duration
+	// IntakeWindow, IntakeBatch and IntakeDeadline are the WhatsApp
+	// intake's group commit (window 0: one transaction per delivery).
+	IntakeWindow   time.Duration
+	IntakeBatch    int
+	IntakeDeadline time.Duration
 	// AllowPrivateURLs lets the admin page take Graph and helpdesk URLs on
 	// loopback or link-local addresses (tests, demos).
 	AllowPrivateURLs bool
@@ -85,6 +90,9 @@ var Vars = []Var{
 	{"RELAYDESK_FETCH_POLL_INTERVAL", "1s", "how often River looks for jobs when no insert notification came (Go duration, from the cooldown to 1m)"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
+	{"RELAYDESK_INTAKE_WINDOW", "2ms", "how long a WhatsApp delivery may wait for others to share one database transaction when the intake's transactions are busy (Go duration, 0 to 50ms; 0 stores each delivery in its own)"},
+	{"RELAYDESK_INTAKE_BATCH", "64", "most WhatsApp deliveries stored by one intake transaction (1 to 1000)"},
+	{"RELAYDESK_INTAKE_DEADLINE", "10s", "how long a WhatsApp delivery may take to be stored before it is answered 503 so Meta retries it (Go duration, 100ms to 60s)"},
 	{"RELAYDESK_ALLOW_PRIVATE_URLS", "false", "true to let the admin page take Graph and helpdesk URLs on loopback or link-local addresses (only for tests and demos whose fakes run on 127.0.0.1)"},
 	{"RELAYDESK_CALL_TIMEOUT", "30s", "how long one call to a helpdesk or to Graph may take before it counts as a transient failure (Go duration, 1s to 5m)"},
 	{"RELAYDESK_MESSAGE_RETENTION", "", "how long message bodies and payloads are kept, e.g. 2160h for 90 days (Go duration, at least 24h; unset keeps them)"},
@@ -93,6 +101,10 @@ var Vars = []Var{
 // maxInboundSettle bounds RELAYDESK_INBOUND_SETTLE: the window is latency
 // added to every burst, and the job holds its conversation meanwhile.
 const maxInboundSettle = 10 * time.Second
+
+// maxIntakeWindow bounds RELAYDESK_INTAKE_WINDOW: the wait is latency
+// added to a delivery under load.
+const maxIntakeWindow = 50 * time.Millisecond
 
 // maxCallTimeout bounds RELAYDESK_CALL_TIMEOUT: a delivery job holds its
 // conversation while it waits.
@@ -143,6 +155,15 @@ func Load(getenv Getenv) (*Config, error) {
 	c.InboundSettle = p.duration("RELAYDESK_INBOUND_SETTLE", 0)
 	if c.InboundSettle > maxInboundSettle {
 		p.fail("RELAYDESK_INBOUND_SETTLE", "a Go duration from 0 to "+maxInboundSettle.String()+", e.g. 1s")
+	}
+	c.IntakeWindow = p.duration("RELAYDESK_INTAKE_WINDOW", 0)
+	if c.IntakeWindow > maxIntakeWindow {
+		p.fail("RELAYDESK_INTAKE_WINDOW", "a Go duration from 0 to "+maxIntakeWindow.String()+", e.g. 2ms")
+	}
+	c.IntakeBatch = p.integer("RELAYDESK_INTAKE_BATCH", 1, 1000)
+	c.IntakeDeadline = p.duration("RELAYDESK_INTAKE_DEADLINE", 100*time.Millisecond)
+	if c.IntakeDeadline > time.Minute {
+		p.fail("RELAYDESK_INTAKE_DEADLINE", "a Go duration from 100ms to 1m, e.g. 10s")
 	}
 	if p.str("RELAYDESK_MESSAGE_RETENTION") != "" {
 		c.MessageRetention = p.duration("RELAYDESK_MESSAGE_RETENTION", 24*time.Hour)

@@ -63,6 +63,13 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 		RescueStuckJobsAfter: 16 * time.Minute,
 		FetchCooldown:        opts.FetchCooldown,
 		FetchPollInterval:    opts.FetchPollInterval,
+		// A completed job holds nothing the messages table does not: what
+		// was delivered, when and how is there. An hour keeps them for a
+		// look at River's own state after an incident, and costs about a
+		// twenty-fourth of River's default of a day (docs/performance.md,
+		// "Storage per message"). Failed (discarded) jobs keep River's
+		// default of 7 days.
+		CompletedJobRetentionPeriod: time.Hour,
 	}
 	if opts.RescueAfter > 0 {
 		cfg.RescueStuckJobsAfter = opts.RescueAfter

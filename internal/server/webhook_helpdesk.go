@@ -43,6 +43,10 @@ func (s *Server) helpdeskDeliver(c echo.Context) error {
 		}
 		return s.rejectHelpdesk(c, rej.Reason, code, len(body))
 	}
+	if errors.Is(err, bridge.ErrIntakeDeadline) {
+		s.log.Warn("helpdesk webhook not stored in time; answered 503 so the helpdesk retries", "err", err, "request_id", requestID(c))
+		return c.String(http.StatusServiceUnavailable, "not stored yet, retry\n")
+	}
 	if err != nil {
 		return err
 	}

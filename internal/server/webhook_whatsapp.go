@@ -70,11 +70,15 @@ func (s *Server) whatsappDeliver(c echo.Context) error {
 		}
 		return s.reject(c, rej.Reason, code, len(body))
 	}
+	if errors.Is(err, bridge.ErrIntakeDeadline) {
+		s.log.Warn("whatsapp delivery not stored in time; answered 503 so Meta retries", "err", err, "request_id", requestID(c))
+		return c.String(http.StatusServiceUnavailable, "not stored yet, retry\n")
+	}
 	if err != nil {
 		return err // 500: Meta retries
 	}
 	s.webhookMetrics.accepted.WithLabelValues(res.Outcome).Inc()
-	if res.EventID != 0 {
+	if res.EventID != 0 && res.SignedNoteNeeded {
 		// Stored, so signed: the number is verified and healthy from its
 		// first delivery. The delivery is already safe; a failure here only
 		// leaves the badges as they were.

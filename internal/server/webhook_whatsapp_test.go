@@ -39,6 +39,12 @@ type testBundle struct {
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the bridge's options changed by edit.
+func setupWith(t testing.TB, edit func(*bridge.Opts)) *testBundle {
+	t.Helper()
 	st := testdb.NewStore(t)
 	pool := st.Pool()
 	applyFile(t, st, &config.File{Path: "test", WhatsApp: []config.WhatsAppEntry{{
@@ -47,7 +53,11 @@ func setup(t testing.TB) *testBundle {
 	}}})
 
 	log := slog.New(slog.DiscardHandler)
-	br := bridge.New(bridge.Opts{Store: st, Logger: log})
+	opts := bridge.Opts{Store: st, Logger: log}
+	if edit != nil {
+		edit(&opts)
+	}
+	br := bridge.New(opts)
 	client, err := jobs.NewClient(jobs.Opts{Store: st, Logger: log, InsertOnly: true, RegisterWorkers: jobs.AddBridgeWorkers(br)})
 	require.NoError(t, err)
 	br.SetJobs(client)

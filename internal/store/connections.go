@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -38,6 +40,22 @@ type Connection struct {
 	// settingsDigest identifies the kind, base URL, settings and
 	// credentials read (see migration 006).
 	settingsDigest string
+}
+
+// BuildKey names what a connector is built from: the name, kind, base
+// URL, settings and sealed credentials and OAuth token. Two rows with the
+// same key build the same connector, so a connector can be kept until its
+// row changes (a refreshed OAuth token changes the key).
+func (c Connection) BuildKey() string {
+	h := sha256.New()
+	settings, _ := json.Marshal(c.Settings) // maps marshal with sorted keys
+	for _, part := range [][]byte{[]byte(c.Name), []byte(c.Kind), []byte(c.BaseURL), settings, []byte(c.settingsDigest), c.credentials, c.oauthToken} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 const connectionColumns = `id, name, kind, public_id, base_url, settings, poll_cursor, enabled, managed_by_file,
