@@ -2,6 +2,7 @@ package whatsapp_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,5 +123,38 @@ func TestParseToleratesNewFieldsAndTypes(t *testing.T) {
 	} {
 		_, err := whatsapp.ParseDelivery([]byte(body))
 		require.NoError(t, err, body)
+	}
+}
+
+// TestHandoverShapes reads handovers in the shapes the documentation allows
+// (one notification as the value, or a list of them) and says who holds the
+// thread after each.
+func TestHandoverShapes(t *testing.T) {
+	const envelope = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messaging_handovers","value":%s}]}]}`
+	tests := []struct {
+		name  string
+		value string
+		want  whatsapp.Handover
+		owner string
+	}{
+		{"taken from us, no roles", `{"metadata":{"phone_number_id":"106540352242922"},"type":"control_taken","sender":{"user_id":"US.123"},"control_taken":{}}`,
+			whatsapp.Handover{Type: whatsapp.HandoverControlTaken, UserID: "US.123"}, whatsapp.OwnerAI},
+		{"passed to the AI", `{"metadata":{"phone_number_id":"106540352242922"},"type":"control_passed","wa_id":"16505551234","control_passed":{"previous_owner_role":"app","new_owner_role":"ai_agent"}}`,
+			whatsapp.Handover{Type: whatsapp.HandoverControlPassed, WaID: "16505551234", PreviousOwner: "app", NewOwner: "ai_agent"}, whatsapp.OwnerAI},
+		{"a list, to a human agent", `{"metadata":{"phone_number_id":"106540352242922"},"messaging_handovers":[{"from":"+16505551234","control_passed":{"previous_owner":"ai_agent","new_owner":"human_agent"}}]}`,
+			whatsapp.Handover{Type: whatsapp.HandoverControlPassed, WaID: "16505551234", PreviousOwner: "ai_agent", NewOwner: "human_agent"}, whatsapp.OwnerApp},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := whatsapp.ParseDelivery([]byte(fmt.Sprintf(envelope, tc.value)))
+			require.NoError(t, err)
+			require.Len(t, b.Changes, 1)
+			require.Equal(t, whatsapptest.FixturePhoneNumberID, b.Changes[0].PhoneNumberID)
+			require.Len(t, b.Changes[0].Handovers, 1)
+			h := b.Changes[0].Handovers[0]
+			h.Raw = nil
+			require.Equal(t, tc.want, h)
+			require.Equal(t, tc.owner, h.NowOwner())
+		})
 	}
 }
