@@ -257,3 +257,29 @@ func TestReadPolicyOnReply(t *testing.T) {
 		})
 	}
 }
+
+// TestCoexistenceSendCap: a coexistence number's send bucket holds at most
+// 20 tokens (Meta's fixed 20 messages per second) whatever its send rate;
+// another number's holds its send rate. After the first reply the bucket is
+// created full less one token.
+func TestCoexistenceSendCap(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		coexistence bool
+		want        float64
+	}{{"coexistence number", true, 19}, {"cloud API number", false, 79}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{})
+			_, err := h.pool.Exec(context.Background(), `UPDATE whatsapp_accounts SET coexistence = $1, send_rate = 80`, tc.coexistence)
+			require.NoError(t, err)
+			ticket := h.openTicket("hello")
+			h.agentReplies(ticket, "hi")
+			h.eventually(func() bool { return len(h.sentTexts()) == 1 }, "reply sent")
+			var tokens float64
+			require.NoError(t, h.pool.QueryRow(context.Background(), `SELECT tokens FROM rate_buckets WHERE key = $1`, "wa:"+phoneID).Scan(&tokens))
+			require.InDelta(t, tc.want, tokens, 0.001)
+		})
+	}
+}
