@@ -100,7 +100,9 @@ type Message struct {
 	StatusAt *time.Time          `json:"status_at"`
 	Error    *store.MessageError `json:"error"`
 	WAMID    string              `json:"wamid"`
-	// Author is "customer", "agent:<helpdesk user id>" or "app:<application name>".
+	// Author is "customer", "agent:<helpdesk user id>" or "app:<application name>",
+	// or one of the 2026 authors (store.AuthorCustomerAI, AuthorMetaAI,
+	// AuthorBusinessApp, AuthorWhatsApp).
 	Author string `json:"author"`
 	// Timestamp is WhatsApp's time of an inbound message, else CreatedAt.
 	Timestamp time.Time `json:"timestamp"`

@@ -39,11 +39,20 @@ var errMediaGone = errors.New("media no longer available")
 // should stop and be retried or snoozed.
 func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) error {
 	wm := inboundOf(m)
+	if note, ok, err := b.noteOf(ctx, ic, m, wm); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return b.deliverNote(ctx, ic, m, note)
+	}
 	if wm.Type == whatsapp.TypeReaction && wm.Reaction != nil {
 		return b.deliverReaction(ctx, ic, m, *wm.Reaction)
 	}
 	var mediaErr error
 	msg := connectors.Message{Body: b.withQuote(ctx, ic, wm, msgconv.Render(wm)), Key: m.WAMID, At: m.CreatedAt}
+	if m.Author == store.AuthorCustomerAI {
+		msg.Body = handledByAIPrefix + msg.Body
+	}
 	if m.WATimestamp != nil {
 		msg.At = *m.WATimestamp
 	}

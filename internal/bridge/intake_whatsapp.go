@@ -258,6 +258,9 @@ func (b *Bridge) storeBatch(ctx context.Context, tx *store.Tx, accounts []store.
 	var jobs []river.InsertManyParams
 	for _, ch := range batch.Changes {
 		acc, ok := byPhone[ch.PhoneNumberID]
+		if !ok && ch.PhoneNumberID == "" && ch.Field == whatsapp.FieldMessagingHandovers {
+			acc, ok = onlyAccountOf(accounts, ch.WABAID) // a handover naming no number [unverified shape]
+		}
 		if !ok {
 			res.noteUnknown(ch.PhoneNumberID)
 			continue
@@ -304,6 +307,11 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		if r.ConversationID == 0 {
 			continue // not even a placeholder could be stored; the raw event keeps it
 		}
+		if ch.Field == whatsapp.FieldStandby {
+			if err := b.markStandby(ctx, tx, r.ConversationID, r.InsertedIDs); err != nil {
+				return nil, err
+			}
+		}
 		res.NewMessages += r.Inserted
 		if r.Inserted > 0 {
 			if res.NewByNumber == nil {
@@ -336,6 +344,14 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		}
 	}
 
+	// Echoes, Meta's AI replies and handovers: shown on the ticket as
+	// notes, never sent, never opening the window.
+	side, err := b.storeSide(ctx, tx, acc, ch, res)
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, side...)
+
 	// Only the contact of this number's business changes: the delivery
 	// was signed by this number's app.
 	for _, c := range changes {
@@ -356,6 +372,12 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			b.log.Debug("status for another number's message ignored", "account", acc.Name, "status", st.Status)
 			res.ForeignStatuses++
 			continue
+		}
+		if st.Pricing != nil && r.Found {
+			if err := tx.RecordPricing(ctx, acc.ID, st.ID, store.Pricing{Category: st.Pricing.Category,
+				Billable: st.Pricing.Billable, Type: st.Pricing.Type, Model: st.Pricing.PricingModel}); err != nil {
+				return nil, err
+			}
 		}
 		if r.Advanced {
 			if err := b.emitStatus(ctx, tx, acc.ID, r.MessageID); err != nil {
@@ -504,6 +526,8 @@ func inboundMessage(m whatsapp.Message, now time.Time) (store.InboundMessage, bo
 		im.Body = m.Button.Text
 	case m.Reaction != nil:
 		im.Body = m.Reaction.Emoji
+	case m.Edit != nil:
+		im.Body = m.Edit.NewText()
 	}
 	if m.Type == "" {
 		im.Kind = whatsapp.TypeUnknown

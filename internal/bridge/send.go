@@ -65,6 +65,8 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		return b.sendTemplateReply(ctx, cc, m, r, conn, attachments) // a thin webhook's body, known only now
 	}
 
+	b.beforeReply(ctx, cc, m) // read receipt and typing indicator, by the number's policy
+
 	// Each attachment is one WhatsApp media message, then the text; parts
 	// already accepted (recorded in sent_parts) are not sent again.
 	to := recipient(cc.conv)
@@ -112,7 +114,10 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	if last == "" {
 		return b.store.MarkState(ctx, m.ID, store.StateDone, nil) // nothing to send (empty comment)
 	}
-	return b.store.MarkSent(ctx, m.ID, last)
+	if err := b.store.MarkSent(ctx, m.ID, last); err != nil {
+		return err
+	}
+	return b.afterReply(ctx, cc, m) // a reply takes the conversation back from Meta's AI
 }
 
 // attachmentsOf returns a reply's attachments. Thin webhooks (no
@@ -170,7 +175,8 @@ func (b *Bridge) attachmentsOf(ctx context.Context, conn *connection, m *store.M
 // by every replica through PostgreSQL) and from the recipient's pair-rate
 // bucket; when either is empty the job snoozes until a token is due.
 func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
-	wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, float64(acc.SendRate), float64(acc.SendRate))
+	rate := float64(acc.EffectiveSendRate()) // a coexistence number: at most 20 per second
+	wait, err := b.store.TakeToken(ctx, "wa:"+acc.PhoneNumberID, rate, rate)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,12 @@ type WhatsAppEntry struct {
 	GraphURL           string `yaml:"graph_url"`
 	GraphVersion       string `yaml:"graph_version"`
 	SendRate           int    `yaml:"send_rate"`
-	Line               int    `yaml:"-"`
+	// Coexistence: the number is also used in the WhatsApp Business app
+	// (sends capped at 20 per second).
+	Coexistence bool `yaml:"coexistence"`
+	// ReadPolicy is "off" (default) or "on_reply".
+	ReadPolicy string `yaml:"read_policy"`
+	Line       int    `yaml:"-"`
 }
 
 // HelpdeskEntry is one helpdesk connection.
@@ -209,7 +214,7 @@ func (e *FileErrors) addYAML(err error) {
 // allowedKeys lists the keys of each level of the file.
 var allowedKeys = map[string][]string{
 	"":                      {"whatsapp", "helpdesks", "routes"},
-	"whatsapp":              {"name", "phone_number_id", "waba_id", "display_phone_number", "access_token", "app_secret", "verify_token", "graph_url", "graph_version", "send_rate"},
+	"whatsapp":              {"name", "phone_number_id", "waba_id", "display_phone_number", "access_token", "app_secret", "verify_token", "graph_url", "graph_version", "send_rate", "coexistence", "read_policy"},
 	"helpdesks":             {"name", "kind", "base_url", "settings", "credentials", "webhook_secret"},
 	"routes":                {"whatsapp", "helpdesk", "match", "reopen_window", "tags", "reengagement_template"},
 	"match":                 {"kind", "value"},

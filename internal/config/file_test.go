@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,8 @@ helpdesks:
 		want []string
 	}{
 		{"unknown top-level key", base + "rutes: []\n", []string{"relaydesk.yaml:12: rutes: unknown key"}},
+		{"unknown read policy", strings.Replace(base, "    verify_token: v\n", "    verify_token: v\n    read_policy: always\n", 1),
+			[]string{"relaydesk.yaml:8: whatsapp[0].read_policy: must be off or on_reply"}},
 		{"unknown account key", base + "routes:\n  - whatsapp: a\n    helpdesk: h\n    reopen: 3h\n", []string{"relaydesk.yaml:15: routes[0].reopen: unknown key"}},
 		{"route to missing account", base + "routes:\n  - whatsapp: support-eu\n    helpdesk: h\n", []string{`relaydesk.yaml:13: routes[0].whatsapp: no whatsapp entry is named "support-eu"`}},
 		{"route to missing helpdesk", base + "routes:\n  - whatsapp: a\n    helpdesk: nope\n", []string{`relaydesk.yaml:14: routes[0].helpdesk: no helpdesk entry is named "nope"`}},

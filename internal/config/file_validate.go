@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // validate checks the decoded file against the parsed document doc, which
@@ -54,14 +56,21 @@ func (f *File) validate(doc *yaml.Node, check KindChecker, fe *FileErrors) {
 			fe.add(line("graph_url"), key("graph_url"), "must be an http(s) URL such as https://graph.facebook.com")
 		}
 		if a.GraphVersion == "" {
-			a.GraphVersion = "v23.0"
+			a.GraphVersion = whatsapp.DefaultVersion
 		} else if !graphVersion.MatchString(a.GraphVersion) {
-			fe.add(line("graph_version"), key("graph_version"), "must look like v23.0")
+			fe.add(line("graph_version"), key("graph_version"), "must look like "+whatsapp.DefaultVersion)
 		}
 		if a.SendRate == 0 {
 			a.SendRate = 80
 		} else if a.SendRate < 0 || a.SendRate > 1000 {
 			fe.add(line("send_rate"), key("send_rate"), "must be from 1 to 1000 messages per second")
+		}
+		switch a.ReadPolicy {
+		case "":
+			a.ReadPolicy = "off"
+		case "off", "on_reply":
+		default:
+			fe.add(line("read_policy"), key("read_policy"), "must be off or on_reply")
 		}
 	}
 

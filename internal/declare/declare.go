@@ -41,6 +41,7 @@ func Apply(ctx context.Context, st *store.Store, f *config.File) (Result, error)
 				Name: a.Name, PhoneNumberID: a.PhoneNumberID, WABAID: a.WABAID, DisplayPhoneNumber: a.DisplayPhoneNumber,
 				GraphURL: a.GraphURL, GraphVersion: a.GraphVersion, SendRate: a.SendRate,
 				AccessToken: a.AccessToken, AppSecret: a.AppSecret, VerifyToken: a.VerifyToken,
+				Coexistence: a.Coexistence, ReadPolicy: a.ReadPolicy,
 			})
 			if err != nil {
 				return fmt.Errorf("%s:%d: whatsapp %q: %w", f.Path, a.Line, a.Name, err)

@@ -160,3 +160,25 @@ func TestApply(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrNotFound)
 	})
 }
+
+// TestApplyPlatformSettings: the file's coexistence flag and read policy
+// reach the number, and changing them is an update.
+func TestApplyPlatformSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testdb.NewStore(t)
+	with := strings.Replace(fileYAML, "    graph_version: v23.0\n", "    graph_version: v23.0\n    coexistence: true\n    read_policy: on_reply\n", 1)
+	_, err := declare.Apply(ctx, st, parse(t, with, secrets))
+	require.NoError(t, err)
+	acc, err := st.AccountByName(ctx, "support-us")
+	require.NoError(t, err)
+	require.True(t, acc.Coexistence)
+	require.Equal(t, store.ReadPolicyOnReply, acc.ReadPolicy)
+
+	_, err = declare.Apply(ctx, st, parse(t, fileYAML, secrets)) // both removed: back to the defaults
+	require.NoError(t, err)
+	acc, err = st.AccountByName(ctx, "support-us")
+	require.NoError(t, err)
+	require.False(t, acc.Coexistence)
+	require.Equal(t, store.ReadPolicyOff, acc.ReadPolicy)
+}

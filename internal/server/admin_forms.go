@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // Admin forms follow one shape: FromRequest reads the posted values,
@@ -69,7 +70,11 @@ type numberForm struct {
 	Name, PhoneNumberID, WABAID, DisplayPhoneNumber string
 	AccessToken, AppSecret, VerifyToken             string
 	GraphURL, GraphVersion, SendRate                string
-	Errors                                          map[string]string
+	// Coexistence: the number is also used in the WhatsApp Business app.
+	Coexistence bool
+	// ReadPolicy is store.ReadPolicyOff or store.ReadPolicyOnReply.
+	ReadPolicy string
+	Errors     map[string]string
 }
 
 func numberFormFromRequest(c echo.Context) *numberForm {
@@ -78,6 +83,7 @@ func numberFormFromRequest(c echo.Context) *numberForm {
 		Name: v("name"), PhoneNumberID: v("phone_number_id"), WABAID: v("waba_id"), DisplayPhoneNumber: v("display_phone_number"),
 		AccessToken: v("access_token"), AppSecret: v("app_secret"), VerifyToken: v("verify_token"),
 		GraphURL: v("graph_url"), GraphVersion: v("graph_version"), SendRate: v("send_rate"),
+		Coexistence: c.FormValue("coexistence") != "", ReadPolicy: v("read_policy"),
 		Errors: map[string]string{},
 	}
 }
@@ -87,6 +93,7 @@ func numberFormFrom(a store.Account) *numberForm {
 	return &numberForm{
 		Name: a.Name, PhoneNumberID: a.PhoneNumberID, WABAID: a.WABAID, DisplayPhoneNumber: a.DisplayPhoneNumber,
 		GraphURL: a.GraphURL, GraphVersion: a.GraphVersion, SendRate: strconv.Itoa(a.SendRate), Errors: map[string]string{},
+		Coexistence: a.Coexistence, ReadPolicy: a.ReadPolicy,
 	}
 }
 
@@ -117,9 +124,16 @@ func (f *numberForm) Validate(creating bool) bool {
 		f.Errors["graph_url"] = "Enter an http(s) URL such as https://graph.facebook.com."
 	}
 	if f.GraphVersion == "" {
-		f.GraphVersion = "v23.0"
+		f.GraphVersion = whatsapp.DefaultVersion
 	} else if !graphVersionRe.MatchString(f.GraphVersion) {
-		f.Errors["graph_version"] = "Write it like v23.0."
+		f.Errors["graph_version"] = "Write it like " + whatsapp.DefaultVersion + "."
+	}
+	switch f.ReadPolicy {
+	case "":
+		f.ReadPolicy = store.ReadPolicyOff
+	case store.ReadPolicyOff, store.ReadPolicyOnReply:
+	default:
+		f.Errors["read_policy"] = "Choose one of the listed policies."
 	}
 	if f.SendRate == "" {
 		f.SendRate = "80"
@@ -136,6 +150,7 @@ func (f *numberForm) NewAccount() store.NewAccount {
 		Name: f.Name, PhoneNumberID: f.PhoneNumberID, WABAID: f.WABAID, DisplayPhoneNumber: f.DisplayPhoneNumber,
 		GraphURL: f.GraphURL, GraphVersion: f.GraphVersion, SendRate: rate,
 		AccessToken: f.AccessToken, AppSecret: f.AppSecret, VerifyToken: f.VerifyToken,
+		Coexistence: f.Coexistence, ReadPolicy: f.ReadPolicy,
 	}
 }
 
@@ -159,9 +174,19 @@ func (f *numberForm) Fields(tokenSet, secretSet, verifySet, readOnly bool) []fie
 			ShownElsewhere: true,
 			Autocomplete:   "off"},
 		{Name: "graph_url", Label: "Graph API URL", Type: "url", Value: f.GraphURL, Placeholder: "https://graph.facebook.com"},
-		{Name: "graph_version", Label: "Graph API version", Type: "text", Value: f.GraphVersion, Placeholder: "v23.0"},
+		{Name: "graph_version", Label: "Graph API version", Type: "text", Value: f.GraphVersion, Placeholder: whatsapp.DefaultVersion,
+			Help: "The version in every Graph call of this number. " + whatsapp.DefaultVersion +
+				" is the current one; the number's page warns 90 days before the chosen version expires."},
 		{Name: "send_rate", Label: "Send rate", Type: "number", Value: f.SendRate, Placeholder: "80",
 			Help: "Messages per second this number may send (Meta's default throughput is 80)."},
+		{Name: "coexistence", Label: "Coexistence number (also used in the WhatsApp Business app)", Type: "checkbox", Checked: f.Coexistence,
+			Help: "Meta fixes a coexistence number's throughput at 20 messages per second: relaydesk then sends at most 20 per second, " +
+				"whatever the send rate says, and waits (never fails) when the budget is used."},
+		{Name: "read_policy", Label: "Read receipts and typing indicator", Type: "select", Options: []option{
+			{Value: store.ReadPolicyOff, Label: "Off: never mark the customer's messages read", Selected: f.ReadPolicy != store.ReadPolicyOnReply},
+			{Value: store.ReadPolicyOnReply, Label: "When an agent replies: mark the customer's last message read and show “typing…”, then send",
+				Selected: f.ReadPolicy == store.ReadPolicyOnReply},
+		}, Help: "Off is the default: blue ticks appear only when a person actually answers, never when relaydesk merely posted the message to the helpdesk."},
 	}
 	for i := range fs {
 		fs[i].Error = f.Errors[fs[i].Name]

@@ -51,7 +51,23 @@ type numberView struct {
 	VerifyToken string
 	// Templates is the number's template catalogue, with previews.
 	Templates []templateRow
+	// VersionWarning warns about the number's Graph version (expired,
+	// expiring within 90 days, or unknown); "" when fine.
+	VersionWarning string
+	// Pricing counts the number's priced messages per month and category.
+	Pricing []store.PricingCount
 }
+
+// webhookFields are the fields to subscribe to in Meta's App Dashboard,
+// shown on the number page: the conversation fields (without standby and
+// messaging_handovers, the conversations Meta's AI agent handles are lost
+// silently) and the account fields relaydesk shows as the number's status.
+var webhookFields = append(append([]string{}, whatsapp.ConversationFields...),
+	whatsapp.FieldAccountUpdate, whatsapp.FieldPhoneNumberQualityUpdate, whatsapp.FieldPhoneNumberNameUpdate,
+	whatsapp.FieldMessageTemplateStatusUpdate, whatsapp.FieldMessageTemplateQualityUpdate)
+
+// pricingMonths is how many months of pricing counts the number page shows.
+const pricingMonths = 3
 
 // templateRow is one template of number.html's catalogue.
 type templateRow struct {
@@ -143,7 +159,7 @@ func (s *Server) numbersList(c echo.Context) error {
 }
 
 func (s *Server) numberNew(c echo.Context) error {
-	f := &numberForm{GraphURL: "https://graph.facebook.com", GraphVersion: "v23.0", SendRate: "80", Errors: map[string]string{}}
+	f := &numberForm{GraphURL: "https://graph.facebook.com", GraphVersion: whatsapp.DefaultVersion, SendRate: "80", Errors: map[string]string{}}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Fields: f.Fields(false, false, false, false), Action: "/admin/numbers"})
 }
 
@@ -180,9 +196,14 @@ func (s *Server) numberEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	pricing, err := s.store.PricingByMonth(c.Request().Context(), a.ID, pricingMonths)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "number.html", "numbers", numberView{Number: &a,
 		Fields: numberFormFrom(a).Fields(tok, app, ver, a.ManagedByFile), Action: "/admin/numbers/" + idText(a.ID),
-		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken, Templates: templates})
+		ReadOnly: a.ManagedByFile, VerifyToken: sec.VerifyToken, Templates: templates,
+		VersionWarning: whatsapp.VersionWarning(a.GraphVersion, time.Now()), Pricing: pricing})
 }
 
 func (s *Server) numberUpdate(c echo.Context) error {

@@ -82,7 +82,7 @@ func TestNumberCreate(t *testing.T) {
 		form.Set("graph_version", "23")
 		form.Set("send_rate", "0")
 		res := requireRejected(t, a.post("/admin/numbers", form),
-			"Give it a name.", "Enter the numeric phone number ID", "Write it like v23.0.",
+			"Give it a name.", "Enter the numeric phone number ID", "Write it like v26.0.",
 			"from 1 to 1000 messages per second")
 		require.Contains(t, res.body, `aria-invalid="true" aria-describedby="e-phone_number_id"`, "the error sits next to its field")
 		require.NotContains(t, res.body, b.graph.AccessToken(), "a typed secret is not echoed back")

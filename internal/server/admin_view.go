@@ -59,12 +59,13 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 			}
 			return ""
 		},
-		"healthClass": healthClass,
-		"stateClass":  stateClass,
-		"join":        strings.Join,
-		"summary":     summaryText,
-		"saidIn":      saidIn,
-		"baseProblem": baseProblem,
+		"healthClass":   healthClass,
+		"stateClass":    stateClass,
+		"join":          strings.Join,
+		"summary":       summaryText,
+		"saidIn":        saidIn,
+		"baseProblem":   baseProblem,
+		"webhookFields": func() []string { return webhookFields },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

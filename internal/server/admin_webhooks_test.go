@@ -32,7 +32,9 @@ func TestWebhooksPage(t *testing.T) {
 		require.Contains(t, page.body, "http://relaydesk.test/webhooks/whatsapp")
 		require.Contains(t, page.body, sec.VerifyToken, "the verify token is shown here, to be copied")
 		require.Contains(t, page.body, `data-copy="vt-`+fmt.Sprint(id)+`"`)
-		require.Contains(t, page.body, "<code>messages</code>")
+		for _, f := range []string{"messages", "standby", "messaging_handovers", "smb_message_echoes", "account_update"} {
+			require.Contains(t, page.body, "<code>"+f+"</code>", "every field to subscribe is listed")
+		}
 		require.Contains(t, page.body, "not verified yet")
 		require.NotContains(t, page.body, sec.AppSecret)
 		require.NotContains(t, page.body, sec.AccessToken)

@@ -479,6 +479,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 					}
 				}
 				path = strings.Replace(path, "{wa_id}", apiCustomer, 1)
+				path = strings.Replace(path, "{number}", apiPhoneID, 1)
 				var body any
 				if method == "post" {
 					body = bodies[p]

@@ -161,6 +161,7 @@ func (s *Server) routes() {
 	v1.POST("/messages", s.sendToNumber, scope(apiauth.ScopeMessagesSend))
 	v1.GET("/messages/:id", s.getMessage, scope(apiauth.ScopeMessagesRead))
 	v1.GET("/messages/:id/media", s.messageMedia, scope(apiauth.ScopeMessagesRead))
+	v1.GET("/numbers/:number/pricing", s.numberPricing, scope(apiauth.ScopeMessagesRead))
 	v1.GET("/contacts/:wa_id", s.getContact, scope(apiauth.ScopeContactsRead))
 	v1.DELETE("/contacts/:wa_id", s.eraseContact, scope(apiauth.ScopeContactsErase))
 	v1.GET("/subscriptions", s.listSubscriptions, scope(apiauth.ScopeWebhooksManage))

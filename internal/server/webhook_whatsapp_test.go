@@ -293,14 +293,14 @@ func TestWhatsAppStatuses(t *testing.T) {
 		require.Equal(t, "failed", scalar[string](t, b.pool, "SELECT status FROM messages WHERE wamid = $1", w2))
 		require.Equal(t, 2, failJobs())
 	})
-	t.Run("SQL rank orders empty < sent < failed < delivered < read", func(t *testing.T) {
+	t.Run("SQL rank orders empty < sent < failed < delivered < read < played", func(t *testing.T) {
 		for _, tc := range []struct {
 			status string
 			rank   int
 		}{
-			{"", 0}, {"sent", 1}, {"failed", 2}, {"delivered", 3}, {"read", 4},
+			{"", 0}, {"sent", 1}, {"failed", 2}, {"delivered", 3}, {"read", 4}, {"played", 5},
 			// Unknown statuses and other spellings rank like no status.
-			{"accepted", 0}, {"played", 0}, {"deleted", 0}, {"SENT", 0}, {"Read", 0},
+			{"accepted", 0}, {"deleted", 0}, {"SENT", 0}, {"Read", 0}, {"PLAYED", 0},
 		} {
 			require.Equal(t, tc.rank, scalar[int](t, b.pool, "SELECT relaydesk_status_rank($1)", tc.status), tc.status)
 		}

@@ -32,6 +32,12 @@ type Account struct {
 	VerifiedAt         *time.Time
 	LastInboundAt      *time.Time
 	LastOutboundAt     *time.Time
+	// Coexistence is set for a number also used in the WhatsApp Business
+	// app: Meta fixes its throughput at 20 messages per second, so sends
+	// are paced at most that fast whatever SendRate says.
+	Coexistence bool
+	// ReadPolicy is ReadPolicyOff or ReadPolicyOnReply.
+	ReadPolicy string
 
 	accessToken, appSecret, verifyToken []byte
 }
@@ -47,17 +53,51 @@ type NewAccount struct {
 	Name, PhoneNumberID, WABAID, DisplayPhoneNumber, GraphURL, GraphVersion string
 	SendRate                                                                int
 	AccessToken, AppSecret, VerifyToken                                     string
+	// Coexistence and ReadPolicy are set by the admin form; the zero
+	// values (not coexistence, policy "" = off) are the defaults.
+	Coexistence bool
+	ReadPolicy  string
+}
+
+// Read receipt policies of a number (whatsapp_accounts.read_policy).
+const (
+	// ReadPolicyOff never marks customer messages read.
+	ReadPolicyOff = "off"
+	// ReadPolicyOnReply marks the customer's last message read, with the
+	// typing indicator, when an agent's reply is about to be sent.
+	ReadPolicyOnReply = "on_reply"
+)
+
+// CoexistenceSendRate is the fixed throughput of a coexistence number
+// (messages per second; Meta's coexistence documentation).
+const CoexistenceSendRate = 20
+
+// EffectiveSendRate is how many messages per second relaydesk sends from
+// the number: SendRate, capped at CoexistenceSendRate for a coexistence
+// number.
+func (a Account) EffectiveSendRate() int {
+	if a.Coexistence && (a.SendRate <= 0 || a.SendRate > CoexistenceSendRate) {
+		return CoexistenceSendRate
+	}
+	return a.SendRate
+}
+
+func readPolicyOrOff(p string) string {
+	if p == "" {
+		return ReadPolicyOff
+	}
+	return p
 }
 
 const accountColumns = `id, name, phone_number_id, waba_id, display_phone_number, graph_url, graph_version,
 	send_rate, enabled, managed_by_file, health, health_detail, health_at, verified_at,
-	last_inbound_at, last_outbound_at, access_token, app_secret, verify_token`
+	last_inbound_at, last_outbound_at, coexistence, read_policy, access_token, app_secret, verify_token`
 
 func scanAccount(row scanner) (Account, error) {
 	var a Account
 	err := row.Scan(&a.ID, &a.Name, &a.PhoneNumberID, &a.WABAID, &a.DisplayPhoneNumber, &a.GraphURL, &a.GraphVersion,
 		&a.SendRate, &a.Enabled, &a.ManagedByFile, &a.Health, &a.HealthDetail, &a.HealthAt, &a.VerifiedAt,
-		&a.LastInboundAt, &a.LastOutboundAt, &a.accessToken, &a.appSecret, &a.verifyToken)
+		&a.LastInboundAt, &a.LastOutboundAt, &a.Coexistence, &a.ReadPolicy, &a.accessToken, &a.appSecret, &a.verifyToken)
 	return a, err
 }
 

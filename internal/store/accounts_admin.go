@@ -12,12 +12,12 @@ func (q *Queries) CreateAccount(ctx context.Context, n NewAccount, who Actor) (A
 		var err error
 		a, err = scanAccount(tx.db.QueryRow(ctx, `
 			INSERT INTO whatsapp_accounts (name, phone_number_id, waba_id, display_phone_number, graph_url, graph_version,
-				send_rate, access_token, app_secret, verify_token)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				send_rate, access_token, app_secret, verify_token, coexistence, read_policy)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			RETURNING `+accountColumns,
 			n.Name, n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.GraphURL, n.GraphVersion, n.SendRate,
 			q.keys.SealString(n.AccessToken, purposeAccessToken), q.keys.SealString(n.AppSecret, purposeAppSecret),
-			q.keys.SealString(n.VerifyToken, purposeVerifyToken)))
+			q.keys.SealString(n.VerifyToken, purposeVerifyToken), n.Coexistence, readPolicyOrOff(n.ReadPolicy)))
 		if err != nil {
 			return conflict(err)
 		}
@@ -50,6 +50,8 @@ func (q *Queries) UpdateAccount(ctx context.Context, id AccountID, n NewAccount,
 		note("graph_url", old.GraphURL != n.GraphURL)
 		note("graph_version", old.GraphVersion != n.GraphVersion)
 		note("send_rate", old.SendRate != n.SendRate)
+		note("coexistence", old.Coexistence != n.Coexistence)
+		note("read_policy", old.ReadPolicy != readPolicyOrOff(n.ReadPolicy))
 		replace := func(field string, plain string, sealed *[]byte, purpose string) {
 			if plain != "" {
 				*sealed = q.keys.SealString(plain, purpose)
@@ -65,9 +67,10 @@ func (q *Queries) UpdateAccount(ctx context.Context, id AccountID, n NewAccount,
 		}
 		_, err = tx.db.Exec(ctx, `UPDATE whatsapp_accounts SET name = $2, phone_number_id = $3, waba_id = $4,
 			display_phone_number = $5, graph_url = $6, graph_version = $7, send_rate = $8,
-			access_token = $9, app_secret = $10, verify_token = $11, updated_at = now()
+			access_token = $9, app_secret = $10, verify_token = $11, coexistence = $12, read_policy = $13, updated_at = now()
 			WHERE id = $1 AND NOT managed_by_file`,
-			id, n.Name, n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.GraphURL, n.GraphVersion, n.SendRate, tok, app, ver)
+			id, n.Name, n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.GraphURL, n.GraphVersion, n.SendRate, tok, app, ver,
+			n.Coexistence, readPolicyOrOff(n.ReadPolicy))
 		if err != nil {
 			return conflict(err)
 		}
@@ -159,21 +162,22 @@ func (q *Queries) DeclareAccount(ctx context.Context, n NewAccount) (AccountID, 
 	var tag string
 	err = q.db.QueryRow(ctx, `
 		INSERT INTO whatsapp_accounts AS w (name, phone_number_id, waba_id, display_phone_number, graph_url, graph_version,
-			send_rate, access_token, app_secret, verify_token, managed_by_file)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+			send_rate, access_token, app_secret, verify_token, managed_by_file, coexistence, read_policy)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true, $11, $12)
 		ON CONFLICT (name) DO UPDATE SET phone_number_id = excluded.phone_number_id, waba_id = excluded.waba_id,
 			display_phone_number = excluded.display_phone_number, graph_url = excluded.graph_url,
 			graph_version = excluded.graph_version, send_rate = excluded.send_rate,
 			access_token = excluded.access_token, app_secret = excluded.app_secret,
-			verify_token = excluded.verify_token, managed_by_file = true, updated_at = now()
+			verify_token = excluded.verify_token, managed_by_file = true,
+			coexistence = excluded.coexistence, read_policy = excluded.read_policy, updated_at = now()
 		WHERE (w.phone_number_id, w.waba_id, w.display_phone_number, w.graph_url, w.graph_version, w.send_rate,
-			w.access_token, w.app_secret, w.verify_token, w.managed_by_file)
+			w.access_token, w.app_secret, w.verify_token, w.managed_by_file, w.coexistence, w.read_policy)
 			IS DISTINCT FROM (excluded.phone_number_id, excluded.waba_id, excluded.display_phone_number,
 			excluded.graph_url, excluded.graph_version, excluded.send_rate, excluded.access_token,
-			excluded.app_secret, excluded.verify_token, true)
+			excluded.app_secret, excluded.verify_token, true, excluded.coexistence, excluded.read_policy)
 		RETURNING id, `+upsertTag,
 		n.Name, n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.GraphURL, n.GraphVersion, n.SendRate,
-		tok, app, ver).Scan(&id, &tag)
+		tok, app, ver, n.Coexistence, readPolicyOrOff(n.ReadPolicy)).Scan(&id, &tag)
 	d, err := declaredTag(err, tag)
 	if err != nil {
 		return 0, "", fmt.Errorf("declare account %q: %w", n.Name, err)

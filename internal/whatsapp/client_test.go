@@ -217,6 +217,17 @@ func TestMarkRead(t *testing.T) {
 	require.ErrorIs(t, b.client.MarkRead(context.Background(), ""), whatsapp.ErrInvalidArgument)
 }
 
+func TestMarkReadTyping(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t)
+
+	require.NoError(t, b.client.MarkReadTyping(context.Background(), "wamid.IN9"))
+	require.Equal(t, []whatsapptest.RecordedRead{{PhoneNumberID: whatsapptest.FixturePhoneNumberID, MessageID: "wamid.IN9", Typing: true}}, b.fake.Reads())
+	require.Empty(t, b.fake.Sent(), "a typing indicator is not a message")
+	require.Empty(t, b.fake.ValidationErrors())
+	require.ErrorIs(t, b.client.MarkReadTyping(context.Background(), ""), whatsapp.ErrInvalidArgument)
+}
+
 func TestSendRejectsBadInputLocally(t *testing.T) {
 	t.Parallel()
 	b := setupClient(t)

@@ -28,6 +28,14 @@ const (
 	TypeUnknown = "unknown"
 	// TypeTemplate is only used for outgoing messages.
 	TypeTemplate = "template"
+	// TypeEdit is a customer's edit of an earlier message (coexistence
+	// numbers only; Message.Edit). Meta's reference:
+	// .../whatsapp/webhooks/reference/messages/edit
+	TypeEdit = "edit"
+	// TypeRevoke is a customer deleting an earlier message for everyone
+	// (coexistence numbers only; Message.Revoke). Meta's reference:
+	// .../whatsapp/webhooks/reference/messages/revoke
+	TypeRevoke = "revoke"
 )
 
 // Interactive reply types (messages[].interactive.type).
@@ -87,6 +95,17 @@ type Message struct {
 	Order *Order `json:"order,omitzero"`
 	// System is set for system messages (e.g. the user changed number).
 	System *System `json:"system,omitzero"`
+	// Edit is set for edit messages: the edited message's id and its new
+	// content.
+	Edit *Edit `json:"edit,omitzero"`
+	// Revoke is set for revoke messages: the id of the deleted message.
+	Revoke *Revoke `json:"revoke,omitzero"`
+	// To is the recipient of an echo (message_echoes[].to): the customer
+	// the business wrote to. Empty on customer messages.
+	To string `json:"to,omitzero"`
+	// ToUserID is the echo recipient's BSUID when the echo carries one
+	// (to_user_id; [unverified] name, read when present).
+	ToUserID string `json:"to_user_id,omitzero"`
 
 	// Context is set when the message replies to, forwards or refers to
 	// another message or a product.

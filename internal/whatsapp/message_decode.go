@@ -98,7 +98,8 @@ type wireSystem struct {
 func decodeMessage(raw json.RawMessage) Message {
 	m := Message{Raw: raw}
 	d := newFieldDecoder(raw)
-	d.strings(map[string]*string{"id": &m.ID, "from": &m.From, "from_user_id": &m.FromUserID, "type": &m.Type})
+	d.strings(map[string]*string{"id": &m.ID, "from": &m.From, "from_user_id": &m.FromUserID, "type": &m.Type,
+		"to": &m.To, "to_user_id": &m.ToUserID})
 	d.time("timestamp", &m.Timestamp)
 	// The payload is the member named by the type.
 	switch m.Type {
@@ -120,6 +121,10 @@ func decodeMessage(raw json.RawMessage) Message {
 		m.Order = decodeWith(d, m.Type, convertOrder)
 	case TypeSystem:
 		m.System = decodeWith(d, m.Type, convertSystem)
+	case TypeEdit:
+		m.Edit = decodeWith(d, m.Type, convertEdit)
+	case TypeRevoke:
+		m.Revoke = decodeWith(d, m.Type, ptr[Revoke])
 	}
 	m.Context = decodeWith(d, "context", convertContext)
 	m.Referral = decodeWith(d, "referral", convertReferral)

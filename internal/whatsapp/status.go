@@ -19,11 +19,12 @@ const (
 // (value.statuses[]). Deduplicate on (ID, Status): Meta redelivers, and
 // statuses arrive out of order. Which status wins is decided where it is
 // stored (the SQL function relaydesk_status_rank: sent < failed < delivered
-// < read, unknown values never overwrite).
+// < read < played, unknown values never overwrite).
 type Status struct {
 	// ID is the wamid of the message the business sent.
 	ID string
-	// Status is "sent", "delivered", "read", "failed" or a newer value kept
+	// Status is "sent", "delivered", "read", "failed", "played" (a voice
+	// note the customer played, since March 2026) or a newer value kept
 	// as-is.
 	Status string
 	// Timestamp is when the status changed (second precision, UTC).

@@ -10,9 +10,10 @@ import (
 // webhook delivery.
 const ObjectWhatsAppBusinessAccount = "whatsapp_business_account"
 
-// Webhook field names (entry[].changes[].field). Only [FieldMessages] is
-// parsed into a [Change]; every other field, known or not, becomes an
-// [AccountEvent].
+// Webhook field names (entry[].changes[].field). [FieldMessages],
+// [FieldStandby], [FieldSMBMessageEchoes] and [FieldMessagingHandovers] are
+// parsed into a [Change] (see [ConversationFields]); every other field,
+// known or not, becomes an [AccountEvent].
 const (
 	// FieldMessages carries inbound messages, outbound message statuses and
 	// value-level errors for one business phone number.
@@ -132,7 +133,10 @@ func (l *idList) add(id string) {
 type Change struct {
 	// WABAID is the WhatsApp Business Account id (entry[].id).
 	WABAID string
-	// Field is the webhook field, always FieldMessages for a Change.
+	// Field is the webhook field: FieldMessages, or FieldStandby (the
+	// conversation is held by Meta's AI: Messages are the customer's,
+	// Echoes the AI's replies), FieldSMBMessageEchoes or
+	// FieldMessagingHandovers.
 	Field string
 	// PhoneNumberID identifies the business number (value.metadata.phone_number_id).
 	// Route by this id, never by the display number.
@@ -148,6 +152,13 @@ type Change struct {
 	Statuses []Status
 	// Errors are value-level errors (e.g. 130429 throughput limit reached).
 	Errors []Error
+	// Echoes are messages sent on the business's side, not by relaydesk
+	// (value.message_echoes): from the WhatsApp Business app on a
+	// coexistence number (Field FieldSMBMessageEchoes) or Meta's AI agent's
+	// replies (Field FieldStandby). Message.To names the customer.
+	Echoes []Message
+	// Handovers are thread control changes (Field FieldMessagingHandovers).
+	Handovers []Handover
 	// Raw is the change's original value JSON.
 	Raw json.RawMessage
 }
@@ -204,6 +215,9 @@ type wireValue struct {
 	Messages []json.RawMessage `json:"messages"`
 	Statuses []json.RawMessage `json:"statuses"`
 	Errors   []Error           `json:"errors"`
+	// MessageEchoes are messages the business's side sent: from the
+	// WhatsApp Business app (smb_message_echoes) or by Meta's AI (standby).
+	MessageEchoes []json.RawMessage `json:"message_echoes"`
 }
 
 type wireMetadata struct {
@@ -237,7 +251,7 @@ func ParseDelivery(body []byte) (*Batch, error) {
 	b := &Batch{Object: d.Object}
 	for i, entry := range d.Entries {
 		for j, ch := range entry.Changes {
-			if ch.Field != FieldMessages {
+			if !IsConversationField(ch.Field) {
 				b.AccountEvents = append(b.AccountEvents, AccountEvent{
 					Field:         ch.Field,
 					WABAID:        entry.ID,
@@ -261,6 +275,9 @@ func parseChange(wabaID string, ch EntryChange) (Change, error) {
 	if isJSONNull(ch.Value) {
 		return c, nil
 	}
+	if ch.Field == FieldMessagingHandovers {
+		return parseHandoverChange(c, ch.Value), nil
+	}
 	var v wireValue
 	if err := json.Unmarshal(ch.Value, &v); err != nil {
 		return c, err
@@ -277,6 +294,9 @@ func parseChange(wabaID string, ch EntryChange) (Change, error) {
 	}
 	for _, raw := range v.Statuses {
 		c.Statuses = append(c.Statuses, decodeStatus(raw))
+	}
+	for _, raw := range v.MessageEchoes {
+		c.Echoes = append(c.Echoes, decodeMessage(raw))
 	}
 	c.Errors = v.Errors
 	return c, nil

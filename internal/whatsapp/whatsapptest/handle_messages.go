@@ -33,13 +33,16 @@ func (s *Server) handleMessages(x *exchange) {
 		Context *struct {
 			MessageID string `json:"message_id"`
 		} `json:"context"`
+		TypingIndicator *struct {
+			Type string `json:"type"`
+		} `json:"typing_indicator"`
 	}
 	if err := json.Unmarshal(x.body, &msg); err != nil {
 		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", err.Error())
 		return
 	}
 	if x.rec.Op == OpMarkRead {
-		record(s, &s.reads, RecordedRead{PhoneNumberID: pnid, MessageID: msg.MessageID})
+		record(s, &s.reads, RecordedRead{PhoneNumberID: pnid, MessageID: msg.MessageID, Typing: msg.TypingIndicator != nil})
 		writeJSON(x.w, http.StatusOK, map[string]any{"success": true})
 		return
 	}
@@ -55,6 +58,13 @@ func (s *Server) handleMessages(x *exchange) {
 	}
 	s.mu.Lock()
 	s.sentCount++
+	// A service message takes the conversation back from another
+	// responder (Meta's AI): Meta's standby webhook reference, "if your
+	// app sends a service message while observing a conversation, it will
+	// take over as the active handler". No thread control call is needed.
+	if s.threadOwner[pnid+"/"+digits(msg.To)] != "" && msg.Type != whatsapp.TypeTemplate {
+		s.threadOwner[pnid+"/"+digits(msg.To)] = whatsapp.OwnerApp
+	}
 	s.mu.Unlock()
 	record(s, &s.sent, rm)
 	if s.opts.OnSent != nil {

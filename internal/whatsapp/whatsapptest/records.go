@@ -50,6 +50,8 @@ type RecordedRead struct {
 	PhoneNumberID string
 	// MessageID is the wamid marked read.
 	MessageID string
+	// Typing is set when the call also showed the typing indicator.
+	Typing bool
 }
 
 // RecordedUpload is a media upload the fake accepted.

@@ -81,19 +81,23 @@ type Server struct {
 	version string
 	urlKey  []byte
 
-	mu         sync.Mutex
-	token      string
-	phones     map[string]whatsapp.PhoneNumberInfo
-	media      map[string]*Media
-	faults     []*faultState
-	sent       []RecordedMessage
-	reads      []RecordedRead
-	uploads    []RecordedUpload
-	requests   []RecordedRequest
-	invalid    []error
-	templates  map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
-	sentCount  int
-	traceCount int
+	mu        sync.Mutex
+	token     string
+	phones    map[string]whatsapp.PhoneNumberInfo
+	media     map[string]*Media
+	faults    []*faultState
+	sent      []RecordedMessage
+	reads     []RecordedRead
+	uploads   []RecordedUpload
+	requests  []RecordedRequest
+	invalid   []error
+	templates map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
+	// threadOwner is who handles a customer's conversation on a number
+	// ("<phone_number_id>/<wa_id>" -> whatsapp.OwnerAI or OwnerApp), for
+	// tests of Meta's AI handover; unset means the app.
+	threadOwner map[string]string
+	sentCount   int
+	traceCount  int
 }
 
 type faultState struct {
@@ -112,6 +116,8 @@ func NewServer(opts Options) (*Server, error) {
 		media:     map[string]*Media{},
 		templates: map[string][]whatsapp.TemplateInfo{},
 		urlKey:    make([]byte, 32),
+
+		threadOwner: map[string]string{},
 	}
 	if s.version == "" {
 		s.version = whatsapp.DefaultVersion
@@ -189,6 +195,27 @@ func Start(tb testing.TB, opts Options) *Server {
 
 // URL is the fake's base URL (use as ClientOpts.BaseURL).
 func (s *Server) URL() string { return s.srv.URL }
+
+// SetThreadOwner says who handles a customer's conversation on a number:
+// whatsapp.OwnerAI while Meta's AI agent holds it (the test then delivers
+// standby webhooks). A service message sent to the customer makes the app
+// the owner again, as Meta documents.
+func (s *Server) SetThreadOwner(phoneNumberID, waID, owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.threadOwner[phoneNumberID+"/"+digits(waID)] = owner
+}
+
+// ThreadOwner reports who handles a customer's conversation on a number
+// (whatsapp.OwnerApp when never set).
+func (s *Server) ThreadOwner(phoneNumberID, waID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.threadOwner[phoneNumberID+"/"+digits(waID)]; o != "" {
+		return o
+	}
+	return whatsapp.OwnerApp
+}
 
 // Version is the Graph version the fake serves.
 func (s *Server) Version() string { return s.version }

@@ -137,8 +137,8 @@ func TestFakeValidatesHeadersAndPath(t *testing.T) {
 		{"missing content type", messagesPath, map[string]string{"Content-Type": ""}, 400, 100, true},
 		{"form content type", messagesPath, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400, 100, true},
 		{"other version", "/v21.0/" + whatsapptest.FixturePhoneNumberID + "/messages", nil, 400, 2500, false},
-		{"unknown path", "/v23.0/" + whatsapptest.FixturePhoneNumberID + "/mesages", nil, 400, 2500, false},
-		{"unknown phone number", "/v23.0/42/messages", nil, 400, 100, false},
+		{"unknown path", "/" + whatsapp.DefaultVersion + "/" + whatsapptest.FixturePhoneNumberID + "/mesages", nil, 400, 2500, false},
+		{"unknown phone number", "/" + whatsapp.DefaultVersion + "/42/messages", nil, 400, 100, false},
 		{"missing token", messagesPath, map[string]string{"Authorization": ""}, 401, 190, false},
 		{"wrong token", messagesPath, map[string]string{"Authorization": "Bearer EAAother"}, 401, 190, false},
 	}

@@ -161,6 +161,19 @@ func patchSpec(doc *openapi3.T) error {
 	if markRead == nil {
 		return errors.New("schema MarkMessageRequestPayload not found")
 	}
+	// 4b. The mark-as-read body takes typing_indicator {type: "text"} (the
+	// description's own example "Send typing indicator and read receipt";
+	// Meta's typing indicators page), which the schema omits.
+	if markRead.Value != nil {
+		if markRead.Value.Properties == nil {
+			markRead.Value.Properties = openapi3.Schemas{}
+		}
+		markRead.Value.Properties["typing_indicator"] = openapi3.NewSchemaRef("", &openapi3.Schema{
+			Type:       &openapi3.Types{"object"},
+			Required:   []string{"type"},
+			Properties: openapi3.Schemas{"type": openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{"string"}, Enum: []any{"text"}})},
+		})
+	}
 	sendOp := doc.Paths.Value(specPathMessages).Post
 	sendMedia := sendOp.RequestBody.Value.Content.Get("application/json")
 	sendMedia.Schema = openapi3.NewSchemaRef("", &openapi3.Schema{
