@@ -42,6 +42,13 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 	if wm.Type == whatsapp.TypeReaction && wm.Reaction != nil {
 		return b.deliverReaction(ctx, ic, m, *wm.Reaction)
 	}
+	if isIdentityChange(wm) {
+		done, err := b.deliverIdentityNote(ctx, ic, m, wm)
+		if done || err != nil {
+			return err
+		}
+		// No ticket yet: posted like any message, opening one.
+	}
 	var mediaErr error
 	msg := connectors.Message{Body: b.withQuote(ctx, ic, wm, msgconv.Render(wm)), Key: m.WAMID, At: m.CreatedAt}
 	if m.WATimestamp != nil {
@@ -469,4 +476,43 @@ func (b *Bridge) withQuote(ctx context.Context, ic *convCtx, wm whatsapp.Message
 		who = "our"
 	}
 	return strings.Replace(body, quotedMarker, fmt.Sprintf("[Reply to %s message: %q]", who, words), 1)
+}
+
+// isIdentityChange reports whether m is a system message saying the
+// customer's number or business-scoped user id changed.
+func isIdentityChange(m whatsapp.Message) bool {
+	return m.Type == whatsapp.TypeSystem && m.System != nil &&
+		(m.System.Type == whatsapp.SystemUserChangedNumber || m.System.Type == whatsapp.SystemUserChangedUserID)
+}
+
+// deliverIdentityNote posts what changed about the customer's identity as
+// an internal note on the conversation's active ticket (the conversation
+// and ticket stay; the agent is told where replies go now). It reports
+// false, nothing done, when there is no active ticket to take it.
+func (b *Bridge) deliverIdentityNote(ctx context.Context, ic *convCtx, m store.Message, wm whatsapp.Message) (bool, error) {
+	t, err := b.store.ActiveTicket(ctx, ic.conv.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	conn, err := b.connFor(ctx, ic, t.ConnectionID)
+	if err != nil {
+		return false, err
+	}
+	if !conn.row.Enabled {
+		return true, b.holdForDisabled(ctx, m, conn)
+	}
+	note := connectors.Note{Body: "[WhatsApp] " + msgconv.Render(wm), Key: m.WAMID}
+	nctx, cancel := context.WithTimeout(ctx, b.timeout)
+	noteID, err := conn.c.AddNote(nctx, t.RemoteID, note)
+	cancel()
+	switch {
+	case err == nil:
+		return true, b.store.MarkPosted(ctx, m.ID, t.ID, conn.row.ID, noteID)
+	case connectors.IsPermanent(err) || connectors.IsNotFound(err):
+		return false, nil // closed or deleted: posted like a message, following up in a new ticket
+	}
+	return true, b.helpdeskErr(ctx, conn, err)
 }

@@ -247,6 +247,22 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 		at    time.Time
 	}
 	var changes []numberChange
+	// A BSUID change (user_changed_user_id, or the new BSUID that comes
+	// with user_changed_number) is applied first, so the system message
+	// and any later message under the new id find the same contact: the
+	// conversation and its ticket stay.
+	for _, m := range ch.Messages {
+		if s := m.System; s != nil && (s.Type == whatsapp.SystemUserChangedUserID || s.Type == whatsapp.SystemUserChangedNumber) {
+			changed, err := tx.RecordUserIDChange(ctx, acc.ID, s.PreviousUserID, m.NewUserID())
+			if err != nil {
+				return nil, err
+			}
+			if !changed && s.PreviousUserID != "" && m.NewUserID() != "" {
+				b.log.Info("business-scoped user id change not applied: the old id is unknown or the new one taken",
+					"account", acc.Name)
+			}
+		}
+	}
 	for _, m := range ch.Messages {
 		cu := customerOf(ch, m)
 		if m.ID == "" || (cu.WaID == "" && cu.UserID == "") {
@@ -369,6 +385,12 @@ func customerOf(ch whatsapp.Change, m whatsapp.Message) store.Customer {
 		ct = &ch.Contacts[0]
 	}
 	cu := store.Customer{WaID: m.From, UserID: m.FromUserID}
+	if m.System != nil {
+		// System messages come without contacts; the customer is named
+		// by the new BSUID (applied before, see storeChange), else the
+		// previous one.
+		cu.UserID = cmp.Or(m.NewUserID(), m.System.PreviousUserID)
+	}
 	if ct != nil {
 		// wa_id is the customer key; from may differ.
 		cu.WaID = cmp.Or(ct.WaID, cu.WaID)

@@ -216,6 +216,27 @@ func (q *Queries) RecordNumberChange(ctx context.Context, accountID AccountID, o
 	return wrap(err, "record number change of %s", old.Key())
 }
 
+// RecordUserIDChange gives the contact of the WABA of the number the
+// system message was delivered for (under that number's app's signature)
+// whose BSUID is previous the new BSUID: the customer keeps their contact,
+// conversations and tickets. It reports whether a contact changed; it
+// changes nothing when no contact has previous, or another contact of the
+// WABA already holds next (the customer wrote under the new id before the
+// system message came; the two stay apart rather than one overwriting the
+// other).
+func (q *Queries) RecordUserIDChange(ctx context.Context, accountID AccountID, previous, next string) (bool, error) {
+	if previous == "" || next == "" || previous == next {
+		return false, nil
+	}
+	n, err := q.exec(ctx, `
+		UPDATE contacts k SET user_id = $3, updated_at = now()
+		FROM whatsapp_accounts a
+		WHERE a.id = $1 AND k.waba_id = a.waba_id AND k.user_id = $2
+			AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.waba_id = a.waba_id AND o.user_id = $3)`,
+		accountID, previous, next)
+	return n == 1, wrap(err, "record user id change of %s", previous)
+}
+
 // ConversationSummary is one row of the admin page's conversation list.
 type ConversationSummary struct {
 	ID            ConversationID
