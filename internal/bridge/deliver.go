@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -235,18 +236,21 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		return b.holdForDisabled(ctx, m, conn)
 	}
 	rctx, cancel := context.WithTimeout(ctx, b.timeout)
-	requesterID, err := conn.c.EnsureRequester(rctx, connectors.Requester{
-		Phone: "+" + ic.conv.WaID, WaID: ic.conv.WaID, Name: ic.conv.ProfileName})
+	requesterID, err := conn.c.EnsureRequester(rctx, requesterOf(ic.conv))
 	cancel()
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, nil)
 	}
+	who := ic.conv.ProfileName
+	if ic.conv.WaID == "" {
+		who = cmp.Or(who, ic.conv.Customer().Label()) // no phone to show: the username or BSUID
+	}
 	nt := connectors.NewTicket{
 		RequesterID: requesterID,
-		Subject:     msgconv.Subject(ic.conv.ProfileName, ic.conv.WaID, msg.Body),
+		Subject:     msgconv.Subject(who, ic.conv.WaID, msg.Body),
 		First:       msg,
 		Tags:        route.Tags,
-		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + ic.conv.WaID,
+		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + cmp.Or(ic.conv.WaID, ic.conv.UserID),
 	}
 	var prevID *store.TicketID
 	if prev != nil && prev.ConnectionID == conn.row.ID {
@@ -515,4 +519,16 @@ func (b *Bridge) deliverIdentityNote(ctx context.Context, ic *convCtx, m store.M
 		return false, nil // closed or deleted: posted like a message, following up in a new ticket
 	}
 	return true, b.helpdeskErr(ctx, conn, err)
+}
+
+// requesterOf is the helpdesk requester of a conversation's customer: by
+// phone when WhatsApp shares it, else by business-scoped user id (the
+// connectors key such a requester on the BSUID as external id and name it
+// by username or profile name).
+func requesterOf(c store.Conversation) connectors.Requester {
+	r := connectors.Requester{WaID: c.WaID, UserID: c.UserID, Username: c.Username, Name: c.ProfileName}
+	if c.WaID != "" {
+		r.Phone = "+" + c.WaID
+	}
+	return r
 }
