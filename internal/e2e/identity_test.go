@@ -12,6 +12,7 @@ import (
 
 	"github.com/relaydesk/relaydesk/connectors/connectortest"
 	"github.com/relaydesk/relaydesk/internal/store"
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -103,6 +104,24 @@ func TestPhonelessCustomerEndToEnd(t *testing.T) {
 		require.Equal(t, before+1, h.count(`SELECT count(*) FROM messages WHERE direction = 'out'`))
 		require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE body = 'Here is your login code' AND state = 'failed'`))
 		require.Len(t, h.sentTexts(), 2, "not sent again")
+	})
+
+	t.Run("an authentication template is never sent to a BSUID: a note says why", func(t *testing.T) {
+		auth := whatsapp.TemplateInfo{ID: "920070352646199", Name: "login_code", Language: "en_US", Status: "APPROVED",
+			Category: "AUTHENTICATION", ParameterFormat: whatsapp.FormatPositional,
+			Components: []whatsapp.TemplateDef{{Type: "BODY", Text: "{{1}} is your verification code."}}}
+		h.graph.SetTemplates(whatsapptest.FixtureWABAID, append(whatsapptest.FixtureTemplates(), auth)...)
+		acc, err := h.store.AccountByPhoneNumberID(ctx, phoneID)
+		require.NoError(t, err)
+		_, err = h.bridge.RefreshTemplates(ctx, acc.ID)
+		require.NoError(t, err)
+		sends := len(h.graph.Sent())
+		notes := len(h.notes(tk.ID))
+		h.agentReplies(tk.ID, "/template login_code en_US\n1: 123456")
+		h.eventually(func() bool { return len(h.notes(tk.ID)) > notes }, "the note")
+		require.Contains(t, strings.Join(h.notes(tk.ID)[notes:], "\n"), "hides their phone number behind a WhatsApp username")
+		require.Len(t, h.graph.Sent(), sends, "nothing sent to Graph")
+		require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE body LIKE '/template login_code%' AND state = 'failed'`))
 	})
 
 	c, err := h.store.ContactsByID(ctx, newBSUID)
