@@ -33,7 +33,9 @@ func TestAPIPhonelessCustomer(t *testing.T) {
 	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(apiAppSecret), body))
 	resp, respBody := b.do(req)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(respBody))
-	b.eventually(func() bool { return b.count(`SELECT count(*) FROM messages WHERE direction = 'in' AND state = 'done'`) == 1 },
+	b.eventually(func() bool {
+		return b.count(`SELECT count(*) FROM messages WHERE direction = 'in' AND state = 'done'`) == 1
+	},
 		"the message posted")
 	chatID := b.chatOf(bsuid)
 
