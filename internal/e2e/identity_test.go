@@ -76,6 +76,12 @@ func TestPhonelessCustomerEndToEnd(t *testing.T) {
 	require.Equal(t, "Sorry Maria, it ships today", sent.Text)
 	require.NotContains(t, string(sent.Body), `"to"`)
 
+	// Its read status names the customer by BSUID only.
+	status := identityFixture(t, "identity-status-read-bsuid.json")
+	status = []byte(strings.Replace(string(status), "wamid.HBgLYnN1aWQtcmVwbHkVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA", sent.ID, 1))
+	h.postWhatsAppBody(status)
+	require.Equal(t, 1, h.count(`SELECT count(*) FROM messages WHERE wamid = $1 AND status = 'read'`, sent.ID))
+
 	t.Run("the BSUID changes: same contact, same ticket, a note, replies to the new id", func(t *testing.T) {
 		h.postWhatsAppBody(identityFixture(t, "identity-user-changed-user-id.json"))
 		h.eventually(func() bool {

@@ -36,6 +36,17 @@ func TestParseIdentity2026Fixtures(t *testing.T) {
 			NewWaID: "12195555358", UserID: "US.71000000000000000099", PreviousUserID: "US.71000000000000000042"},
 			newUser: "US.71000000000000000099"},
 	}
+	t.Run("identity-status-read-bsuid.json", func(t *testing.T) {
+		t.Parallel()
+		b, err := whatsapp.ParseDelivery(whatsapptest.Testdata(t, "2026/identity-status-read-bsuid.json"))
+		require.NoError(t, err)
+		require.Len(t, b.Changes, 1)
+		require.Len(t, b.Changes[0].Statuses, 1)
+		st := b.Changes[0].Statuses[0]
+		require.Equal(t, whatsapp.StatusRead, st.Status)
+		require.Empty(t, st.RecipientID)
+		require.Equal(t, "US.13491208655302741918", st.RecipientUserID)
+	})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()

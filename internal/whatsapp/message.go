@@ -65,8 +65,9 @@ type Message struct {
 	// Contact's WaID; use the wa_id as the customer key.
 	From string `json:"from"`
 	// FromUserID is the sender's business-scoped user id when the message
-	// itself carries one (from_user_id); the contacts[] entry's user_id is
-	// the documented place, this is read when present.
+	// itself carries one (from_user_id; the name is UNCONFIRMED in Meta's
+	// docs); the contacts[] entry's user_id is the documented place, this
+	// is read when present.
 	FromUserID string `json:"from_user_id,omitzero"`
 	// Timestamp is when WhatsApp received the message (second precision, UTC).
 	Timestamp time.Time `json:"timestamp"`
