@@ -16,8 +16,10 @@ package connectors
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -50,13 +52,55 @@ type Config struct {
 type Factory func(Config) (Connector, error)
 
 // Requester is the customer a ticket is opened for.
+//
+// A customer who hides their phone number behind a WhatsApp username has
+// no Phone and no WaID, only a UserID: connectors then find or create the
+// requester by the BSUID as external id (BSUIDKey) and name it
+// DisplayName. With a phone they find it by phone, as always.
 type Requester struct {
-	// Phone is the E.164 number with a leading '+', for example "+15551234567".
+	// Phone is the E.164 number with a leading '+', for example
+	// "+15551234567"; empty for a customer without a phone.
 	Phone string
 	// WaID is the WhatsApp user id (the digits of the number).
 	WaID string
+	// UserID is the business-scoped user id (BSUID), e.g.
+	// "US.13491208655302741918"; empty when unknown.
+	UserID string
+	// Username is the customer's WhatsApp username; it may be empty.
+	Username string
 	// Name is the WhatsApp profile name; it may be empty.
 	Name string
+}
+
+// Phoneless reports whether the requester is known by BSUID only.
+func (r Requester) Phoneless() bool { return strings.TrimSpace(r.Phone) == "" && r.UserID != "" }
+
+// DisplayName is the requester's name in the helpdesk: the username, else
+// the profile name, else the phone number, else the BSUID.
+func (r Requester) DisplayName() string {
+	for _, s := range []string{r.Username, r.Name, r.Phone, r.UserID} {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// BSUIDKey is the external id relaydesk gives a phoneless requester in a
+// helpdesk: "wa:" and the BSUID. It checks the BSUID's shape (an ISO
+// country code, a dot, letters and digits, at most 140 characters) and
+// returns a Permanent error otherwise, so nothing odd reaches a search
+// query.
+func (r Requester) BSUIDKey() (string, error) {
+	id := r.UserID
+	ok := len(id) >= 4 && len(id) <= 140 && strings.Count(id, ".") >= 1 && !strings.HasPrefix(id, ".") && !strings.HasSuffix(id, ".")
+	for _, c := range id {
+		ok = ok && (c == '.' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z')
+	}
+	if !ok {
+		return "", PermanentError(fmt.Sprintf("business-scoped user id %q is malformed", id), nil)
+	}
+	return "wa:" + id, nil
 }
 
 // Attachment is a file to post with a message. Its content is streamed and

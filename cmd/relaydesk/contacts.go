@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/relaydesk/relaydesk/internal/app"
 	"github.com/relaydesk/relaydesk/internal/bridge"
@@ -29,7 +30,7 @@ func runContacts(ctx context.Context, getenv config.Getenv, args []string, stdou
 	var waID string
 	var inHelpdesk bool
 	fs, err := flags("contacts erase", args[1:], stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&waID, "wa-id", "", "the customer's WhatsApp id (their number in international format, digits only)")
+		fs.StringVar(&waID, "wa-id", "", "the customer's WhatsApp id: their number in international format, digits only, or their business-scoped user id (US.1349...)")
 		fs.BoolVar(&inHelpdesk, "helpdesk", false, "also delete the customer's requester in each helpdesk whose API can")
 	})
 	if err != nil {
@@ -44,16 +45,27 @@ func runContacts(ctx context.Context, getenv config.Getenv, args []string, stdou
 		return err
 	}
 	defer closeStore()
-	id, err := st.ContactByWaID(ctx, waID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no contact has the WhatsApp id %s: nothing erased", waID)
-	}
+	ids, err := st.ContactsByID(ctx, strings.TrimPrefix(strings.TrimSpace(waID), "+"))
 	if err != nil {
 		return err
 	}
+	if len(ids) == 0 {
+		return fmt.Errorf("no contact has the WhatsApp id %s: nothing erased", waID)
+	}
 	br := bridge.New(bridge.Opts{Store: st, Logger: app.NewLogger(cfg.LogLevel, cfg.LogFormat), Connectors: app.ConnectorFactory(st, cfg.BaseURL.String()),
 		CallTimeout: cfg.CallTimeout})
-	e, err := br.EraseContact(ctx, store.Actor{Name: "cli"}, id, inHelpdesk)
+	// A phone number names one contact per WhatsApp Business Account.
+	for _, id := range ids[:len(ids)-1] {
+		e, err := br.EraseContact(ctx, store.Actor{Name: "cli"}, id, inHelpdesk)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		fmt.Fprintln(stdout, erasureSummary(e))
+		for _, line := range e.Helpdesk {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	e, err := br.EraseContact(ctx, store.Actor{Name: "cli"}, ids[len(ids)-1], inHelpdesk)
 	if err != nil {
 		return err
 	}

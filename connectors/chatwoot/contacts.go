@@ -24,7 +24,14 @@ const maxPages = 5
 // inbox. Chatwoot keeps phone numbers and identifiers unique per account, so
 // when another replica created the contact first the creation is refused and
 // the search that follows finds it.
+//
+// A requester without a phone (known by BSUID only) is found and created
+// by the identifier "wa:<BSUID>" alone, named by its username or profile
+// name.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
+	if r.Phoneless() {
+		return c.ensurePhoneless(ctx, r)
+	}
 	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
@@ -57,6 +64,37 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	return httpapi.CreatedID(Kind, "contact", out.Payload.Contact.ID)
 }
 
+// ensurePhoneless finds the contact with the requester's BSUID
+// identifier, or creates it in the API inbox.
+func (c *Client) ensurePhoneless(ctx context.Context, r connectors.Requester) (string, error) {
+	ident, err := r.BSUIDKey()
+	if err != nil {
+		return "", err
+	}
+	defer c.locks.Lock(ident)()
+	if id, ok, err := c.findContactBy(ctx, r.UserID, func(ct contact) bool { return ct.Identifier == ident }); err != nil || ok {
+		return id, err
+	}
+	in := map[string]any{"inbox_id": c.inboxID, "name": r.DisplayName(), "identifier": ident}
+	var out struct {
+		Payload struct {
+			Contact contact `json:"contact"`
+		} `json:"payload"`
+	}
+	err = c.do(ctx, call{method: http.MethodPost, path: c.accountPath("contacts"), in: in, out: &out})
+	if isInvalidRecord(err) {
+		// Taken meanwhile: use that contact.
+		if id, ok, ferr := c.findContactBy(ctx, r.UserID, func(ct contact) bool { return ct.Identifier == ident }); ferr != nil || ok {
+			return id, ferr
+		}
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	return httpapi.CreatedID(Kind, "contact", out.Payload.Contact.ID)
+}
+
 // identifier is the external identifier of the contacts relaydesk creates.
 func identifier(phone string) string { return "wa:" + phone }
 
@@ -65,9 +103,17 @@ func identifier(phone string) string { return "wa:" + phone }
 // numbers and identifiers.
 func (c *Client) findContact(ctx context.Context, phone string) (string, bool, error) {
 	digits := phone[1:]
+	return c.findContactBy(ctx, phone, func(ct contact) bool {
+		return connectors.Digits(ct.PhoneNumber) == digits || ct.Identifier == identifier(phone)
+	})
+}
+
+// findContactBy searches contacts for needle and returns the oldest one
+// match keeps.
+func (c *Client) findContactBy(ctx context.Context, needle string, match func(contact) bool) (string, bool, error) {
 	var best *contact
 	for page := 1; page <= maxPages; page++ {
-		q := url.Values{"q": {phone}, "page": {strconv.Itoa(page)}, "include_contact_inboxes": {"false"}}
+		q := url.Values{"q": {needle}, "page": {strconv.Itoa(page)}, "include_contact_inboxes": {"false"}}
 		var out struct {
 			Payload []contact `json:"payload"`
 		}
@@ -76,7 +122,7 @@ func (c *Client) findContact(ctx context.Context, phone string) (string, bool, e
 		}
 		for i := range out.Payload {
 			ct := out.Payload[i]
-			if connectors.Digits(ct.PhoneNumber) != digits && ct.Identifier != identifier(phone) {
+			if !match(ct) {
 				continue
 			}
 			if best == nil || ct.ID < best.ID {

@@ -56,6 +56,11 @@ type User struct {
 	ID    string
 	Name  string
 	Phone string
+	// ExternalID is the helpdesk's external identifier of the user
+	// (Zendesk external_id, Freshdesk unique_external_id, Zammad login,
+	// Chatwoot identifier, RT user name), where relaydesk keys a
+	// requester without a phone.
+	ExternalID string
 }
 
 // Ticket is a ticket as the fake holds it.

@@ -37,6 +37,7 @@ func Run(t *testing.T, h Harness) {
 	require.NotNil(t, h.New, "Harness.New is required")
 	s := &suite{h: h}
 	t.Run("EnsureRequester", s.testEnsureRequester)
+	t.Run("PhonelessRequester", s.testPhonelessRequester)
 	t.Run("CreateTicket", s.testCreateTicket)
 	t.Run("AddMessage", s.testAddMessage)
 	t.Run("AddNote", s.testAddNote)

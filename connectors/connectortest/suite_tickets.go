@@ -4,6 +4,7 @@ package connectortest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,69 @@ func (s *suite) testEnsureRequester(t *testing.T) {
 			require.Equal(t, ids[0], ids[i])
 		}
 		require.Len(t, usersWithPhone(b.f, phone), 1)
+	})
+}
+
+var bsuidSeq atomic.Int64
+
+// newBSUID returns a fresh business-scoped user id.
+func newBSUID() string { return fmt.Sprintf("US.1349120865530%07d", bsuidSeq.Add(1)) }
+
+// A customer who hides their phone behind a WhatsApp username is a
+// requester without a phone, keyed by BSUID as external id and named by
+// username, else profile name, else the BSUID.
+func (s *suite) testPhonelessRequester(t *testing.T) {
+	t.Parallel()
+
+	s.run(t, "found again by BSUID, named by username, no phone", func(t *testing.T, b *bundle) {
+		r := connectors.Requester{UserID: newBSUID(), Username: "maria.s", Name: "Maria Souza"}
+		id1, err := b.c.EnsureRequester(b.ctx, r)
+		require.NoError(t, err)
+		require.NotEmpty(t, id1)
+		id2, err := b.c.EnsureRequester(b.ctx, r)
+		require.NoError(t, err)
+		require.Equal(t, id1, id2, "the same BSUID is the same requester")
+		var mine []User
+		for _, u := range b.f.Users() {
+			if strings.Contains(strings.ToLower(u.ExternalID), strings.ToLower(r.UserID)) {
+				mine = append(mine, u)
+			}
+		}
+		require.Len(t, mine, 1, "one user keyed by the BSUID")
+		require.Equal(t, id1, mine[0].ID)
+		require.Equal(t, "maria.s", mine[0].Name)
+		require.Empty(t, mine[0].Phone)
+
+		other, err := b.c.EnsureRequester(b.ctx, connectors.Requester{UserID: newBSUID(), Name: "Maria Souza"})
+		require.NoError(t, err)
+		require.NotEqual(t, id1, other, "another BSUID is another requester, even with the same profile name")
+	})
+
+	s.run(t, "without username or profile name the BSUID names it", func(t *testing.T, b *bundle) {
+		r := connectors.Requester{UserID: newBSUID()}
+		id, err := b.c.EnsureRequester(b.ctx, r)
+		require.NoError(t, err)
+		var name string
+		for _, u := range b.f.Users() {
+			if u.ID == id {
+				name = u.Name
+			}
+		}
+		require.Contains(t, strings.ToLower(name), strings.ToLower(r.UserID))
+	})
+
+	s.run(t, "a requester with a phone and a BSUID is found by phone", func(t *testing.T, b *bundle) {
+		phone := newPhone()
+		seeded := b.f.SeedUser("Existing Customer", phone)
+		id, err := b.c.EnsureRequester(b.ctx, connectors.Requester{Phone: phone, WaID: phone[1:], UserID: newBSUID(), Name: "Profile"})
+		require.NoError(t, err)
+		require.Equal(t, seeded, id)
+	})
+
+	s.run(t, "a malformed BSUID is refused for good", func(t *testing.T, b *bundle) {
+		_, err := b.c.EnsureRequester(b.ctx, connectors.Requester{UserID: "US.12 OR 1=1"})
+		require.Error(t, err)
+		require.True(t, connectors.IsPermanent(err), err)
 	})
 }
 

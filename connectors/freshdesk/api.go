@@ -170,10 +170,11 @@ func nextPage(h http.Header) int {
 // Wire types: the fields of Freshdesk's JSON the connector reads.
 
 type contact struct {
-	ID     int64  `json:"id"`
-	Name   string `json:"name"`
-	Phone  string `json:"phone"`
-	Mobile string `json:"mobile"`
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	Phone            string `json:"phone"`
+	Mobile           string `json:"mobile"`
+	UniqueExternalID string `json:"unique_external_id"`
 }
 
 type attachmentJSON struct {

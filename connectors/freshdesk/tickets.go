@@ -29,7 +29,17 @@ func DescriptionCommentID(ticketID string) string { return "desc-" + ticketID }
 // whose phone, then mobile, is the number (exact filter), and creates one
 // with the number as phone otherwise. Calls for one number are serialised
 // within the process.
+//
+// A requester without a phone (known by BSUID only) is found and created
+// by unique_external_id "wa:<BSUID>", which needs the unique external id
+// feature enabled in Freshdesk (otherwise the creation is refused and the
+// message fails with Freshdesk's reason). The list filter on
+// unique_external_id is UNCONFIRMED in Freshdesk's public docs (phone,
+// mobile and email are documented).
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
+	if r.Phoneless() {
+		return c.ensurePhoneless(ctx, r)
+	}
 	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
@@ -56,6 +66,48 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		return "", err
 	}
 	return httpapi.CreatedID(Kind, "contact", created.ID)
+}
+
+// ensurePhoneless finds or creates the contact whose unique_external_id is
+// the requester's "wa:<BSUID>".
+func (c *Client) ensurePhoneless(ctx context.Context, r connectors.Requester) (string, error) {
+	ext, err := r.BSUIDKey()
+	if err != nil {
+		return "", err
+	}
+	defer c.phoneLocks.Lock(ext)()
+	if id, err := c.findExternal(ctx, ext); err != nil || id != 0 {
+		return formatID(id), err
+	}
+	var created contact
+	_, _, err = c.do(ctx, call{method: http.MethodPost, path: "contacts",
+		in: map[string]any{"name": r.DisplayName(), "unique_external_id": ext}, out: &created})
+	var ce *connectors.Error
+	if errors.As(err, &ce) && (ce.Status == http.StatusConflict || ce.Class == connectors.ClassPermanent) {
+		if id, ferr := c.findExternal(ctx, ext); ferr == nil && id != 0 {
+			return formatID(id), nil // created meanwhile (duplicate_value)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return httpapi.CreatedID(Kind, "contact", created.ID)
+}
+
+// findExternal returns the oldest contact with exactly this
+// unique_external_id, or 0.
+func (c *Client) findExternal(ctx context.Context, ext string) (int64, error) {
+	var found []contact
+	if _, _, err := c.do(ctx, call{method: http.MethodGet, path: "contacts", query: url.Values{"unique_external_id": {ext}}, out: &found}); err != nil {
+		return 0, err
+	}
+	var match int64
+	for _, ct := range found {
+		if ct.UniqueExternalID == ext && (match == 0 || ct.ID < match) {
+			match = ct.ID
+		}
+	}
+	return match, nil
 }
 
 // findContact returns the oldest contact with exactly this phone or mobile

@@ -47,14 +47,26 @@ func (c *Client) user(ctx context.Context, idOrName string) (userInfo, error) {
 // name and the number as mobile phone. Calls for one number
 // are serialised within the process; RT's unique user names make
 // concurrent creation elsewhere converge too.
+//
+// A requester without a phone (known by BSUID only) is the user named
+// "wa+<bsuid, lowercased>@whatsapp.invalid", made without a mobile phone
+// and with the username or profile name as real name.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
-	phone, err := connectors.E164(r.Phone)
-	if err != nil {
-		return "", err
+	var phone, email string
+	if r.Phoneless() {
+		if _, err := r.BSUIDKey(); err != nil {
+			return "", err
+		}
+		email = "wa+" + strings.ToLower(r.UserID) + "@" + CustomerDomain
+	} else {
+		var err error
+		if phone, err = connectors.E164(r.Phone); err != nil {
+			return "", err
+		}
+		email = customerEmail(phone)
 	}
-	defer c.phoneLocks.Lock(phone)()
+	defer c.phoneLocks.Lock(email)()
 
-	email := customerEmail(phone)
 	if id, ok, err := c.userByName(ctx, email); err != nil || ok {
 		return id, err
 	}
@@ -62,7 +74,7 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 	// EmailAddress and other "public" fields are searchable): a user an
 	// agent made is found by its email address.
 	var page collection[userJSON]
-	err = c.do(ctx, call{
+	err := c.do(ctx, call{
 		method: http.MethodPost, path: "users", query: url.Values{"fields": {"Name,EmailAddress"}, "orderby": {"id"}, "per_page": {"10"}},
 		in: []condition{{Field: "EmailAddress", Value: email}}, out: &page,
 	})
@@ -80,10 +92,16 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		return info.id, nil
 	}
 	name := strings.TrimSpace(r.Name)
+	if r.Phoneless() {
+		name = r.DisplayName()
+	}
 	if name == "" {
 		name = phone
 	}
-	in := map[string]any{"Name": email, "EmailAddress": email, "RealName": name, "MobilePhone": phone, "Privileged": 0}
+	in := map[string]any{"Name": email, "EmailAddress": email, "RealName": name, "Privileged": 0}
+	if phone != "" {
+		in["MobilePhone"] = phone
+	}
 	err = c.do(ctx, call{method: http.MethodPost, path: "user", in: in})
 	if id, ok, ferr := c.userByName(ctx, email); ferr == nil && ok {
 		return id, nil // made now, or by a concurrent call ("Name in use")

@@ -96,6 +96,7 @@ type user struct {
 	Lastname  string `json:"lastname"`
 	Phone     string `json:"phone"`
 	Mobile    string `json:"mobile"`
+	Login     string `json:"login"`
 	Active    bool   `json:"active"`
 }
 

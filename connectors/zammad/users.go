@@ -19,7 +19,14 @@ import (
 // serialized per number within this process, and a created customer is
 // remembered for a while because the search index only sees it after a
 // moment.
+//
+// A requester without a phone (known by BSUID only) is found and created
+// by the login "whatsapp-<bsuid>" (lowercased: Zammad lowercases logins),
+// a searchable field, named by its username or profile name.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
+	if r.Phoneless() {
+		return c.ensurePhoneless(ctx, r)
+	}
 	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
@@ -65,6 +72,48 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		return "", err
 	}
 	c.remember("user:"+phone, id)
+	return id, nil
+}
+
+// ensurePhoneless finds the customer with the login of the requester's
+// BSUID, or creates it.
+func (c *Client) ensurePhoneless(ctx context.Context, r connectors.Requester) (string, error) {
+	if _, err := r.BSUIDKey(); err != nil {
+		return "", err
+	}
+	lg := "whatsapp-" + strings.ToLower(r.UserID)
+	defer c.locks.Lock(lg)()
+	if id, ok := c.recalled("user:" + lg); ok {
+		return id, nil
+	}
+	var found []user
+	q := url.Values{"query": {lg}, "limit": {"100"}}
+	if err := c.do(ctx, call{method: http.MethodGet, path: "users/search", query: q, out: &found}); err != nil {
+		return "", err
+	}
+	var match int64
+	for _, u := range found {
+		if strings.EqualFold(u.Login, lg) && (match == 0 || u.ID < match) {
+			match = u.ID
+		}
+	}
+	if match != 0 {
+		return formatID(match), nil
+	}
+	first, last := splitName(r.DisplayName())
+	in := map[string]any{
+		"firstname": first, "lastname": last, "login": lg, "roles": []string{"Customer"},
+		"note": "WhatsApp customer without a shared phone number (business-scoped user id " + r.UserID + "), created by relaydesk.",
+	}
+	var created user
+	if err := c.do(ctx, call{method: http.MethodPost, path: "users", in: in, out: &created}); err != nil {
+		return "", err
+	}
+	id, err := httpapi.CreatedID(Kind, "user", created.ID)
+	if err != nil {
+		return "", err
+	}
+	c.remember("user:"+lg, id)
 	return id, nil
 }
 

@@ -18,7 +18,14 @@ import (
 // phone number among end users (a customer an agent already knows), and
 // otherwise creates the user with create_or_update keyed on the external id,
 // so concurrent calls converge on one user.
+//
+// A requester without a phone (known by BSUID only) is found and created
+// by the external id "wa:<BSUID>" alone, named by its username or profile
+// name.
 func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (string, error) {
+	if r.Phoneless() {
+		return c.ensurePhoneless(ctx, r)
+	}
 	phone, err := connectors.E164(r.Phone)
 	if err != nil {
 		return "", err
@@ -54,6 +61,35 @@ func (c *Client) EnsureRequester(ctx context.Context, r connectors.Requester) (s
 		name = phone
 	}
 	in := map[string]any{"user": map[string]any{"name": name, "phone": phone, "external_id": ext, "role": "end-user"}}
+	var created struct {
+		User user `json:"user"`
+	}
+	if err := c.do(ctx, call{method: http.MethodPost, path: "users/create_or_update", in: in, out: &created}); err != nil {
+		return "", err
+	}
+	if created.User.ID == 0 {
+		return "", connectors.RetryError("zendesk: create_or_update returned no user id", nil)
+	}
+	return formatID(created.User.ID), nil
+}
+
+// ensurePhoneless finds the end user with the external id "wa:<BSUID>",
+// or creates it with create_or_update keyed on that id.
+func (c *Client) ensurePhoneless(ctx context.Context, r connectors.Requester) (string, error) {
+	ext, err := r.BSUIDKey()
+	if err != nil {
+		return "", err
+	}
+	var found struct {
+		Users []user `json:"users"`
+	}
+	if err := c.do(ctx, call{method: http.MethodGet, path: "users/search", query: url.Values{"external_id": {ext}}, out: &found}); err != nil {
+		return "", err
+	}
+	if len(found.Users) > 0 {
+		return formatID(found.Users[0].ID), nil
+	}
+	in := map[string]any{"user": map[string]any{"name": r.DisplayName(), "external_id": ext, "role": "end-user"}}
 	var created struct {
 		User user `json:"user"`
 	}

@@ -28,10 +28,32 @@ type Ticket struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// ChatContact is the customer of a chat.
+// ChatContact is the customer of a chat. A customer who hides their
+// phone number behind a WhatsApp username has no wa_id and no phone, only
+// a user_id (the business-scoped user id, BSUID).
 type ChatContact struct {
-	WaID        string `json:"wa_id"`
-	ProfileName string `json:"profile_name"`
+	WaID        *string `json:"wa_id"`
+	Phone       *string `json:"phone"` // "+" and wa_id
+	UserID      *string `json:"user_id"`
+	Username    *string `json:"username"`
+	ProfileName string  `json:"profile_name"`
+}
+
+// orNull is s, or nil when s is empty.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// phoneOf is the E.164 phone number of a wa_id, or nil without one.
+func phoneOf(waID string) *string {
+	if waID == "" {
+		return nil
+	}
+	p := "+" + waID
+	return &p
 }
 
 // Chat is one customer's conversation with one number.
@@ -51,7 +73,8 @@ type Chat struct {
 // NewChat builds a Chat.
 func NewChat(c store.APIChat, window time.Duration) Chat {
 	out := Chat{ID: c.ID, Number: Number{c.PhoneNumberID, c.DisplayPhoneNumber},
-		Contact: ChatContact{c.WaID, c.ProfileName}, LastInboundAt: utc(c.LastInboundAt),
+		Contact: ChatContact{WaID: orNull(c.WaID), Phone: phoneOf(c.WaID), UserID: orNull(c.UserID), Username: orNull(c.Username),
+			ProfileName: c.ProfileName}, LastInboundAt: utc(c.LastInboundAt),
 		CreatedAt: inRange(c.CreatedAt), UpdatedAt: inRange(c.UpdatedAt)}
 	if c.LastInboundAt != nil {
 		until := inRange(c.LastInboundAt.Add(window))
@@ -148,10 +171,13 @@ func MediaID(m store.APIMessage) string {
 	return m.Media.ID
 }
 
-// Contact is a customer.
+// Contact is a customer, found by phone number or BSUID.
 type Contact struct {
-	WaID        string `json:"wa_id"`
-	ProfileName string `json:"profile_name"`
+	WaID        *string `json:"wa_id"`
+	Phone       *string `json:"phone"`
+	UserID      *string `json:"user_id"`
+	Username    *string `json:"username"`
+	ProfileName string  `json:"profile_name"`
 	// ChangedToWaID is the customer's new number, when WhatsApp reported a change.
 	ChangedToWaID string                 `json:"changed_to_wa_id,omitempty"`
 	ChatIDs       []store.ConversationID `json:"chat_ids"`
@@ -161,7 +187,8 @@ type Contact struct {
 
 // NewContact builds a Contact.
 func NewContact(c store.APIContact) Contact {
-	return Contact{WaID: c.WaID, ProfileName: c.ProfileName, ChangedToWaID: c.ChangedToWaID, ChatIDs: c.ChatIDs,
+	return Contact{WaID: orNull(c.WaID), Phone: phoneOf(c.WaID), UserID: orNull(c.UserID), Username: orNull(c.Username),
+		ProfileName: c.ProfileName, ChangedToWaID: c.ChangedToWaID, ChatIDs: c.ChatIDs,
 		CreatedAt: inRange(c.CreatedAt), UpdatedAt: inRange(c.UpdatedAt)}
 }
 

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,13 @@ func (b *Bridge) deliverOne(ctx context.Context, ic *convCtx, m store.Message) e
 	}
 	if wm.Type == whatsapp.TypeReaction && wm.Reaction != nil {
 		return b.deliverReaction(ctx, ic, m, *wm.Reaction)
+	}
+	if isIdentityChange(wm) {
+		done, err := b.deliverIdentityNote(ctx, ic, m, wm)
+		if done || err != nil {
+			return err
+		}
+		// No ticket yet: posted like any message, opening one.
 	}
 	var mediaErr error
 	msg := connectors.Message{Body: b.withQuote(ctx, ic, wm, msgconv.Render(wm)), Key: m.WAMID, At: m.CreatedAt}
@@ -237,18 +245,21 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 		return b.holdForDisabled(ctx, m, conn)
 	}
 	rctx, cancel := context.WithTimeout(ctx, b.timeout)
-	requesterID, err := conn.c.EnsureRequester(rctx, connectors.Requester{
-		Phone: "+" + ic.conv.WaID, WaID: ic.conv.WaID, Name: ic.conv.ProfileName})
+	requesterID, err := conn.c.EnsureRequester(rctx, requesterOf(ic.conv))
 	cancel()
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, nil)
 	}
+	who := ic.conv.ProfileName
+	if ic.conv.WaID == "" {
+		who = cmp.Or(who, ic.conv.Customer().Label()) // no phone to show: the username or BSUID
+	}
 	nt := connectors.NewTicket{
 		RequesterID: requesterID,
-		Subject:     msgconv.Subject(ic.conv.ProfileName, ic.conv.WaID, msg.Body),
+		Subject:     msgconv.Subject(who, ic.conv.WaID, msg.Body),
 		First:       msg,
 		Tags:        route.Tags,
-		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + ic.conv.WaID,
+		ExternalID:  "wa:" + ic.account.PhoneNumberID + ":" + cmp.Or(ic.conv.WaID, ic.conv.UserID),
 	}
 	var prevID *store.TicketID
 	if prev != nil && prev.ConnectionID == conn.row.ID {
@@ -478,4 +489,55 @@ func (b *Bridge) withQuote(ctx context.Context, ic *convCtx, wm whatsapp.Message
 		who = "our"
 	}
 	return strings.Replace(body, quotedMarker, fmt.Sprintf("[Reply to %s message: %q]", who, words), 1)
+}
+
+// isIdentityChange reports whether m is a system message saying the
+// customer's number or business-scoped user id changed.
+func isIdentityChange(m whatsapp.Message) bool {
+	return m.Type == whatsapp.TypeSystem && m.System != nil &&
+		(m.System.Type == whatsapp.SystemUserChangedNumber || m.System.Type == whatsapp.SystemUserChangedUserID)
+}
+
+// deliverIdentityNote posts what changed about the customer's identity as
+// an internal note on the conversation's active ticket (the conversation
+// and ticket stay; the agent is told where replies go now). It reports
+// false, nothing done, when there is no active ticket to take it.
+func (b *Bridge) deliverIdentityNote(ctx context.Context, ic *convCtx, m store.Message, wm whatsapp.Message) (bool, error) {
+	t, err := b.store.ActiveTicket(ctx, ic.conv.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	conn, err := b.connFor(ctx, ic, t.ConnectionID)
+	if err != nil {
+		return false, err
+	}
+	if !conn.row.Enabled {
+		return true, b.holdForDisabled(ctx, m, conn)
+	}
+	note := connectors.Note{Body: "[WhatsApp] " + msgconv.Render(wm), Key: m.WAMID}
+	nctx, cancel := context.WithTimeout(ctx, b.timeout)
+	noteID, err := conn.c.AddNote(nctx, t.RemoteID, note)
+	cancel()
+	switch {
+	case err == nil:
+		return true, b.store.MarkPosted(ctx, m.ID, t.ID, conn.row.ID, noteID)
+	case connectors.IsPermanent(err) || connectors.IsNotFound(err):
+		return false, nil // closed or deleted: posted like a message, following up in a new ticket
+	}
+	return true, b.helpdeskErr(ctx, conn, err)
+}
+
+// requesterOf is the helpdesk requester of a conversation's customer: by
+// phone when WhatsApp shares it, else by business-scoped user id (the
+// connectors key such a requester on the BSUID as external id and name it
+// by username or profile name).
+func requesterOf(c store.Conversation) connectors.Requester {
+	r := connectors.Requester{WaID: c.WaID, UserID: c.UserID, Username: c.Username, Name: c.ProfileName}
+	if c.WaID != "" {
+		r.Phone = "+" + c.WaID
+	}
+	return r
 }

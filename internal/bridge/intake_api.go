@@ -129,6 +129,10 @@ func (b *Bridge) QueueAPISend(ctx context.Context, tx *store.Tx, s APISend) (sto
 	if convID == 0 {
 		var err error
 		if convID, err = tx.EnsureConversation(ctx, s.AccountID, s.WaID); err != nil {
+			if errors.Is(err, store.ErrNotFound) && store.IsBSUID(s.WaID) {
+				return 0, &InvalidSendError{Reason: "no customer of this number's business account has this business-scoped user id: " +
+					"a BSUID is only known once the customer wrote"}
+			}
 			return 0, fmt.Errorf("ensure chat: %w", err)
 		}
 	}

@@ -246,6 +246,9 @@ func (b *Bridge) prepareGroup(ctx context.Context, tx *store.Tx, reqs []*grouped
 				}
 				memo.received[acc.ID] = len(subs) > 0
 			}
+			if err := b.applyUserIDChanges(ctx, tx, acc, ch); err != nil {
+				return nil, err
+			}
 			in, _, _ := b.groupInbound(acc, ch)
 			ins = append(ins, in...)
 		}

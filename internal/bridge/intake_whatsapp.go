@@ -296,6 +296,14 @@ func outcome(r IntakeResult) string {
 // jobs to enqueue.
 func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Account, ch whatsapp.Change, res *IntakeResult) ([]river.InsertManyParams, error) {
 	var jobs []river.InsertManyParams
+	// A BSUID change is applied first, so the system message and any later
+	// message under the new id find the same contact (a group applies it
+	// before its set-based statements: see prepareGroup).
+	if res.group == nil {
+		if err := b.applyUserIDChanges(ctx, tx, acc, ch); err != nil {
+			return nil, err
+		}
+	}
 	inbounds, changes, clamped := b.groupInbound(acc, ch)
 	res.ClampedTimestamps += clamped
 	for _, in := range inbounds {
@@ -402,6 +410,26 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 	return jobs, nil
 }
 
+// applyUserIDChanges applies a change's BSUID changes (user_changed_user_id,
+// or the new BSUID that comes with user_changed_number), so the system
+// message and any later message under the new id find the same contact:
+// the conversation and its ticket stay.
+func (b *Bridge) applyUserIDChanges(ctx context.Context, tx *store.Tx, acc store.Account, ch whatsapp.Change) error {
+	for _, m := range ch.Messages {
+		if s := m.System; s != nil && (s.Type == whatsapp.SystemUserChangedUserID || s.Type == whatsapp.SystemUserChangedNumber) {
+			changed, err := tx.RecordUserIDChange(ctx, acc.ID, s.PreviousUserID, m.NewUserID())
+			if err != nil {
+				return err
+			}
+			if !changed && s.PreviousUserID != "" && m.NewUserID() != "" {
+				b.log.Info("business-scoped user id change not applied: the old id is unknown or the new one taken",
+					"account", acc.Name)
+			}
+		}
+	}
+	return nil
+}
+
 // numberChange is a user_changed_number system message: applied after the
 // messages are stored, so the contact exists.
 type numberChange struct {
@@ -463,6 +491,12 @@ func customerOf(ch whatsapp.Change, m whatsapp.Message) store.Customer {
 		ct = &ch.Contacts[0]
 	}
 	cu := store.Customer{WaID: m.From, UserID: m.FromUserID}
+	if m.System != nil {
+		// System messages come without contacts; the customer is named
+		// by the new BSUID (applied before, see storeChange), else the
+		// previous one.
+		cu.UserID = cmp.Or(m.NewUserID(), m.System.PreviousUserID)
+	}
 	if ct != nil {
 		// wa_id is the customer key; from may differ.
 		cu.WaID = cmp.Or(ct.WaID, cu.WaID)

@@ -29,13 +29,26 @@ func (b *Bridge) SendOutbound(ctx context.Context, convID store.ConversationID) 
 	return b.drain(ctx, convID, store.DirOut, b.sendOne)
 }
 
-// recipient is where replies go: the customer's new number after a change.
+// recipient is where replies go: the customer's new number after a change,
+// else their number, else (a customer who hides their phone behind a
+// username) their business-scoped user id, which the Graph client sends in
+// "recipient" rather than "to". Meta recommends the phone number when
+// known.
 func recipient(c store.Conversation) string {
-	if c.ChangedToWaID != "" {
-		return c.ChangedToWaID
-	}
-	return c.WaID
+	return cmp.Or(c.ChangedToWaID, c.WaID, c.UserID)
 }
+
+// authTemplateToPhoneless reports whether a template of this category
+// cannot go to to: authentication templates (one-tap, zero-tap,
+// copy-code) need a phone number, WhatsApp refuses them to a BSUID
+// (error 131062).
+func authTemplateToPhoneless(category, to string) bool {
+	return strings.EqualFold(category, "AUTHENTICATION") && whatsapp.IsBSUID(to)
+}
+
+// phonelessNote is the note for a message WhatsApp cannot take for a
+// customer known only by their BSUID.
+const phonelessNote = "This message was NOT sent to the customer: " + whatsapp.PhonelessReason
 
 func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) error {
 	api, isAPI := apiMessageOf(m) // an application's media by link or template
@@ -248,6 +261,16 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 		var t APITemplate
 		if err := json.Unmarshal(p.Template, &t); err != nil {
 			return b.store.MarkState(ctx, m.ID, store.StateFailed, store.Failure("", "unreadable template: "+err.Error()))
+		}
+		if whatsapp.IsBSUID(to) {
+			ct, err := b.store.TemplateOf(ctx, cc.account.ID, t.Name, t.Language)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err == nil && authTemplateToPhoneless(ct.Category, to) {
+				cc.answered = true
+				return b.failWithNote(ctx, m, "phoneless", phonelessNote)
+			}
 		}
 		wamid, err = cc.graph.SendTemplate(sctx, to, t.wire())
 	} else {

@@ -111,6 +111,10 @@ func (b *Bridge) sendTemplateReply(ctx context.Context, cc *convCtx, m store.Mes
 		return b.failWithNote(ctx, m, "template_refused", problem)
 	}
 	to := recipient(cc.conv)
+	if t != nil && authTemplateToPhoneless(t.Category, to) {
+		cc.answered = true
+		return b.failWithNote(ctx, m, "phoneless", phonelessNote)
+	}
 	if plan.headerFile != nil {
 		id, err := b.uploadAttachment(ctx, cc.graph, conn, *plan.headerFile)
 		if why := fileRefused(err); why != "" {

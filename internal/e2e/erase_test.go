@@ -30,9 +30,10 @@ func TestErasingACustomer(t *testing.T) {
 	h.eventually(func() bool { return h.count(`SELECT count(*) FROM messages WHERE state = 'pending'`) == 0 }, "all delivered")
 	requester := h.zd.Tickets()[0].RequesterID
 
-	id, err := h.store.ContactByWaID(ctx, customer)
+	ids, err := h.store.ContactsByID(ctx, customer)
 	require.NoError(t, err)
-	e, err := h.bridge.EraseContact(ctx, store.Actor{Name: "test-admin"}, id, true)
+	require.Len(t, ids, 1)
+	e, err := h.bridge.EraseContact(ctx, store.Actor{Name: "test-admin"}, ids[0], true)
 	require.NoError(t, err)
 	require.Equal(t, 1, e.Conversations)
 	require.Equal(t, 2, e.Messages, "the customer's message and the agent's reply")
@@ -70,8 +71,9 @@ func TestErasingACustomer(t *testing.T) {
 	// nothing of the old one.
 	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).At(time.Now()).Text(customer, "hello again"))
 	h.eventually(func() bool { return len(h.zd.Tickets()) == 3 }, "a new ticket for the returning customer")
-	_, err = h.store.ContactByWaID(ctx, customer)
+	ids, err = h.store.ContactsByID(ctx, customer)
 	require.NoError(t, err)
+	require.Len(t, ids, 1)
 	require.False(t, strings.Contains(h.failures(), "hello again"))
 }
 

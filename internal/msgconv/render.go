@@ -149,6 +149,13 @@ func renderBody(m whatsapp.Message) string {
 			if s.Type == whatsapp.SystemUserChangedNumber && s.NewWaID != "" {
 				return "The customer changed their WhatsApp number to +" + s.NewWaID + ". Replies go to the new number."
 			}
+			if s.Type == whatsapp.SystemUserChangedUserID {
+				out := "The customer's WhatsApp user id (business-scoped user id) changed"
+				if s.PreviousUserID != "" && m.NewUserID() != "" {
+					out += " from " + s.PreviousUserID + " to " + m.NewUserID()
+				}
+				return out + ". They did not share a phone number; this conversation and ticket stay, and replies go to the new id."
+			}
 			if s.Body != "" {
 				return s.Body
 			}

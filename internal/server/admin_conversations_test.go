@@ -57,6 +57,24 @@ func TestConversations(t *testing.T) {
 		require.Contains(t, page.body, "Jonas")
 		require.Contains(t, page.body, "1 failed")
 	})
+	t.Run("a customer without a phone is shown by username", func(t *testing.T) {
+		body := whatsapptest.Testdata(t, "2026/identity-bsuid-only.json")
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(form.Get("app_secret")), body))
+		rec := httptest.NewRecorder()
+		b.handler.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var id int64
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id
+			WHERE k.user_id = 'US.13491208655302741918'`).Scan(&id))
+		for _, path := range []string{"/admin/conversations", "/admin/conversations?q=maria.s", "/admin/conversations?q=US.13491208655302741918",
+			"/admin/conversations/" + strconv.FormatInt(id, 10)} {
+			page := a.get(path)
+			require.Contains(t, page.body, "@maria.s", path)
+			require.NotContains(t, page.body, `<span class="mono">+</span>`, path)
+			require.NotContains(t, page.body, `class="sub mono">+</span>`, path)
+		}
+	})
 	t.Run("timeline", func(t *testing.T) {
 		page := a.get("/admin/conversations/" + strconv.FormatInt(convID, 10))
 		require.Equal(t, http.StatusOK, page.code)

@@ -37,7 +37,7 @@ const unroutedTemplate = `{{define "title"}}Unrouted messages{{end}}
     <thead><tr><th>Received</th><th>Customer</th><th>Type</th><th>Message</th></tr></thead>
     <tbody>{{range .Messages}}
       <tr><td><span title="{{when .CreatedAt}}">{{ago .CreatedAt}}</span></td>
-        <td><a href="/admin/conversations/{{.ConversationID}}">{{with .ProfileName}}{{.}} {{end}}<span class="mono">+{{.WaID}}</span></a></td>
+        <td><a href="/admin/conversations/{{.ConversationID}}">{{with .ProfileName}}{{.}} {{end}}<span class="mono">{{.Customer.Label}}</span></a></td>
         <td>{{.Kind}}</td><td>{{.Body}}</td></tr>{{end}}
     </tbody>
   </table></div>

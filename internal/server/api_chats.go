@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -247,23 +249,50 @@ func (s *Server) messageMedia(c echo.Context) error {
 	return err
 }
 
-// getContact is GET /api/v1/contacts/{wa_id}.
+// contactParam reads the customer of /api/v1/contacts/{id}: a phone
+// number (any formatting; digits are kept) or a business-scoped user id
+// (BSUID, "US.13491208655302741918", kept as is). Empty: nothing.
+func contactParam(c echo.Context) string {
+	v := strings.TrimSpace(c.Param("id"))
+	if validBSUID(v) {
+		return v
+	}
+	if strings.Trim(v, "+0123456789 -()") != "" {
+		return ""
+	}
+	return digitsOnly(v)
+}
+
+// bsuidRE is a BSUID's shape: an ISO country code, a dot, up to 128
+// alphanumerics; a parent BSUID has "ENT." after the country code.
+var bsuidRE = regexp.MustCompile(`^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$`)
+
+// validBSUID reports whether s has a BSUID's shape.
+func validBSUID(s string) bool { return bsuidRE.MatchString(s) }
+
+// getContact is GET /api/v1/contacts/{id}, by phone number or BSUID. A
+// phone number can name one contact in each WhatsApp Business Account the
+// application may see: the answer is the oldest, with the chats of all.
 func (s *Server) getContact(c echo.Context) error {
-	waID := digitsOnly(c.Param("wa_id"))
-	if waID == "" {
+	id := contactParam(c)
+	if id == "" {
 		return s.apiNotFound(c, "contact")
 	}
-	ct, err := s.store.APIContactByWaID(c.Request().Context(), waID, allowedAccounts(apiAccess(c)))
-	if errors.Is(err, store.ErrNotFound) {
-		return s.apiNotFound(c, "contact")
-	}
+	cts, err := s.store.APIContactsByID(c.Request().Context(), id, allowedAccounts(apiAccess(c)))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiview.NewContact(ct))
+	if len(cts) == 0 {
+		return s.apiNotFound(c, "contact")
+	}
+	out := apiview.NewContact(cts[0])
+	for _, ct := range cts[1:] {
+		out.ChatIDs = append(out.ChatIDs, ct.ChatIDs...)
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
-// erasureJSON is the answer to DELETE /api/v1/contacts/{wa_id}.
+// erasureJSON is the answer to DELETE /api/v1/contacts/{id}.
 type erasureJSON struct {
 	Erased        bool     `json:"erased"`
 	Conversations int      `json:"conversations"`
@@ -280,8 +309,8 @@ type erasureJSON struct {
 func (s *Server) eraseContact(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := apiAccess(c)
-	waID := digitsOnly(c.Param("wa_id"))
-	if waID == "" {
+	id := contactParam(c)
+	if id == "" {
 		return s.apiNotFound(c, "contact")
 	}
 	inHelpdesk := false
@@ -293,33 +322,51 @@ func (s *Server) eraseContact(c echo.Context) error {
 		}
 		inHelpdesk = b
 	}
-	ct, err := s.store.APIContactByWaID(ctx, waID, allowedAccounts(a))
-	if errors.Is(err, store.ErrNotFound) {
+	// Every contact of that phone number or BSUID the application may
+	// see is erased (one per WhatsApp Business Account).
+	visible, err := s.store.APIContactsByID(ctx, id, allowedAccounts(a))
+	if err != nil {
+		return err
+	}
+	if len(visible) == 0 {
 		return s.apiNotFound(c, "contact")
 	}
-	if err != nil {
-		return err
-	}
-	id, err := s.store.ContactByWaID(ctx, waID)
-	if err != nil {
-		return err
-	}
 	if allowedAccounts(a) != nil {
-		all, err := s.store.APIContactByWaID(ctx, waID, nil)
+		all, err := s.store.APIContactsByID(ctx, id, nil)
 		if err != nil {
 			return err
 		}
-		if len(all.ChatIDs) > len(ct.ChatIDs) {
+		// A contact visible here with a chat on another number is not
+		// the application's alone (a contact of a WABA it does not see
+		// at all is simply not touched).
+		chats := map[store.ContactID]int{}
+		for _, ct := range all {
+			chats[ct.ID] = len(ct.ChatIDs)
+		}
+		shared := false
+		for _, ct := range visible {
+			shared = shared || chats[ct.ID] > len(ct.ChatIDs)
+		}
+		if shared {
 			return s.apiProblem(c, http.StatusForbidden, "forbidden", "Forbidden",
 				"This customer also writes to numbers this application is not allowed; an admin can erase them from the admin page.")
 		}
 	}
-	e, err := s.bridge.EraseContact(ctx, store.Actor{Name: "api:" + a.Client.ClientID, IP: c.RealIP()}, id, inHelpdesk)
-	if errors.Is(err, store.ErrNotFound) {
-		return s.apiNotFound(c, "contact")
-	}
-	if err != nil {
-		return err
+	var e bridge.Erasure
+	for _, ct := range visible {
+		one, err := s.bridge.EraseContact(ctx, store.Actor{Name: "api:" + a.Client.ClientID, IP: c.RealIP()}, ct.ID, inHelpdesk)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // erased meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		e.Conversations += one.Conversations
+		e.Messages += one.Messages
+		e.WebhookEvents += one.WebhookEvents
+		e.APIEvents += one.APIEvents
+		e.HelpdeskTickets = append(e.HelpdeskTickets, one.HelpdeskTickets...)
+		e.Helpdesk = append(e.Helpdesk, one.Helpdesk...)
 	}
 	return c.JSON(http.StatusOK, erasureJSON{Erased: true, Conversations: e.Conversations, Messages: e.Messages,
 		WebhookEvents: e.WebhookEvents, APIEvents: e.APIEvents, Tickets: len(e.HelpdeskTickets), Helpdesk: append([]string{}, e.Helpdesk...)})

@@ -55,8 +55,12 @@ func (s *Server) sendToNumber(c echo.Context) error {
 	var account store.Account
 	return s.send(c, func(r sendRequest) (bridge.APISend, error) {
 		to := digitsOnly(r.To)
-		if len(to) < 7 || len(to) > 15 || strings.Trim(r.To, "+0123456789 -()") != "" {
-			return bridge.APISend{}, invalidSend("to must be the customer's phone number in international format, e.g. +16505551234")
+		if validBSUID(strings.TrimSpace(r.To)) {
+			// A customer who hides their phone: addressed by the BSUID
+			// they wrote with (the number's WABA must know it).
+			to = strings.TrimSpace(r.To)
+		} else if len(to) < 7 || len(to) > 15 || strings.Trim(r.To, "+0123456789 -()") != "" {
+			return bridge.APISend{}, invalidSend("to must be the customer's phone number in international format, e.g. +16505551234, or their business-scoped user id, e.g. US.13491208655302741918")
 		}
 		if r.Number != "" {
 			acc, ok, err := s.resolveNumber(c, a, r.Number)

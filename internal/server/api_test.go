@@ -58,7 +58,8 @@ func TestChatsMessagesAndContacts(t *testing.T) {
 		ch := page.Data[0]
 		require.Equal(t, chatID, ch.ID)
 		require.Equal(t, apiPhoneID, ch.Number.PhoneNumberID)
-		require.Equal(t, apiCustomer, ch.Contact.WaID)
+		require.Equal(t, apiCustomer, *ch.Contact.WaID)
+		require.Equal(t, "+"+apiCustomer, *ch.Contact.Phone)
 		require.Equal(t, "Kerry Fisher", ch.Contact.ProfileName)
 		require.NotNil(t, ch.Ticket)
 		require.True(t, ch.Ticket.Open)
@@ -78,7 +79,7 @@ func TestChatsMessagesAndContacts(t *testing.T) {
 		require.Len(t, list("number="+otherPhoneID), 1)
 		require.Len(t, list("number=%2B1%20555-078-3881"), 1, "a display number works too")
 		require.Len(t, list("has_open_ticket=true"), 1)
-		require.Equal(t, "4915112345678", list("has_open_ticket=false")[0].Contact.WaID)
+		require.Equal(t, "4915112345678", *list("has_open_ticket=false")[0].Contact.WaID)
 		require.Len(t, list("updated_since="+url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))), 0)
 
 		resp, body = b.api(http.MethodGet, "/api/v1/chats?limit=1", tok, nil)
@@ -461,7 +462,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 
 	t.Run("every documented route answers", func(t *testing.T) {
 		ids := map[string]string{"/api/v1/chats/{id}": fmt.Sprint(chatID), "/api/v1/messages/{id}": fmt.Sprint(imageID),
-			"/api/v1/subscriptions/{id}": fmt.Sprint(subID)}
+			"/api/v1/subscriptions/{id}": fmt.Sprint(subID), "/api/v1/contacts/{id}": apiCustomer}
 		bodies := map[string]any{
 			"/api/v1/chats/{id}/messages": map[string]any{"type": "text", "text": "documented"},
 			"/api/v1/messages":            map[string]any{"to": apiCustomer, "number": apiPhoneID, "type": "text", "text": "documented"},
@@ -478,7 +479,6 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 						path = strings.Replace(path, "{id}", id, 1)
 					}
 				}
-				path = strings.Replace(path, "{wa_id}", apiCustomer, 1)
 				path = strings.Replace(path, "{number}", apiPhoneID, 1)
 				var body any
 				if method == "post" {

@@ -31,21 +31,59 @@ type Conversation struct {
 	ID            ConversationID
 	AccountID     AccountID
 	ContactID     ContactID
-	WaID          string
+	WaID          string // the customer's phone number; empty when WhatsApp hides it
+	UserID        string // the business-scoped user id (BSUID); empty when unknown
+	Username      string
 	ProfileName   string
 	ChangedToWaID string
 	LastInboundAt *time.Time
 	ReengagedAt   *time.Time
 }
 
+// Customer is the conversation's customer with the ids relaydesk knows.
+func (c Conversation) Customer() Customer {
+	return Customer{WaID: c.WaID, UserID: c.UserID, Username: c.Username, ProfileName: c.ProfileName}
+}
+
+// Label is how a customer is shown to people: "+" and the phone number
+// when known, else the username ("@name"), else the BSUID.
+func (c Customer) Label() string {
+	switch {
+	case c.WaID != "":
+		return "+" + c.WaID
+	case c.Username != "":
+		return "@" + strings.TrimPrefix(c.Username, "@")
+	default:
+		return c.UserID
+	}
+}
+
+// DisplayName is the name a helpdesk shows for the customer: the username,
+// else the profile name, else the phone number or BSUID (Label).
+func (c Customer) DisplayName() string {
+	switch {
+	case c.Username != "":
+		return c.Username
+	case c.ProfileName != "":
+		return c.ProfileName
+	default:
+		return c.Label()
+	}
+}
+
+// contactIDColumns selects a contact k's ids; a contact without a phone
+// (BSUID only) has a NULL wa_id, read as "".
+const contactIDColumns = `coalesce(k.wa_id, ''), coalesce(k.user_id, ''), k.username`
+
 // ConversationByID loads a conversation with its contact.
 func (q *Queries) ConversationByID(ctx context.Context, id ConversationID) (Conversation, error) {
 	var c Conversation
 	err := q.db.QueryRow(ctx, `
-		SELECT c.id, c.account_id, c.contact_id, k.wa_id, k.profile_name, coalesce(k.changed_to_wa_id, ''),
+		SELECT c.id, c.account_id, c.contact_id, `+contactIDColumns+`, k.profile_name, coalesce(k.changed_to_wa_id, ''),
 			c.last_inbound_at, c.reengaged_at
 		FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1`, id).
-		Scan(&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.ProfileName, &c.ChangedToWaID, &c.LastInboundAt, &c.ReengagedAt)
+		Scan(&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.UserID, &c.Username, &c.ProfileName, &c.ChangedToWaID,
+			&c.LastInboundAt, &c.ReengagedAt)
 	return c, wrap(err, "conversation %d", id)
 }
 
@@ -178,11 +216,34 @@ func (q *Queries) RecordNumberChange(ctx context.Context, accountID AccountID, o
 	return wrap(err, "record number change of %s", old.Key())
 }
 
+// RecordUserIDChange gives the contact of the WABA of the number the
+// system message was delivered for (under that number's app's signature)
+// whose BSUID is previous the new BSUID: the customer keeps their contact,
+// conversations and tickets. It reports whether a contact changed; it
+// changes nothing when no contact has previous, or another contact of the
+// WABA already holds next (the customer wrote under the new id before the
+// system message came; the two stay apart rather than one overwriting the
+// other).
+func (q *Queries) RecordUserIDChange(ctx context.Context, accountID AccountID, previous, next string) (bool, error) {
+	if previous == "" || next == "" || previous == next {
+		return false, nil
+	}
+	n, err := q.exec(ctx, `
+		UPDATE contacts k SET user_id = $3, updated_at = now()
+		FROM whatsapp_accounts a
+		WHERE a.id = $1 AND k.waba_id = a.waba_id AND k.user_id = $2
+			AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.waba_id = a.waba_id AND o.user_id = $3)`,
+		accountID, previous, next)
+	return n == 1, wrap(err, "record user id change of %s", previous)
+}
+
 // ConversationSummary is one row of the admin page's conversation list.
 type ConversationSummary struct {
 	ID            ConversationID
 	AccountName   string
-	WaID          string
+	WaID          string // empty for a customer without a phone
+	UserID        string
+	Username      string
 	ProfileName   string
 	LastInboundAt *time.Time
 	LastMessageAt *time.Time
@@ -192,9 +253,14 @@ type ConversationSummary struct {
 	TicketStatus  string
 }
 
+// Customer is the listed conversation's customer.
+func (c ConversationSummary) Customer() Customer {
+	return Customer{WaID: c.WaID, UserID: c.UserID, Username: c.Username, ProfileName: c.ProfileName}
+}
+
 // SearchConversations finds conversations whose customer's number contains
-// the digits of q or whose profile name contains q (case-insensitive),
-// most recently active first. An empty q lists the latest conversations.
+// the digits of q, whose profile name or username contains q
+// (case-insensitive) or whose BSUID is q, most recently active first. An empty q lists the latest conversations.
 func (q *Queries) SearchConversations(ctx context.Context, query string, limit int) ([]ConversationSummary, error) {
 	query = strings.TrimSpace(query)
 	digits := strings.Map(func(r rune) rune {
@@ -205,10 +271,10 @@ func (q *Queries) SearchConversations(ctx context.Context, query string, limit i
 	}, query)
 	out, err := list(ctx, q.db, func(row scanner) (ConversationSummary, error) {
 		var c ConversationSummary
-		return c, row.Scan(&c.ID, &c.AccountName, &c.WaID, &c.ProfileName, &c.LastInboundAt, &c.LastMessageAt, &c.Messages,
-			&c.Failed, &c.TicketURL, &c.TicketStatus)
+		return c, row.Scan(&c.ID, &c.AccountName, &c.WaID, &c.UserID, &c.Username, &c.ProfileName, &c.LastInboundAt,
+			&c.LastMessageAt, &c.Messages, &c.Failed, &c.TicketURL, &c.TicketStatus)
 	}, `
-		SELECT c.id, a.name, k.wa_id, k.profile_name, c.last_inbound_at, m.last_at, coalesce(m.n, 0), coalesce(m.failed, 0),
+		SELECT c.id, a.name, `+contactIDColumns+`, k.profile_name, c.last_inbound_at, m.last_at, coalesce(m.n, 0), coalesce(m.failed, 0),
 			coalesce(t.url, ''), coalesce(t.status, '')
 		FROM conversations c
 		JOIN contacts k ON k.id = c.contact_id
@@ -218,6 +284,8 @@ func (q *Queries) SearchConversations(ctx context.Context, query string, limit i
 		LEFT JOIN tickets t ON t.conversation_id = c.id AND t.active
 		WHERE $1 = '' OR ($2 <> '' AND k.wa_id LIKE '%' || $2 || '%')
 			OR strpos(lower(k.profile_name), lower($1)) > 0
+			OR ($1 <> '' AND strpos(lower(k.username), lower(ltrim($1, '@'))) > 0)
+			OR k.user_id = $1
 		ORDER BY coalesce(m.last_at, c.created_at) DESC, c.id DESC
 		LIMIT $3`, query, digits, limit)
 	return out, wrap(err, "search conversations")

@@ -13,7 +13,9 @@ type APIChat struct {
 	AccountID          AccountID
 	PhoneNumberID      string
 	DisplayPhoneNumber string
-	WaID               string
+	WaID               string // empty for a customer without a phone
+	UserID             string // the BSUID; empty when unknown
+	Username           string
 	ProfileName        string
 	LastInboundAt      *time.Time
 	CreatedAt          time.Time
@@ -35,7 +37,7 @@ func (t *APIChatTicket) Open() bool {
 	return t != nil && t.Status != "solved" && t.Status != "closed"
 }
 
-const apiChatSelect = `SELECT c.id, c.account_id, a.phone_number_id, a.display_phone_number, k.wa_id, k.profile_name,
+const apiChatSelect = `SELECT c.id, c.account_id, a.phone_number_id, a.display_phone_number, ` + contactIDColumns + `, k.profile_name,
 		c.last_inbound_at, c.created_at, c.updated_at, t.id, t.remote_id, t.url, t.status, t.created_at
 	FROM conversations c
 	JOIN whatsapp_accounts a ON a.id = c.account_id
@@ -47,7 +49,7 @@ func scanAPIChat(row scanner) (APIChat, error) {
 	var tid *TicketID
 	var remote, url, status *string
 	var tcreated *time.Time
-	err := row.Scan(&c.ID, &c.AccountID, &c.PhoneNumberID, &c.DisplayPhoneNumber, &c.WaID, &c.ProfileName,
+	err := row.Scan(&c.ID, &c.AccountID, &c.PhoneNumberID, &c.DisplayPhoneNumber, &c.WaID, &c.UserID, &c.Username, &c.ProfileName,
 		&c.LastInboundAt, &c.CreatedAt, &c.UpdatedAt, &tid, &remote, &url, &status, &tcreated)
 	if err == nil && tid != nil {
 		c.Ticket = &APIChatTicket{ID: *tid, RemoteID: *remote, URL: *url, Status: *status, CreatedAt: *tcreated}
@@ -107,10 +109,15 @@ func (q *Queries) APIChatByID(ctx context.Context, id ConversationID) (APIChat, 
 	return c, wrap(err, "api chat %d", id)
 }
 
-// APIChatByNumber finds the chat of a number (account) with a customer.
-func (q *Queries) APIChatByNumber(ctx context.Context, accountID AccountID, waID string) (APIChat, error) {
-	c, err := scanAPIChat(q.db.QueryRow(ctx, apiChatSelect+` WHERE c.account_id = $1 AND k.wa_id = $2`, accountID, waID))
-	return c, wrap(err, "api chat of account %d with %s", accountID, waID)
+// APIChatByNumber finds the chat of a number (account) with a customer
+// named by phone number or BSUID (IsBSUID).
+func (q *Queries) APIChatByNumber(ctx context.Context, accountID AccountID, id string) (APIChat, error) {
+	col := "k.wa_id"
+	if IsBSUID(id) {
+		col = "k.user_id"
+	}
+	c, err := scanAPIChat(q.db.QueryRow(ctx, apiChatSelect+` WHERE c.account_id = $1 AND `+col+` = $2`, accountID, id))
+	return c, wrap(err, "api chat of account %d with %s", accountID, id)
 }
 
 // APIMessage is a message as the public API shows it.
@@ -145,7 +152,10 @@ func (q *Queries) APIMessageByID(ctx context.Context, id MessageID) (APIMessage,
 
 // APIContact is a customer as the public API shows it.
 type APIContact struct {
-	WaID          string
+	ID            ContactID
+	WaID          string // empty for a customer without a phone
+	UserID        string // the BSUID; empty when unknown
+	Username      string
 	ProfileName   string
 	ChangedToWaID string
 	CreatedAt     time.Time
@@ -153,14 +163,21 @@ type APIContact struct {
 	ChatIDs       []ConversationID // the contact's chats on the numbers asked about
 }
 
-// APIContactByWaID loads a contact that has a chat with one of accountIDs
-// (nil: any number); otherwise ErrNotFound.
-func (q *Queries) APIContactByWaID(ctx context.Context, waID string, accountIDs []AccountID) (APIContact, error) {
-	var c APIContact
-	err := q.db.QueryRow(ctx, `SELECT k.wa_id, k.profile_name, coalesce(k.changed_to_wa_id, ''), k.created_at, k.updated_at,
+// APIContactsByID loads the contacts, one per WABA, whose phone number
+// (digits) or BSUID is id and that have a chat with one of accountIDs
+// (nil: any number), oldest first. An empty id matches nothing.
+func (q *Queries) APIContactsByID(ctx context.Context, id string, accountIDs []AccountID) ([]APIContact, error) {
+	if id == "" {
+		return nil, nil
+	}
+	out, err := list(ctx, q.db, func(row scanner) (APIContact, error) {
+		var c APIContact
+		return c, row.Scan(&c.ID, &c.WaID, &c.UserID, &c.Username, &c.ProfileName, &c.ChangedToWaID, &c.CreatedAt,
+			&c.UpdatedAt, &c.ChatIDs)
+	}, `SELECT k.id, `+contactIDColumns+`, k.profile_name, coalesce(k.changed_to_wa_id, ''), k.created_at, k.updated_at,
 			array_agg(c.id ORDER BY c.id)
 		FROM contacts k JOIN conversations c ON c.contact_id = k.id
-		WHERE k.wa_id = $1 AND ($2::bigint[] IS NULL OR c.account_id = ANY($2))
-		GROUP BY k.id`, waID, accountIDs).Scan(&c.WaID, &c.ProfileName, &c.ChangedToWaID, &c.CreatedAt, &c.UpdatedAt, &c.ChatIDs)
-	return c, wrap(err, "api contact %s", waID)
+		WHERE (k.wa_id = $1 OR k.user_id = $1) AND ($2::bigint[] IS NULL OR c.account_id = ANY($2))
+		GROUP BY k.id ORDER BY k.id`, id, accountIDs)
+	return out, wrap(err, "api contacts %s", id)
 }

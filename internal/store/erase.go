@@ -45,9 +45,19 @@ func (e ErasedContact) Detail() map[string]any {
 func (s *Store) EraseContact(ctx context.Context, who Actor, id ContactID) (ErasedContact, error) {
 	out := ErasedContact{ContactID: id}
 	err := s.InTx(ctx, func(tx *Tx) error {
-		var waID string
-		if err := tx.db.QueryRow(ctx, `SELECT wa_id FROM contacts WHERE id = $1 FOR UPDATE`, id).Scan(&waID); err != nil {
+		// The customer's ids, to find the raw payloads that name them: a
+		// contact without a phone has no wa_id, and an empty needle is
+		// never searched for (it would match every payload).
+		var waID, userID string
+		if err := tx.db.QueryRow(ctx, `SELECT coalesce(wa_id, ''), coalesce(user_id, '') FROM contacts WHERE id = $1 FOR UPDATE`,
+			id).Scan(&waID, &userID); err != nil {
 			return wrap(err, "erase contact %d", id)
+		}
+		var needles []string
+		for _, n := range []string{waID, userID} {
+			if n != "" {
+				needles = append(needles, n)
+			}
 		}
 		rows, err := tx.db.Query(ctx, `SELECT t.connection_id, t.remote_id, t.requester_id FROM tickets t
 			JOIN conversations c ON c.id = t.conversation_id WHERE c.contact_id = $1 ORDER BY t.id`, id)
@@ -70,7 +80,7 @@ func (s *Store) EraseContact(ctx context.Context, who Actor, id ContactID) (Eras
 		steps := []struct {
 			n    *int
 			sql  string
-			byWA bool // the statement takes the WhatsApp id, not the contact id
+			byWA bool // the statement takes the customer's WhatsApp ids (phone, BSUID), not the contact id
 		}{
 			// Events name messages and tickets in their dedupe key; their
 			// deliveries go with them.
@@ -82,9 +92,10 @@ func (s *Store) EraseContact(ctx context.Context, who Actor, id ContactID) (Eras
 			// holds the customer's WhatsApp id goes (a batch naming other
 			// customers too is a debugging copy, kept only for
 			// RELAYDESK_WEBHOOK_RETENTION anyway).
-			{n: &out.WebhookEvents, byWA: true, sql: `DELETE FROM webhook_events WHERE position(convert_to($1, 'UTF8') IN body) > 0`},
-			{n: &out.APIIdempotency, byWA: true, sql: `DELETE FROM api_idempotency
-				WHERE response IS NOT NULL AND position(convert_to($1, 'UTF8') IN response) > 0`},
+			{n: &out.WebhookEvents, byWA: true, sql: `DELETE FROM webhook_events
+				WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) n WHERE n <> '' AND position(convert_to(n, 'UTF8') IN body) > 0)`},
+			{n: &out.APIIdempotency, byWA: true, sql: `DELETE FROM api_idempotency WHERE response IS NOT NULL
+				AND EXISTS (SELECT 1 FROM unnest($1::text[]) n WHERE n <> '' AND position(convert_to(n, 'UTF8') IN response) > 0)`},
 			// Queued work on them: deliveries, sends, notes (which quote the
 			// customer) and failure reports. A job already running finds
 			// nothing and ends.
@@ -100,7 +111,10 @@ func (s *Store) EraseContact(ctx context.Context, who Actor, id ContactID) (Eras
 		for i, st := range steps {
 			arg := any(id)
 			if st.byWA {
-				arg = waID
+				if len(needles) == 0 {
+					continue
+				}
+				arg = needles
 			}
 			tag, err := tx.db.Exec(ctx, st.sql, arg)
 			if err != nil {
@@ -123,11 +137,14 @@ func (q *Queries) ContactOfConversation(ctx context.Context, id ConversationID) 
 	return c, wrap(err, "contact of conversation %d", id)
 }
 
-// ContactByWaID is the contact with this WhatsApp id.
-func (q *Queries) ContactByWaID(ctx context.Context, waID string) (ContactID, error) {
-	var c ContactID
-	err := q.db.QueryRow(ctx, `SELECT id FROM contacts WHERE wa_id = $1`, waID).Scan(&c)
-	return c, wrap(err, "contact %s", waID)
+// ContactsByID are the contacts of every WABA whose phone number (digits,
+// no "+") or BSUID is id, oldest first; an empty id matches nothing.
+func (q *Queries) ContactsByID(ctx context.Context, id string) ([]ContactID, error) {
+	if id == "" {
+		return nil, nil
+	}
+	out, err := column[ContactID](ctx, q.db, `SELECT id FROM contacts WHERE wa_id = $1 OR user_id = $1 ORDER BY id`, id)
+	return out, wrap(err, "contacts %s", id)
 }
 
 // RedactOldMessages empties the bodies and payloads of up to batch messages

@@ -15,20 +15,27 @@ type UnroutedMessage struct {
 	ConversationID ConversationID
 	AccountID      AccountID
 	Number         string // the account's name
-	WaID           string
+	WaID           string // empty for a customer without a phone
+	UserID         string
+	Username       string
 	ProfileName    string
 	Kind           string
 	Body           string
 	CreatedAt      time.Time
 }
 
-const unroutedQuery = `SELECT m.id, m.conversation_id, a.id, a.name, ct.wa_id, ct.profile_name, m.kind, m.body, m.created_at
+const unroutedQuery = `SELECT m.id, m.conversation_id, a.id, a.name, coalesce(ct.wa_id, ''), coalesce(ct.user_id, ''), ct.username, ct.profile_name, m.kind, m.body, m.created_at
 	FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN whatsapp_accounts a ON a.id = c.account_id
 	JOIN contacts ct ON ct.id = c.contact_id WHERE m.state = 'unrouted' AND m.direction = 'in'`
 
+// Customer is the held message's customer.
+func (u UnroutedMessage) Customer() Customer {
+	return Customer{WaID: u.WaID, UserID: u.UserID, Username: u.Username, ProfileName: u.ProfileName}
+}
+
 func scanUnrouted(row scanner) (UnroutedMessage, error) {
 	var u UnroutedMessage
-	err := row.Scan(&u.ID, &u.ConversationID, &u.AccountID, &u.Number, &u.WaID, &u.ProfileName, &u.Kind, &u.Body, &u.CreatedAt)
+	err := row.Scan(&u.ID, &u.ConversationID, &u.AccountID, &u.Number, &u.WaID, &u.UserID, &u.Username, &u.ProfileName, &u.Kind, &u.Body, &u.CreatedAt)
 	return u, err
 }
 

@@ -175,6 +175,20 @@ func TestSendWireFormat(t *testing.T) {
 			},
 			want: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"location","location":{"latitude":"37.4847","longitude":"-122.1486","name":"Meta HQ","address":"1 Hacker Way"}}`,
 		},
+		{
+			name: "text to a business-scoped user id goes in recipient, without to",
+			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
+				return c.SendText(ctx, "US.13491208655302741918", "Hello", false, "wamid.IN1")
+			},
+			want: `{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"text","context":{"message_id":"wamid.IN1"},"text":{"body":"Hello","preview_url":false}}`,
+		},
+		{
+			name: "template to a parent business-scoped user id",
+			send: func(ctx context.Context, c *whatsapp.Client) (string, error) {
+				return c.SendTemplate(ctx, "US.ENT.11815799212886844830", whatsapp.Template{Name: "hello_world", Language: "en_US"})
+			},
+			want: `{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.ENT.11815799212886844830","type":"template","template":{"name":"hello_world","language":{"policy":"deterministic","code":"en_US"}}}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +219,19 @@ func TestSendResult(t *testing.T) {
 	require.Equal(t, whatsapp.SendResult{
 		MessageID: b.fake.Sent()[0].ID, WaID: "16505551234", Input: "+1 650-555-1234", MessageStatus: "accepted",
 	}, r)
+}
+
+// A send to a BSUID is answered with the recipient's user_id and no wa_id.
+func TestSendResultForABSUID(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t)
+	r, err := b.client.Send(context.Background(), whatsapp.OutgoingMessage{
+		To: "US.13491208655302741918", Type: whatsapp.TypeText, Text: &whatsapp.OutgoingText{Body: "hi"}})
+	require.NoError(t, err)
+	require.Equal(t, whatsapp.SendResult{MessageID: b.fake.Sent()[0].ID, UserID: "US.13491208655302741918",
+		Input: "US.13491208655302741918"}, r)
+	require.Equal(t, "US.13491208655302741918", b.fake.Sent()[0].Recipient)
+	require.Empty(t, b.fake.Sent()[0].To)
 }
 
 func TestMarkRead(t *testing.T) {
@@ -296,6 +323,7 @@ func TestSendErrorsAreClassified(t *testing.T) {
 	}{
 		{"re-engagement", whatsapptest.ErrorFault(131047), whatsapp.ClassFinal, 0, 131047, 400},
 		{"undeliverable", whatsapptest.ErrorFault(131026), whatsapp.ClassFinal, 0, 131026, 400},
+		{"BSUID recipient not allowed", whatsapptest.ErrorFault(131062), whatsapp.ClassFinal, 0, 131062, 400},
 		{"template missing", whatsapptest.ErrorFault(132001), whatsapp.ClassFinal, 0, 132001, 404},
 		{"policy block", whatsapptest.ErrorFault(368), whatsapp.ClassFinal, 0, 368, 403},
 		{"permission as 500", whatsapptest.ErrorFault(3), whatsapp.ClassFinal, 0, 3, 500},

@@ -54,6 +54,7 @@ func classifyCode(code int) (Class, bool) {
 		code == 131051,                   // unsupported message type
 		code == 131052,                   // media download error
 		code == 131053,                   // media upload error
+		code == 131062,                   // BSUID recipient not allowed for this message
 		code >= 132000 && code <= 132999, // template errors
 		code == 133010:                   // phone number not registered
 		return ClassFinal, true
@@ -83,6 +84,13 @@ func DefaultWait(code int) time.Duration {
 	}
 	return 30 * time.Second
 }
+
+// PhonelessReason is what an agent can do when WhatsApp refuses a message
+// to a customer known only by their business-scoped user id (error 131062;
+// authentication templates always need a phone number).
+const PhonelessReason = "This customer hides their phone number behind a WhatsApp username, and WhatsApp does not allow " +
+	"this kind of message (for example an authentication template) to be sent without one. Ask the customer for their " +
+	"phone number in a normal reply, or wait for the customer to write and answer within 24 hours with a normal reply."
 
 // PlainReason explains an error code in one or two sentences an agent can
 // act on; relaydesk adds it as an internal note when a message fails. Unknown
@@ -117,6 +125,8 @@ func PlainReason(code int) string {
 		return "WhatsApp could not fetch the customer's media file. Ask the customer to send it again."
 	case code == 131053:
 		return "WhatsApp could not use the attached file (unsupported format, too large, or the link was unreachable)."
+	case code == 131062:
+		return PhonelessReason
 	case code == 131021:
 		return "The recipient is the business number itself; WhatsApp does not allow sending to yourself."
 	case code == 131008 || code == 131009 || code == 100:

@@ -51,6 +51,11 @@ const (
 	// SystemUserChangedNumber: the customer moved to a new number;
 	// System.NewWaID holds the new wa_id.
 	SystemUserChangedNumber = "user_changed_number"
+	// SystemUserChangedUserID: the customer's business-scoped user id
+	// changed and no phone number can be shared (Meta's changelog, Aug 11
+	// 2026); System.PreviousUserID holds the old BSUID, System.UserID the
+	// new one.
+	SystemUserChangedUserID = "user_changed_user_id"
 )
 
 // Message is one inbound message (value.messages[]). Exactly the payload
@@ -68,8 +73,9 @@ type Message struct {
 	// Contact's WaID; use the wa_id as the customer key.
 	From string `json:"from"`
 	// FromUserID is the sender's business-scoped user id when the message
-	// itself carries one (from_user_id); the contacts[] entry's user_id is
-	// the documented place, this is read when present.
+	// itself carries one (from_user_id; the name is UNCONFIRMED in Meta's
+	// docs); the contacts[] entry's user_id is the documented place, this
+	// is read when present.
 	FromUserID string `json:"from_user_id,omitzero"`
 	// Timestamp is when WhatsApp received the message (second precision, UTC).
 	Timestamp time.Time `json:"timestamp"`
@@ -352,4 +358,27 @@ type System struct {
 	// NewWaID is the customer's new wa_id (system.wa_id, or new_wa_id in
 	// payloads older than Graph v12).
 	NewWaID string `json:"new_wa_id,omitzero"`
+	// UserID and ParentUserID are the customer's new business-scoped user
+	// id (and parent id) after a user_changed_user_id or
+	// user_changed_number. UNCONFIRMED: Meta's changelog says the new
+	// values come "alongside" the previous ones without naming them;
+	// system.user_id / system.parent_user_id are assumed, and the
+	// message's from_user_id is used when they are absent.
+	UserID       string `json:"user_id,omitzero"`
+	ParentUserID string `json:"parent_user_id,omitzero"`
+	// PreviousUserID and PreviousParentUserID are the customer's
+	// business-scoped user id (and parent id) before the change
+	// (system.previous_user_id, system.previous_parent_user_id: Meta's
+	// changelog, Aug 11 2026).
+	PreviousUserID       string `json:"previous_user_id,omitzero"`
+	PreviousParentUserID string `json:"previous_parent_user_id,omitzero"`
+}
+
+// NewUserID is the customer's business-scoped user id after a system
+// message's change: system.user_id, else the message's from_user_id.
+func (m Message) NewUserID() string {
+	if m.System != nil && m.System.UserID != "" {
+		return m.System.UserID
+	}
+	return m.FromUserID
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -47,7 +48,12 @@ const (
 // messaging_product="whatsapp", recipient_type="individual" and, with
 // ReplyTo, context.message_id.
 type OutgoingMessage struct {
-	// To is the recipient's wa_id or phone number in international format.
+	// To is the recipient: their wa_id or phone number in international
+	// format, or their business-scoped user id (BSUID, see IsBSUID) when
+	// WhatsApp hides their phone behind a username. A BSUID goes in the
+	// request's "recipient" field, a phone number in "to": Meta's
+	// business-scoped user ids page; providers' docs (dualhook, kapso)
+	// add that "to" wins when both are sent, so exactly one is sent.
 	To string
 	// Type is the message type (TypeText, TypeImage, ..., TypeTemplate,
 	// TypeReaction, TypeLocation, TypeInteractive).
@@ -228,7 +234,8 @@ func (m OutgoingMessage) MarshalJSON() ([]byte, error) {
 	w := struct {
 		MessagingProduct string            `json:"messaging_product"`
 		RecipientType    string            `json:"recipient_type"`
-		To               string            `json:"to"`
+		To               string            `json:"to,omitempty"`
+		Recipient        string            `json:"recipient,omitempty"`
 		Type             string            `json:"type"`
 		Context          *msgContext       `json:"context,omitempty"`
 		Text             *OutgoingText     `json:"text,omitempty"`
@@ -257,10 +264,21 @@ func (m OutgoingMessage) MarshalJSON() ([]byte, error) {
 		Template:         m.Template,
 		Interactive:      m.Interactive,
 	}
+	if IsBSUID(m.To) {
+		w.To, w.Recipient = "", m.To
+	}
 	if m.ReplyTo != "" {
 		w.Context = &msgContext{MessageID: m.ReplyTo}
 	}
 	return json.Marshal(w)
+}
+
+// IsBSUID reports whether a recipient is a business-scoped user id (an
+// ISO country code, a dot, alphanumerics: "US.13491208655302741918"; a
+// parent BSUID is "US.ENT.…") rather than a phone number, which never has
+// a dot.
+func IsBSUID(to string) bool {
+	return strings.Contains(to, ".")
 }
 
 // SendResult is the Graph response to a send.
@@ -268,8 +286,11 @@ type SendResult struct {
 	// MessageID is the new message's wamid (messages[0].id). Status
 	// webhooks refer to it.
 	MessageID string
-	// WaID is the recipient's wa_id as resolved by WhatsApp.
+	// WaID is the recipient's wa_id as resolved by WhatsApp; empty for a
+	// send to a BSUID.
 	WaID string
+	// UserID is the recipient's BSUID, returned for a send to a BSUID.
+	UserID string
 	// Input is the recipient as sent.
 	Input string
 	// MessageStatus is messages[0].message_status for templates ("accepted",
@@ -279,8 +300,9 @@ type SendResult struct {
 
 type wireSendResponse struct {
 	Contacts []struct {
-		Input string `json:"input"`
-		WaID  string `json:"wa_id"`
+		Input  string `json:"input"`
+		WaID   string `json:"wa_id"`
+		UserID string `json:"user_id"`
 	} `json:"contacts"`
 	Messages []struct {
 		ID            string `json:"id"`
@@ -305,7 +327,7 @@ func (c *Client) Send(ctx context.Context, msg OutgoingMessage) (SendResult, err
 	}
 	r := SendResult{MessageID: resp.Messages[0].ID, MessageStatus: resp.Messages[0].MessageStatus}
 	if len(resp.Contacts) > 0 {
-		r.WaID, r.Input = resp.Contacts[0].WaID, resp.Contacts[0].Input
+		r.WaID, r.UserID, r.Input = resp.Contacts[0].WaID, resp.Contacts[0].UserID, resp.Contacts[0].Input
 	}
 	return r, nil
 }

@@ -29,8 +29,13 @@ type Status struct {
 	Status string
 	// Timestamp is when the status changed (second precision, UTC).
 	Timestamp time.Time
-	// RecipientID is the customer's wa_id.
+	// RecipientID is the customer's wa_id; absent for a message sent to
+	// a business-scoped user id when WhatsApp hides the phone.
 	RecipientID string
+	// RecipientUserID is the customer's business-scoped user id
+	// (recipient_user_id: Meta's business-scoped user ids page; providers'
+	// docs say a failed status sent to a phone number omits it).
+	RecipientUserID string
 	// GroupID is set for messages sent to a group.
 	GroupID string
 	// BizOpaqueCallbackData echoes the tracking string sent with the message.
@@ -94,7 +99,7 @@ func decodeStatus(raw json.RawMessage) Status {
 	s := Status{Raw: raw}
 	d := newFieldDecoder(raw)
 	d.strings(map[string]*string{
-		"id": &s.ID, "status": &s.Status, "recipient_id": &s.RecipientID,
+		"id": &s.ID, "status": &s.Status, "recipient_id": &s.RecipientID, "recipient_user_id": &s.RecipientUserID,
 		"group_id": &s.GroupID, "biz_opaque_callback_data": &s.BizOpaqueCallbackData,
 	})
 	d.time("timestamp", &s.Timestamp)

@@ -254,7 +254,7 @@ func statusNames() map[connectors.Status]string {
 // separate sequences in Chatwoot.
 func (f *Fake) listUsers() []connectortest.User {
 	contacts := connectortest.Collect(f.contactOrder, f.contacts, func(ct *contact) connectortest.User {
-		return connectortest.User{ID: formatID(ct.id), Name: ct.name, Phone: ct.phone}
+		return connectortest.User{ID: formatID(ct.id), Name: ct.name, Phone: ct.phone, ExternalID: ct.identifier}
 	})
 	agents := connectortest.Collect(slices.Sorted(maps.Keys(f.agents)), f.agents, func(a *agent) connectortest.User {
 		return connectortest.User{ID: formatID(a.id), Name: a.name}

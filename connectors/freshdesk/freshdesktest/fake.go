@@ -79,6 +79,7 @@ type contact struct {
 	phone     string
 	mobile    string
 	email     string
+	external  string // unique_external_id
 	agent     bool
 	deleted   bool // soft-deleted (DELETE /api/v2/contacts/{id})
 	purged    bool // deleted for good (hard_delete)
@@ -221,7 +222,7 @@ func (f *Fake) hooks() connectortest.Hooks {
 // phone, or its mobile when it has no phone.
 func (f *Fake) listUsers() []connectortest.User {
 	return connectortest.Collect(f.order, f.contacts, func(c *contact) connectortest.User {
-		return connectortest.User{ID: formatID(c.id), Name: c.name, Phone: cmp.Or(c.phone, c.mobile)}
+		return connectortest.User{ID: formatID(c.id), Name: c.name, Phone: cmp.Or(c.phone, c.mobile), ExternalID: c.external}
 	})
 }
 

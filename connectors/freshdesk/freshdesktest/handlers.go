@@ -13,14 +13,15 @@ import (
 // Wire types, in Freshdesk's field names.
 
 type contactJSON struct {
-	ID        int64   `json:"id"`
-	Name      string  `json:"name"`
-	Email     *string `json:"email"`
-	Phone     *string `json:"phone"`
-	Mobile    *string `json:"mobile"`
-	Active    bool    `json:"active"`
-	CreatedAt string  `json:"created_at"`
-	UpdatedAt string  `json:"updated_at"`
+	ID               int64   `json:"id"`
+	Name             string  `json:"name"`
+	Email            *string `json:"email"`
+	Phone            *string `json:"phone"`
+	Mobile           *string `json:"mobile"`
+	UniqueExternalID *string `json:"unique_external_id"`
+	Active           bool    `json:"active"`
+	CreatedAt        string  `json:"created_at"`
+	UpdatedAt        string  `json:"updated_at"`
 }
 
 type attachmentJSON struct {
@@ -81,7 +82,7 @@ func optional(s string) *string {
 
 func (f *Fake) contactJSON(c *contact) contactJSON {
 	ts := c.createdAt.Format(tsFormat)
-	return contactJSON{ID: c.id, Name: c.name, Email: optional(c.email), Phone: optional(c.phone), Mobile: optional(c.mobile), Active: false, CreatedAt: ts, UpdatedAt: ts}
+	return contactJSON{ID: c.id, Name: c.name, Email: optional(c.email), Phone: optional(c.phone), Mobile: optional(c.mobile), UniqueExternalID: optional(c.external), Active: false, CreatedAt: ts, UpdatedAt: ts}
 }
 
 func (f *Fake) attachmentsJSON(tokens []string) []attachmentJSON {
@@ -141,7 +142,9 @@ func (f *Fake) handleListContacts(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		// Exact filters, as Freshdesk's are.
-		if (q.Has("phone") && c.phone != q.Get("phone")) || (q.Has("mobile") && c.mobile != q.Get("mobile")) || (q.Has("email") && !strings.EqualFold(c.email, q.Get("email"))) {
+		if (q.Has("phone") && c.phone != q.Get("phone")) || (q.Has("mobile") && c.mobile != q.Get("mobile")) ||
+			(q.Has("email") && !strings.EqualFold(c.email, q.Get("email"))) ||
+			(q.Has("unique_external_id") && c.external != q.Get("unique_external_id")) {
 			continue
 		}
 		out = append(out, f.contactJSON(c))
@@ -182,7 +185,16 @@ func (f *Fake) handleCreateContact(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
-	c := &contact{id: f.newID(), name: in.Name, email: deref(in.Email), phone: deref(in.Phone), mobile: deref(in.Mobile), createdAt: f.now().UTC()}
+	if ext := deref(in.UniqueExternalID); ext != "" {
+		for _, o := range f.contacts {
+			if o.external == ext && !o.deleted {
+				writeValidation(w, "unique_external_id", "duplicate_value", "It should be a unique value")
+				return
+			}
+		}
+	}
+	c := &contact{id: f.newID(), name: in.Name, email: deref(in.Email), phone: deref(in.Phone), mobile: deref(in.Mobile),
+		external: deref(in.UniqueExternalID), createdAt: f.now().UTC()}
 	f.contacts[c.id] = c
 	f.order = append(f.order, c.id)
 	connectortest.WriteJSON(w, http.StatusCreated, f.contactJSON(c))

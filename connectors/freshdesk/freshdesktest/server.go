@@ -18,7 +18,7 @@ func (f *Fake) routes() []connectortest.Route {
 	page := []string{"page", "per_page"}
 	return []connectortest.Route{
 		{Pattern: "GET /api/v2/agents/me", Handle: connectortest.Locking(&f.Mu, f.handleMe)},
-		{Pattern: "GET /api/v2/contacts", Query: append([]string{"email", "mobile", "phone", "state", "company_id", "_updated_since"}, page...), Handle: f.handleListContacts},
+		{Pattern: "GET /api/v2/contacts", Query: append([]string{"email", "mobile", "phone", "unique_external_id", "state", "company_id", "_updated_since"}, page...), Handle: f.handleListContacts},
 		{Pattern: "POST /api/v2/contacts", Handle: f.handleCreateContact},
 		{Pattern: "DELETE /api/v2/contacts/{id}", Handle: connectortest.Locking(&f.Mu, f.handleDeleteContact)},
 		{Pattern: "DELETE /api/v2/contacts/{id}/hard_delete", Query: []string{"force"}, Handle: connectortest.Locking(&f.Mu, f.handleHardDeleteContact)},

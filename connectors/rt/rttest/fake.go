@@ -175,10 +175,10 @@ func (f *Fake) Users() []connectortest.User {
 	}
 	var out []connectortest.User
 	for _, u := range users {
-		if u.MobilePhone == "" {
-			continue
+		if u.MobilePhone == "" && !strings.HasPrefix(u.Name, "wa+") {
+			continue // an agent or RT's own users; relaydesk's phoneless requesters are "wa+<bsuid>@..."
 		}
-		out = append(out, connectortest.User{ID: f.userID(u.Name), Name: u.RealName, Phone: u.MobilePhone})
+		out = append(out, connectortest.User{ID: f.userID(u.Name), Name: u.RealName, Phone: u.MobilePhone, ExternalID: u.Name})
 	}
 	return out
 }

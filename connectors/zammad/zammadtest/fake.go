@@ -311,7 +311,7 @@ func (f *Fake) hooks() connectortest.Hooks {
 // they have no mobile.
 func (f *Fake) listUsers() []connectortest.User {
 	return connectortest.Collect(f.userOrder, f.users, func(u *user) connectortest.User {
-		return connectortest.User{ID: formatID(u.id), Name: u.name(), Phone: cmp.Or(u.mobile, u.phone)}
+		return connectortest.User{ID: formatID(u.id), Name: u.name(), Phone: cmp.Or(u.mobile, u.phone), ExternalID: u.login}
 	})
 }
 

@@ -290,7 +290,7 @@ func (f *Fake) hooks() connectortest.Hooks {
 
 func (f *Fake) listUsers() []connectortest.User {
 	return connectortest.Collect(f.userOrder, f.users, func(u *user) connectortest.User {
-		return connectortest.User{ID: formatID(u.id), Name: u.name, Phone: u.phone}
+		return connectortest.User{ID: formatID(u.id), Name: u.name, Phone: u.phone, ExternalID: u.externalID}
 	})
 }
 

@@ -103,6 +103,10 @@ func ErrorFault(code int) Fault {
 		f.Message, f.Details = "(#131047) Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
 	case 131026:
 		f.Message = "(#131026) Message undeliverable"
+	case 131062:
+		// Shape from providers' docs (dualhook): Meta's exact wording is
+		// unconfirmed.
+		f.Message = "(#131062) Business-scoped User ID recipients are not supported for this message"
 	case 131009:
 		f.Message = "(#131009) Parameter value is not valid"
 	case 100:

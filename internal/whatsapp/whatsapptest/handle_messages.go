@@ -25,6 +25,7 @@ func (s *Server) handleMessages(x *exchange) {
 	}
 	var msg struct {
 		To        string `json:"to"`
+		Recipient string `json:"recipient"`
 		Type      string `json:"type"`
 		MessageID string `json:"message_id"`
 		Text      *struct {
@@ -46,10 +47,33 @@ func (s *Server) handleMessages(x *exchange) {
 		writeJSON(x.w, http.StatusOK, map[string]any{"success": true})
 		return
 	}
+	// A send names its customer by phone number in "to" or by
+	// business-scoped user id in "recipient"; relaydesk always sends
+	// exactly one (Graph takes "to" when both are sent).
+	if (msg.To == "") == (msg.Recipient == "") {
+		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter",
+			"exactly one of to (a phone number) and recipient (a business-scoped user id) is required")
+		return
+	}
+	if msg.Recipient != "" && (!whatsapp.IsBSUID(msg.Recipient) || strings.ContainsAny(msg.Recipient, " +")) {
+		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", "recipient must be a business-scoped user id")
+		return
+	}
+	if msg.To != "" && whatsapp.IsBSUID(msg.To) {
+		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", "a business-scoped user id goes in recipient, not to")
+		return
+	}
+	if msg.Type == whatsapp.TypeTemplate && msg.Recipient != "" && s.isAuthenticationTemplate(x.body) {
+		s.graphError(x, http.StatusBadRequest, 131062, 0,
+			"(#131062) Business-scoped User ID recipients are not supported for this message",
+			"authentication templates require a phone number recipient")
+		return
+	}
 	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, x.body) {
 		return
 	}
-	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Type: msg.Type, Body: append(json.RawMessage(nil), x.body...)}
+	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Recipient: msg.Recipient, Type: msg.Type,
+		Body: append(json.RawMessage(nil), x.body...)}
 	if msg.Text != nil {
 		rm.Text = msg.Text.Body
 	}
@@ -74,9 +98,13 @@ func (s *Server) handleMessages(x *exchange) {
 	if msg.Type == whatsapp.TypeTemplate {
 		out["message_status"] = "accepted"
 	}
+	contact := map[string]any{"input": msg.To, "wa_id": digits(msg.To)}
+	if msg.Recipient != "" {
+		contact = map[string]any{"input": msg.Recipient, "user_id": msg.Recipient} // no wa_id for a BSUID send
+	}
 	writeJSON(x.w, http.StatusOK, map[string]any{
 		"messaging_product": "whatsapp",
-		"contacts":          []map[string]any{{"input": msg.To, "wa_id": digits(msg.To)}},
+		"contacts":          []map[string]any{contact},
 		"messages":          []map[string]any{out},
 	})
 }

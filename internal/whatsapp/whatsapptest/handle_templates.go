@@ -133,6 +133,27 @@ func (s *Server) checkTemplateSend(x *exchange, body []byte) bool {
 	return true
 }
 
+// isAuthenticationTemplate reports whether a template send names a
+// template of the AUTHENTICATION category in the catalogue.
+func (s *Server) isAuthenticationTemplate(body []byte) bool {
+	var msg struct {
+		Template wireTemplateSend `json:"template"`
+	}
+	if json.Unmarshal(body, &msg) != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ts := range s.templates {
+		for _, t := range ts {
+			if t.Name == msg.Template.Name && t.Language == msg.Template.Language.Code && strings.EqualFold(t.Category, "AUTHENTICATION") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func checkTemplate(catalogue []whatsapp.TemplateInfo, sent wireTemplateSend) *templateError {
 	idx := slices.IndexFunc(catalogue, func(t whatsapp.TemplateInfo) bool {
 		return t.Name == sent.Name && t.Language == sent.Language.Code

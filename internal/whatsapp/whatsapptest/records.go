@@ -32,8 +32,12 @@ type RecordedMessage struct {
 	PhoneNumberID string
 	// ID is the wamid the fake assigned.
 	ID string
-	// To is the request's recipient.
+	// To is the request's "to": the customer's phone number.
 	To string
+	// Recipient is the request's "recipient": the customer's
+	// business-scoped user id, for a customer without a phone. Exactly
+	// one of To and Recipient is set.
+	Recipient string
 	// Type is the request's message type.
 	Type string
 	// Text is text.body for text messages.

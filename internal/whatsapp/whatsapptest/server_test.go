@@ -340,3 +340,34 @@ func TestFakeDisableRecording(t *testing.T) {
 	require.Empty(t, fake.Sent())
 	require.Empty(t, fake.Requests())
 }
+
+// A send names its customer by exactly one of to (phone number) and
+// recipient (business-scoped user id).
+func TestFakeChecksExactlyOneRecipient(t *testing.T) {
+	t.Parallel()
+	const text = `"messaging_product":"whatsapp","recipient_type":"individual","type":"text","text":{"body":"hi"}`
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"phone in to", `{` + text + `,"to":"16505551234"}`, http.StatusOK},
+		{"BSUID in recipient", `{` + text + `,"recipient":"US.13491208655302741918"}`, http.StatusOK},
+		{"both", `{` + text + `,"to":"16505551234","recipient":"US.13491208655302741918"}`, http.StatusBadRequest},
+		{"neither", `{` + text + `}`, http.StatusBadRequest},
+		{"BSUID in to", `{` + text + `,"to":"US.13491208655302741918"}`, http.StatusBadRequest},
+		{"phone in recipient", `{` + text + `,"recipient":"16505551234"}`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := whatsapptest.Start(t, whatsapptest.Options{})
+			r := post(t, fake, messagesPath, tt.body, nil)
+			require.Equal(t, tt.status, r.status, r.body)
+			if tt.status != http.StatusOK {
+				require.Equal(t, 100, r.code())
+				require.Empty(t, fake.Sent())
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -109,6 +110,17 @@ func patchSpec(doc *openapi3.T) error {
 		}
 		return ref.Value, nil
 	}
+
+	// 0. Since 2026 a send may name a customer who hides their phone by
+	// business-scoped user id in "recipient" instead of "to" (Meta's
+	// business-scoped user ids page; the v23.0 description predates it).
+	// "to" is no longer required; handleMessages checks exactly one.
+	base, err := get("BaseMessageProperties")
+	if err != nil {
+		return err
+	}
+	base.Required = slices.DeleteFunc(slices.Clone(base.Required), func(r string) bool { return r == "to" })
+	base.Properties["recipient"] = openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{"string"}})
 
 	// 1. The send message variants (TextMessage, ImageMessage, ...) are
 	// allOf[BaseMessageProperties, {additionalProperties: false, ...}]. Under
