@@ -153,8 +153,12 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 	for {
 		if dir == store.DirIn {
-			if err := b.settleInbound(ctx, cc); err != nil {
+			pending, err := b.settleInbound(ctx, cc)
+			if err != nil {
 				return err
+			}
+			if !pending {
+				return nil // the queue read found none: no statement to learn it again
 			}
 		}
 		m, err := b.store.NextPendingAttempt(ctx, convID, directionOf(dir))
@@ -181,24 +185,28 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 
 // settleInbound waits, before the next customer message is taken, until the
 // longest-waiting pending one has been stored for the settle window, and
-// reads the newest timestamp already posted, for arrivedLate.
-func (b *Bridge) settleInbound(ctx context.Context, cc *convCtx) error {
+// reads the newest timestamp already posted, for arrivedLate. It reports
+// whether any customer message is pending.
+func (b *Bridge) settleInbound(ctx context.Context, cc *convCtx) (pending bool, _ error) {
 	q, err := b.store.InboundQueueOf(ctx, cc.conv.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cc.lastPosted = q.LastPosted
+	if q.OldestPending == nil {
+		return false, nil
+	}
 	wait := settleWait(q, b.settle)
 	if wait == 0 {
-		return nil
+		return true, nil
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	case <-t.C:
-		return nil
+		return true, nil
 	}
 }
 
