@@ -66,6 +66,7 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"saidIn":        saidIn,
 		"baseProblem":   baseProblem,
 		"webhookFields": func() []string { return webhookFields },
+		"authorLabel":   authorLabel,
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
@@ -80,6 +81,22 @@ func (s *Server) templateFuncs(version string) template.FuncMap {
 		"bytes":    humanBytes,
 		"title":    titleText,
 	}
+}
+
+// authorLabel names the authors of the 2026 platform on the timeline ("" for
+// the customer, agents and API apps, which the side of the bubble shows).
+func authorLabel(author string) string {
+	switch author {
+	case store.AuthorCustomerAI:
+		return "customer, while Meta's AI handled the conversation"
+	case store.AuthorMetaAI:
+		return "Meta's AI (shown to agents as a note)"
+	case store.AuthorBusinessApp:
+		return "sent from the WhatsApp Business app (never sent by relaydesk)"
+	case store.AuthorWhatsApp:
+		return "handover (shown to agents as a note)"
+	}
+	return ""
 }
 
 func timeOf(v any) (time.Time, bool) {

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -116,4 +119,24 @@ func TestNumberPricingAPI(t *testing.T) {
 		AccountIDs: []store.AccountID{b.otherAcc}})
 	resp, _ = b.api(http.MethodGet, "/api/v1/numbers/"+apiPhoneID+"/pricing", b.clientToken(narrow, secret, ""), nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "another number's application does not see it")
+}
+
+// TestTimelineNamesTheNewAuthors: on the conversation page, a message sent
+// from the WhatsApp Business app is labelled as such.
+func TestTimelineNamesTheNewAuthors(t *testing.T) {
+	t.Parallel()
+	b, a := setupLoggedIn(t)
+	form := b.numberForm("support-us", whatsapptest.FixturePhoneNumberID)
+	a.addNumber(form)
+	convID, _ := b.seedConversation(t, form.Get("app_secret"), "16505551234", "Kerry Fisher", "Where is my order?")
+	body := whatsapptest.PlatformFixture(t, "echo.json")
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(form.Get("app_secret")), body))
+	rec := httptest.NewRecorder()
+	b.handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	page := a.get("/admin/conversations/" + fmt.Sprint(convID))
+	require.Equal(t, http.StatusOK, page.code)
+	require.Contains(t, page.body, "Hi Kerry, your order left the warehouse today.")
+	require.Contains(t, page.body, "sent from the WhatsApp Business app (never sent by relaydesk)")
 }
