@@ -241,6 +241,7 @@ func (h *harness) killWorkers() {
 
 func (h *harness) postWhatsApp(d *whatsapptest.Delivery) {
 	h.t.Helper()
+	h.graph.Received(d) // replies may quote these messages and react to them
 	h.postWhatsAppBody(d.Bytes())
 }
 

@@ -33,6 +33,9 @@ func (s *Server) handleMessages(x *exchange) {
 		Context *struct {
 			MessageID string `json:"message_id"`
 		} `json:"context"`
+		Reaction *struct {
+			MessageID string `json:"message_id"`
+		} `json:"reaction"`
 	}
 	if err := json.Unmarshal(x.body, &msg); err != nil {
 		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", err.Error())
@@ -43,7 +46,13 @@ func (s *Server) handleMessages(x *exchange) {
 		writeJSON(x.w, http.StatusOK, map[string]any{"success": true})
 		return
 	}
-	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, x.body) {
+	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, pnid, x.body) {
+		return
+	}
+	if msg.Context != nil && !s.checkReference(x, pnid, msg.To, "context.message_id", msg.Context.MessageID) {
+		return
+	}
+	if msg.Reaction != nil && !s.checkReference(x, pnid, msg.To, "reaction.message_id", msg.Reaction.MessageID) {
 		return
 	}
 	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Type: msg.Type, Body: append(json.RawMessage(nil), x.body...)}
@@ -55,6 +64,7 @@ func (s *Server) handleMessages(x *exchange) {
 	}
 	s.mu.Lock()
 	s.sentCount++
+	s.convOf[rm.ID] = conversationKey(pnid, msg.To)
 	s.mu.Unlock()
 	record(s, &s.sent, rm)
 	if s.opts.OnSent != nil {

@@ -92,6 +92,8 @@ type Server struct {
 	requests   []RecordedRequest
 	invalid    []error
 	templates  map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
+	numberWABA map[string]string                  // phone number id -> WABA id (default FixtureWABAID)
+	convOf     map[string]string                  // wamid -> "<phone number id>/<wa_id>" of its conversation
 	sentCount  int
 	traceCount int
 }
@@ -105,13 +107,15 @@ type faultState struct {
 // Start instead.
 func NewServer(opts Options) (*Server, error) {
 	s := &Server{
-		opts:      opts,
-		version:   opts.Version,
-		token:     opts.AccessToken,
-		phones:    map[string]whatsapp.PhoneNumberInfo{},
-		media:     map[string]*Media{},
-		templates: map[string][]whatsapp.TemplateInfo{},
-		urlKey:    make([]byte, 32),
+		opts:       opts,
+		version:    opts.Version,
+		token:      opts.AccessToken,
+		phones:     map[string]whatsapp.PhoneNumberInfo{},
+		media:      map[string]*Media{},
+		templates:  map[string][]whatsapp.TemplateInfo{},
+		numberWABA: map[string]string{},
+		convOf:     map[string]string{},
+		urlKey:     make([]byte, 32),
 	}
 	if s.version == "" {
 		s.version = whatsapp.DefaultVersion
