@@ -56,6 +56,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	if isAPI {
 		return b.sendAPIMessage(ctx, cc, m, api)
 	}
+	if m.Kind == KindReaction {
+		return b.sendReaction(ctx, cc, m)
+	}
 
 	conn, attachments, held, err := b.replyParts(ctx, cc, &m)
 	if err != nil || held {
@@ -69,6 +72,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	// already accepted (recorded in sent_parts) are not sent again.
 	to := recipient(cc.conv)
 	var last string
+	// A reply to a customer's comment quotes that message on WhatsApp
+	// (context.message_id): its first part does.
+	replyTo := m.ReplyTo
 	for i, a := range attachments {
 		if w, ok := m.SentParts[i]; ok {
 			last = cmp.Or(w, last) // "" is a file not sent, with its note
@@ -77,7 +83,7 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		if err := b.pace(ctx, cc.account, to); err != nil {
 			return err
 		}
-		wamid, err := b.sendAttachment(ctx, cc.graph, conn, to, a)
+		wamid, err := b.sendAttachment(ctx, cc.graph, conn, to, a, replyTo)
 		if why := fileRefused(err); why != "" {
 			// WhatsApp will not take this file: the rest of the reply goes,
 			// and a note tells the agent which file did not and why.
@@ -96,12 +102,15 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		}
 		last = wamid
 	}
+	if len(m.SentParts) > 0 || last != "" {
+		replyTo = "" // a part already carried the quote
+	}
 	if strings.TrimSpace(m.Body) != "" {
 		if err := b.pace(ctx, cc.account, to); err != nil {
 			return err
 		}
 		sctx, cancel := context.WithTimeout(ctx, b.timeout)
-		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, "")
+		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, replyTo)
 		cancel()
 		if err != nil {
 			return b.graphErr(ctx, cc, m, err)
@@ -186,8 +195,9 @@ func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
 	return nil
 }
 
-// sendAttachment streams a helpdesk attachment into a Graph upload and sends it.
-func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connection, to string, a connectors.RemoteAttachment) (string, error) {
+// sendAttachment streams a helpdesk attachment into a Graph upload and
+// sends it, quoting replyTo when set.
+func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connection, to string, a connectors.RemoteAttachment, replyTo string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mediaTimeout)
 	defer cancel()
 	rc, ctype, err := b.openRemoteAttachment(ctx, conn, a)
@@ -204,7 +214,30 @@ func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connecti
 	if kind == whatsapp.TypeDocument {
 		ref.Filename = a.Filename
 	}
-	return graph.SendMedia(ctx, to, kind, ref, "")
+	return graph.SendMedia(ctx, to, kind, ref, replyTo)
+}
+
+// sendReaction sends an agent's reaction to the message it reacts to (an
+// empty emoji takes a reaction back). A reaction to a comment that is not
+// a WhatsApp message of the conversation is not sent; a note says so.
+func (b *Bridge) sendReaction(ctx context.Context, cc *convCtx, m store.Message) error {
+	if m.ReplyTo == "" {
+		return b.failWithNote(ctx, m, "reaction_target",
+			"Your reaction was NOT sent to the customer: the message you reacted to is not one of this WhatsApp chat "+
+				"(only the customer's messages and the replies relaydesk sent can be reacted to).")
+	}
+	to := recipient(cc.conv)
+	if err := b.pace(ctx, cc.account, to); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, b.timeout)
+	wamid, err := cc.graph.SendReaction(sctx, to, m.ReplyTo, strings.TrimSpace(m.Body))
+	cancel()
+	if err != nil {
+		return b.graphErr(ctx, cc, m, err)
+	}
+	cc.answered = true
+	return b.store.MarkSent(ctx, m.ID, wamid)
 }
 
 // openRemoteAttachment opens a helpdesk attachment through the connector

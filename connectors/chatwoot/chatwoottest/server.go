@@ -170,7 +170,7 @@ func (f *Fake) messageJSON(m *message) messageJSON {
 	cv := f.conversations[m.convID]
 	j := messageJSON{
 		ID: m.id, Content: m.content, InboxID: cv.inboxID, ConversationID: cv.id, MessageType: messageTypes[m.msgType],
-		ContentType: "text", ContentAttributes: map[string]any{}, CreatedAt: m.createdAt.Unix(), Private: m.private,
+		ContentType: "text", ContentAttributes: cloneMap(m.contentAttrs), CreatedAt: m.createdAt.Unix(), Private: m.private,
 		SourceID: m.sourceID, Sender: f.senderJSON(m),
 	}
 	for _, b := range m.attachments {
