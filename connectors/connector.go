@@ -381,3 +381,14 @@ type Tester interface {
 	// Test returns nil when the helpdesk accepts the credentials.
 	Test(ctx context.Context) error
 }
+
+// StatusTags are the tags of every delivery status, for a shower to remove
+// all but the current one.
+func StatusTags() []string {
+	return []string{StatusTag(DeliverySent), StatusTag(DeliveryDelivered), StatusTag(DeliveryRead)}
+}
+
+// ValidDelivery reports whether s is a status a [StatusShower] shows.
+func ValidDelivery(s string) bool {
+	return s == DeliverySent || s == DeliveryDelivered || s == DeliveryRead
+}

@@ -95,6 +95,8 @@ type harnessOpts struct {
 	// otherApp adds a number of another business (WABA) and Meta app, with
 	// its own app secret, routed to a second Zendesk (h.zdOther).
 	otherApp bool
+	// statusDisplay is the route's status_display ("" for the default).
+	statusDisplay string
 }
 
 // other number of harnessOpts.otherApp.
@@ -137,7 +139,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		Helpdesks: []config.HelpdeskEntry{{Name: "zendesk", Kind: "zendesk", BaseURL: zc.BaseURL, Settings: zc.Settings,
 			Credentials: zc.Credentials, WebhookSecret: string(h.zd.WebhookSecret())}},
 		Routes: []config.RouteEntry{{WhatsApp: "support", Helpdesk: "zendesk", Reopen: 72 * time.Hour,
-			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template}},
+			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template, StatusDisplay: o.statusDisplay}},
 	}
 	if o.freshdesk {
 		h.fd = freshdesktest.New(t)

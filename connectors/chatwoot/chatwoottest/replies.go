@@ -1,6 +1,11 @@
 package chatwoottest
 
-import "github.com/relaydesk/relaydesk/connectors/connectortest"
+import (
+	"net/http"
+	"slices"
+
+	"github.com/relaydesk/relaydesk/connectors/connectortest"
+)
 
 // AgentReplyTo has an agent answer message messageID of a conversation with
 // Chatwoot's "Reply to" (content_attributes.in_reply_to) and returns the
@@ -36,4 +41,43 @@ func (f *Fake) AgentReacts(conversationID, messageID, emoji string) string {
 // PATCH .../messages/{id} ("" when none was set).
 func (f *Fake) MessageStatus(messageID string) string {
 	return connectortest.Lookup(&f.Mu, f.messages, messageID, func(m *message) string { return m.status })
+}
+
+// messageStatusRequest is the body of PATCH .../messages/{id}: the fields
+// Chatwoot permits there (Messages::StatusUpdateService, chatwoot#11387).
+type messageStatusRequest struct {
+	Status        *string `json:"status"`
+	ExternalError *string `json:"external_error"`
+}
+
+// handleMessageStatus sets a message's status, as Chatwoot does for API
+// inboxes only (403 elsewhere); external_error only with failed.
+func (f *Fake) handleMessageStatus(w http.ResponseWriter, r *http.Request, req *messageStatusRequest) {
+	cv := f.conversationAt(w, r)
+	if cv == nil {
+		return
+	}
+	m := f.messages[parseID(r.PathValue("message_id"))]
+	if m == nil || m.convID != cv.id {
+		writeError(w, http.StatusNotFound, "Resource could not be found")
+		return
+	}
+	if f.channelType(cv.inboxID) != "Channel::Api" {
+		writeError(w, http.StatusForbidden, "Message status update is only allowed for API inboxes")
+		return
+	}
+	st := deref(req.Status)
+	if !slices.Contains([]string{"sent", "delivered", "read", "failed"}, st) {
+		f.Violate("PATCH messages/{id}: status must be sent, delivered, read or failed, got %q", st)
+		writeError(w, http.StatusUnprocessableEntity, "'"+st+"' is not a valid status")
+		return
+	}
+	if req.ExternalError != nil && st != "failed" {
+		f.Violate("PATCH messages/{id}: external_error goes with status failed only")
+	}
+	if m.msgType != "outgoing" {
+		f.Violate("PATCH messages/{id}: message %d is %s; only outgoing messages have a delivery status", m.id, m.msgType)
+	}
+	m.status = st
+	connectortest.WriteJSON(w, http.StatusOK, f.messageJSON(m))
 }
