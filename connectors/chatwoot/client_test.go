@@ -559,3 +559,24 @@ func TestCommentURLOpensTheMessage(t *testing.T) {
 	b := setup(t)
 	require.Equal(t, b.F.URL+"/app/accounts/3/conversations/42?messageId=9001", b.C.CommentURL("42", "9001"))
 }
+
+func TestShowStatus(t *testing.T) {
+	t.Parallel()
+	t.Run("labels", func(t *testing.T) {
+		b := setup(t)
+		tk, _ := b.Ticket(t, "+15551230001")
+		connectortest.RequireStatusTags(t, b.Ctx, b.C, b.F, tk)
+		require.Empty(t, b.F.Violations())
+	})
+	t.Run("the message's own status", func(t *testing.T) {
+		b := setup(t)
+		tk, _ := b.Ticket(t, "+15551230002")
+		reply := b.F.AgentReply(tk, "on its way")
+		for _, st := range []string{"sent", "delivered", "read"} {
+			require.NoError(t, b.C.ShowStatus(b.Ctx, connectors.StatusUpdate{TicketID: tk, CommentID: reply, Status: st, Native: true}))
+			require.Equal(t, st, b.F.MessageStatus(reply))
+		}
+		require.Equal(t, 3, b.F.Hits(chatwoottest.PatternMessageStatus))
+		require.Empty(t, b.F.Violations())
+	})
+}

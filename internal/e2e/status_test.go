@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/relaydesk/relaydesk/connectors/chatwoot/chatwoottest"
+	"github.com/relaydesk/relaydesk/connectors/zendesk/zendesktest"
 	"github.com/relaydesk/relaydesk/internal/whatsapp/whatsapptest"
 )
 
@@ -50,12 +52,13 @@ func TestDeliveryStatusInChatwootIsTheMessagesOwn(t *testing.T) {
 	ids := h.sentReplies(tk, "Hi! Checking now.", "Found it: it ships today.")
 	latest := h.desk.Comments(tk)[len(h.desk.Comments(tk))-1].ID
 	comments := len(h.desk.Comments(tk))
-	const patch = "PATCH /api/v1/accounts/3/conversations/{id}/messages/{message_id}"
+	const patch = chatwoottest.PatternMessageStatus
 
 	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(ids[0], "sent", customer).Status(ids[1], "sent", customer))
 	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(ids[0], "delivered", customer).Status(ids[1], "delivered", customer))
 	h.postWhatsApp(whatsapptest.NewDelivery(phoneID).Status(ids[1], "read", customer))
 	h.eventually(func() bool { return h.cw.MessageStatus(latest) == "read" }, "the latest reply shows read; failures: %s", h.failures())
+	require.Positive(t, h.cw.Hits(patch))
 	require.LessOrEqual(t, h.cw.Hits(patch), 2, "five statuses, coalesced")
 	require.Len(t, h.desk.Comments(tk), comments, "no comment is added")
 	require.Equal(t, []string{"whatsapp"}, h.deskTags(tk), "native: no status label")
@@ -114,6 +117,6 @@ func TestDeliveryStatusAsATicketTag(t *testing.T) {
 			return h.count(`SELECT count(*) FROM river_job WHERE kind = 'show_status' AND state = 'completed'`) == 1
 		}, "the status job ran")
 		require.Equal(t, []string{"whatsapp"}, h.deskTags(tk))
-		require.Zero(t, h.zd.Hits("PUT /api/v2/tickets/{id}"), "no ticket update")
+		require.Zero(t, h.zd.Hits(zendesktest.PatternUpdateTicket), "no ticket update")
 	})
 }

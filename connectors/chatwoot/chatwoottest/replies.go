@@ -81,3 +81,7 @@ func (f *Fake) handleMessageStatus(w http.ResponseWriter, r *http.Request, req *
 	m.status = st
 	connectortest.WriteJSON(w, http.StatusOK, f.messageJSON(m))
 }
+
+// PatternMessageStatus is the route of Chatwoot's message status update,
+// for [connectortest.Server.Hits].
+const PatternMessageStatus = "PATCH /api/v1/accounts/{account}/conversations/{id}/messages/{message_id}"

@@ -25,7 +25,7 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET " + a + "conversations/{id}", Handle: connectortest.Locking(&f.Mu, f.handleShowConversation)},
 		{Pattern: "GET " + a + "conversations/{id}/messages", Query: []string{"before", "after", "filter_internal_messages"}, Handle: f.handleListMessages},
 		{Pattern: "POST " + a + "conversations/{id}/messages", Handle: f.handleCreateMessage},
-		{Pattern: "PATCH " + a + "conversations/{id}/messages/{message_id}", Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleMessageStatus)},
+		{Pattern: PatternMessageStatus, Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleMessageStatus)},
 		{Pattern: "POST " + a + "conversations/{id}/labels", Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleLabels)},
 		{Pattern: "GET " + a + "inboxes/{id}", Handle: f.handleShowInbox},
 		{Pattern: "GET " + a + "webhooks", Handle: connectortest.Locking(&f.Mu, f.handleListWebhooks)},
