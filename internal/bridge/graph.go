@@ -17,6 +17,7 @@ type Graph interface {
 	SendMedia(ctx context.Context, to, kind string, ref whatsapp.MediaRef, replyTo string) (string, error)
 	SendReaction(ctx context.Context, to, messageID, emoji string) (string, error)
 	UploadMedia(ctx context.Context, filename, mimeType string, size int64, r io.Reader) (string, error)
+	UploadDocument(ctx context.Context, filename, mimeType string, size int64, r io.Reader) (string, error)
 	DownloadMedia(ctx context.Context, mediaID string) (io.ReadCloser, whatsapp.MediaInfo, error)
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/jobs"
+	"github.com/relaydesk/relaydesk/internal/mediaconv"
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
@@ -97,6 +98,8 @@ type harnessOpts struct {
 	otherApp bool
 	// statusDisplay is the route's status_display ("" for the default).
 	statusDisplay string
+	// noFFmpeg runs the bridge as on a server without ffmpeg.
+	noFFmpeg bool
 }
 
 // other number of harnessOpts.otherApp.
@@ -204,8 +207,12 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var media *mediaconv.Converter // ffmpeg from PATH
+	if o.noFFmpeg {
+		media = &mediaconv.Converter{}
+	}
 	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
-		Now: h.clock.Now, CallTimeout: 2 * time.Second})
+		Now: h.clock.Now, CallTimeout: 2 * time.Second, Media: media})
 	h.startWorkers()
 	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})
 	h.srv = httptest.NewServer(srv.Handler())

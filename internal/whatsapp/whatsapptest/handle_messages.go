@@ -37,6 +37,7 @@ func (s *Server) handleMessages(x *exchange) {
 			MessageID string `json:"message_id"`
 		} `json:"reaction"`
 	}
+	var media map[string]json.RawMessage
 	if err := json.Unmarshal(x.body, &msg); err != nil {
 		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", err.Error())
 		return
@@ -54,6 +55,15 @@ func (s *Server) handleMessages(x *exchange) {
 	}
 	if msg.Reaction != nil && !s.checkReference(x, pnid, msg.To, "reaction.message_id", msg.Reaction.MessageID) {
 		return
+	}
+	if whatsapp.IsMediaType(msg.Type) && json.Unmarshal(x.body, &media) == nil {
+		var ref struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(media[msg.Type], &ref)
+		if !s.checkMediaSend(x, msg.Type, ref.ID) {
+			return
+		}
 	}
 	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Type: msg.Type, Body: append(json.RawMessage(nil), x.body...)}
 	if msg.Text != nil {
