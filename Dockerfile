@@ -8,9 +8,15 @@ COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/relaydesk ./cmd/relaydesk
 
-# Runtime stage: no shell, no package manager, a non-root user, CA roots for
-# calls to Graph and the helpdesks.
-FROM gcr.io/distroless/static-debian12:nonroot
+# Runtime stage: Debian slim with ffmpeg (relaydesk converts agents' browser
+# voice recordings to OGG/Opus and HEIC photos to JPEG with it; without it
+# those files are refused with a note), CA roots for calls to Graph and the
+# helpdesks, and a non-root user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 65532 --no-create-home --shell /usr/sbin/nologin nonroot
 COPY --from=build /out/relaydesk /usr/local/bin/relaydesk
 USER nonroot:nonroot
 ENV RELAYDESK_LISTEN=0.0.0.0:8080

@@ -275,6 +275,15 @@ type Event struct {
 	Status Status
 	// At is when the event happened according to the helpdesk.
 	At time.Time
+	// InReplyTo is the id of the ticket comment an agent's reply answers,
+	// where the helpdesk records one (Chatwoot's
+	// content_attributes.in_reply_to); the reply then quotes that message on
+	// WhatsApp. For a reaction it is the comment reacted to.
+	InReplyTo string
+	// Reaction marks an agent's reaction to the comment InReplyTo, with the
+	// emoji in Body ("" removes the reaction). Only helpdesks where agents
+	// react to messages report it (Chatwoot builds that do).
+	Reaction bool
 }
 
 // IsAgentReply reports whether the event is a public comment written by an
@@ -360,9 +369,70 @@ type EventHydrator interface {
 	HydrateEvent(ctx context.Context, e Event) (Event, error)
 }
 
+// CommentLinker is implemented by connectors whose agent interface has a
+// link to one comment of a ticket, so that a customer's reply quoting an
+// earlier message links to it.
+type CommentLinker interface {
+	// CommentURL is the agent-facing link to comment commentID of ticket
+	// ticketID. It does no I/O.
+	CommentURL(ticketID, commentID string) string
+}
+
+// Delivery statuses of an agent's message on WhatsApp, as a [StatusShower]
+// shows them.
+const (
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryRead      = "read"
+)
+
+// StatusUpdate is the latest WhatsApp status of the agent's messages on a
+// ticket.
+type StatusUpdate struct {
+	// TicketID is the ticket.
+	TicketID string
+	// CommentID is the agent's comment the status is about (the latest one
+	// sent); "" when the message had no comment (a re-engagement template).
+	CommentID string
+	// Status is DeliverySent, DeliveryDelivered or DeliveryRead.
+	Status string
+	// Previous is the status shown before ("" for none), so a tag can be
+	// replaced rather than added.
+	Previous string
+	// Native asks for the helpdesk's own message status where it has one;
+	// false, or a helpdesk without one, shows a ticket tag
+	// (whatsapp-<status>) instead.
+	Native bool
+}
+
+// StatusTag is the ticket tag that shows a delivery status, for example
+// "whatsapp-read".
+func StatusTag(status string) string { return "whatsapp-" + status }
+
+// StatusShower is implemented by connectors that can show agents the
+// delivery status of their messages without adding a comment: a message
+// status where the helpdesk has one, otherwise a ticket tag that replaces
+// the previous status's tag.
+type StatusShower interface {
+	// ShowStatus shows u on the ticket. Showing the same status again
+	// changes nothing visible.
+	ShowStatus(ctx context.Context, u StatusUpdate) error
+}
+
 // Tester is implemented by connectors that can check their credentials with
 // one cheap authenticated call (the admin page's "test connection" button).
 type Tester interface {
 	// Test returns nil when the helpdesk accepts the credentials.
 	Test(ctx context.Context) error
+}
+
+// StatusTags are the tags of every delivery status, for a shower to remove
+// all but the current one.
+func StatusTags() []string {
+	return []string{StatusTag(DeliverySent), StatusTag(DeliveryDelivered), StatusTag(DeliveryRead)}
+}
+
+// ValidDelivery reports whether s is a status a [StatusShower] shows.
+func ValidDelivery(s string) bool {
+	return s == DeliverySent || s == DeliveryDelivered || s == DeliveryRead
 }

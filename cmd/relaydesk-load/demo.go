@@ -94,7 +94,43 @@ func (d *demo) customerWrites(ctx context.Context) error {
 		return err
 	}
 	d.e.log.Info("demo: the agent answers in the helpdesk")
-	return d.agentReplies(tk, "Sorry about that, Kerry! A replacement is on its way and should arrive on Friday.")
+	before := len(d.e.graph.Sent())
+	if err := d.agentReplies(tk, "Sorry about that, Kerry! A replacement is on its way and should arrive on Friday."); err != nil {
+		return err
+	}
+	return d.customerAnswers(ctx, tk, before)
+}
+
+// customerAnswers plays what follows the agent's reply on WhatsApp: it is
+// delivered and read (the ticket's whatsapp-read tag), then the customer
+// answers it by quoting it and reacts to it (the quoted words and the
+// reaction on the ticket).
+func (d *demo) customerAnswers(ctx context.Context, ticketID string, before int) error {
+	cv := d.e.t.convs[0]
+	var wamid string
+	deadline := time.Now().Add(30 * time.Second)
+	for wamid == "" && time.Now().Before(deadline) && ctx.Err() == nil {
+		if sent := d.e.graph.Sent(); len(sent) > before {
+			wamid = sent[before].ID
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if wamid == "" {
+		return fmt.Errorf("relaydesk did not send the agent's reply within 30 s; see %s", d.e.rd.logPath)
+	}
+	time.Sleep(time.Second) // relaydesk records the wamid after Graph answers
+	statuses := whatsapptest.NewDelivery(loadPhoneID).Status(wamid, "sent", cv.waID).Status(wamid, "delivered", cv.waID).Status(wamid, "read", cv.waID)
+	if !d.l.postWhatsApp(d.ph, statuses.Bytes()) {
+		return fmt.Errorf("relaydesk did not accept the demo's statuses; see %s", d.e.rd.logPath)
+	}
+	answer := whatsapptest.NewDelivery(loadPhoneID).Name(cv.waID, cv.name).Text(cv.waID, "Friday is perfect, thank you!").ReplyingTo(wamid).
+		Reaction(cv.waID, wamid, "🙏")
+	if !d.l.postWhatsApp(d.ph, answer.Bytes()) {
+		return fmt.Errorf("relaydesk did not accept the demo webhook; see %s", d.e.rd.logPath)
+	}
+	_, err := d.waitTicket(ctx, 6)
+	return err
 }
 
 func (d *demo) waitTicket(ctx context.Context, comments int) (string, error) {

@@ -280,6 +280,27 @@ func TestParseWebhookPayloads(t *testing.T) {
 		}}, evs)
 	})
 
+	t.Run("a reply to a message and a reaction to one", func(t *testing.T) {
+		evs, err := parse(`{"event":"message_created","id":9002,"content":"Yes, today","message_type":"outgoing","private":false,
+			"content_attributes":{"in_reply_to":8990,"in_reply_to_external_id":"wamid.X"},"sender":{"id":2,"type":"user"},` + conv + `}`)
+		require.NoError(t, err)
+		require.Equal(t, "8990", evs[0].InReplyTo)
+		require.False(t, evs[0].Reaction)
+		require.True(t, evs[0].IsAgentReply())
+
+		evs, err = parse(`{"event":"message_created","id":9003,"content":"👍","message_type":"outgoing","private":false,
+			"content_attributes":{"in_reply_to":"8990","is_reaction":true},"sender":{"id":2,"type":"user"},` + conv + `}`)
+		require.NoError(t, err)
+		require.Equal(t, []string{"8990", "👍"}, []string{evs[0].InReplyTo, evs[0].Body})
+		require.True(t, evs[0].Reaction)
+
+		evs, err = parse(`{"event":"message_created","id":9004,"content":"👍","message_type":"outgoing","private":false,
+			"content_attributes":{"in_reply_to":8990,"is_reaction":true,"deleted":true},"sender":{"id":2,"type":"user"},` + conv + `}`)
+		require.NoError(t, err)
+		require.True(t, evs[0].Reaction)
+		require.Empty(t, evs[0].Body, "a reaction taken back")
+	})
+
 	t.Run("the old created_at format", func(t *testing.T) {
 		evs, err := parse(`{"event":"message_created","id":1,"content":"x","message_type":"outgoing","private":false,"created_at":"2020-03-03 13:05:57 UTC",` + conv + `}`)
 		require.NoError(t, err)
@@ -531,4 +552,31 @@ func TestEraseRequester(t *testing.T) {
 
 	_, err = b.C.EraseRequester(b.Ctx, requester)
 	require.NoError(t, err, "a contact already gone")
+}
+
+func TestCommentURLOpensTheMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.Equal(t, b.F.URL+"/app/accounts/3/conversations/42?messageId=9001", b.C.CommentURL("42", "9001"))
+}
+
+func TestShowStatus(t *testing.T) {
+	t.Parallel()
+	t.Run("labels", func(t *testing.T) {
+		b := setup(t)
+		tk, _ := b.Ticket(t, "+15551230001")
+		connectortest.RequireStatusTags(t, b.Ctx, b.C, b.F, tk)
+		require.Empty(t, b.F.Violations())
+	})
+	t.Run("the message's own status", func(t *testing.T) {
+		b := setup(t)
+		tk, _ := b.Ticket(t, "+15551230002")
+		reply := b.F.AgentReply(tk, "on its way")
+		for _, st := range []string{"sent", "delivered", "read"} {
+			require.NoError(t, b.C.ShowStatus(b.Ctx, connectors.StatusUpdate{TicketID: tk, CommentID: reply, Status: st, Native: true}))
+			require.Equal(t, st, b.F.MessageStatus(reply))
+		}
+		require.Equal(t, 3, b.F.Hits(chatwoottest.PatternMessageStatus))
+		require.Empty(t, b.F.Violations())
+	})
 }

@@ -170,6 +170,16 @@ type webhookPayload struct {
 			} `json:"sender"`
 		} `json:"meta"`
 	} `json:"conversation"`
+	// ContentAttributes: in_reply_to is the Chatwoot id of the message an
+	// agent replied to (Chatwoot's "Reply to" on a message); is_reaction
+	// marks a reaction to that message, its emoji the content (Chatwoot
+	// builds with agent reactions, such as fazer-ai's; upstream Chatwoot
+	// has none yet [unverified for later upstream releases]).
+	ContentAttributes *struct {
+		InReplyTo  flexInt `json:"in_reply_to"`
+		IsReaction bool    `json:"is_reaction"`
+		Deleted    bool    `json:"deleted"`
+	} `json:"content_attributes"`
 	Attachments []struct {
 		ID       flexInt `json:"id"`
 		FileType string  `json:"file_type"`
@@ -244,6 +254,15 @@ func (c *Client) parseMessage(p webhookPayload) ([]connectors.Event, error) {
 	}
 	if p.Content != nil {
 		e.Body = *p.Content
+	}
+	if ca := p.ContentAttributes; ca != nil && ca.InReplyTo != 0 {
+		e.InReplyTo = formatID(int64(ca.InReplyTo))
+		if ca.IsReaction {
+			e.Reaction = true
+			if ca.Deleted {
+				e.Body = "" // a reaction taken back
+			}
+		}
 	}
 	switch {
 	case p.Sender != nil && p.Sender.ID != 0:

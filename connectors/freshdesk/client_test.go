@@ -363,3 +363,11 @@ func TestEraseRequester(t *testing.T) {
 	_, err = b.C.EraseRequester(b.Ctx, requester)
 	require.NoError(t, err, "a contact already gone")
 }
+
+func TestShowStatusAsATag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tk, _ := b.Ticket(t, "+15551230001")
+	connectortest.RequireStatusTags(t, b.Ctx, b.C, b.F, tk)
+	require.Empty(t, b.F.Violations())
+}

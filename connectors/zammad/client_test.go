@@ -510,3 +510,18 @@ func TestConformance(t *testing.T) {
 		Secrets: []string{zammadtest.APIToken},
 	})
 }
+
+func TestCommentURLOpensTheArticle(t *testing.T) {
+	t.Parallel()
+	f := zammadtest.New(t)
+	c := connectortest.Connect(t, f, &http.Client{Timeout: 10 * time.Second}, zammad.New)
+	require.Equal(t, f.URL+"/#ticket/zoom/12/345", c.CommentURL("12", "345"))
+}
+
+func TestShowStatusAsATag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tk, _ := b.Ticket(t, "+15551230001")
+	connectortest.RequireStatusTags(t, b.Ctx, b.C, b.F, tk)
+	require.Empty(t, b.F.Violations())
+}

@@ -436,3 +436,11 @@ func TestLookupsFollowCursorPages(t *testing.T) {
 	_, err = b.C.HydrateEvent(b.Ctx, connectors.Event{Type: connectors.EventComment, TicketID: tid, CommentID: "1"})
 	require.True(t, connectors.IsNotFound(err), "%v", err)
 }
+
+func TestShowStatusAsATag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tk, _ := b.Ticket(t, "+15551230001")
+	connectortest.RequireStatusTags(t, b.Ctx, b.C, b.F, tk)
+	require.Empty(t, b.F.Violations())
+}

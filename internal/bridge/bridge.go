@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/relaydesk/relaydesk/connectors"
+	"github.com/relaydesk/relaydesk/internal/mediaconv"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
@@ -43,6 +44,9 @@ type GraphFactory func(opts whatsapp.ClientOpts) (Graph, error)
 
 // Opts is what a Bridge needs.
 type Opts struct {
+	// Media converts agents' files WhatsApp will not take; nil uses
+	// mediaconv.New (ffmpeg from PATH when installed).
+	Media      *mediaconv.Converter
 	Store      *store.Store
 	Logger     *slog.Logger
 	Connectors ConnectorFactory
@@ -100,6 +104,7 @@ type Bridge struct {
 	apiBase    string
 	settle     time.Duration
 	observe    func(target, name, outcome string, took time.Duration)
+	media      *mediaconv.Converter
 	// gather and gatherHelpdesk group the intakes' transactions (nil:
 	// one transaction per delivery).
 	gather         *gatherer[*intakeRequest, IntakeResult]
@@ -116,7 +121,10 @@ type Bridge struct {
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
 		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL,
-		observe: opts.ObserveCall}
+		observe: opts.ObserveCall, media: opts.Media}
+	if b.media == nil {
+		b.media = mediaconv.New() // with the ffmpeg on PATH, if any
+	}
 	if b.timeout <= 0 {
 		b.timeout = 30 * time.Second
 	}

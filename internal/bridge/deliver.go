@@ -488,7 +488,33 @@ func (b *Bridge) withQuote(ctx context.Context, ic *convCtx, wm whatsapp.Message
 	if target.Direction == "out" {
 		who = "our"
 	}
-	return strings.Replace(body, quotedMarker, fmt.Sprintf("[Reply to %s message: %q]", who, words), 1)
+	line := fmt.Sprintf("[Reply to %s message: %q]", who, words)
+	if link := b.commentLink(ctx, ic, target); link != "" {
+		line = fmt.Sprintf("[Reply to %s message: %q, %s]", who, words, link)
+	}
+	return strings.Replace(body, quotedMarker, line, 1)
+}
+
+// commentLink is the helpdesk's link to the comment a message became, where
+// the helpdesk has links to comments (connectors.CommentLinker); "" when it
+// has none or the message is on no ticket.
+func (b *Bridge) commentLink(ctx context.Context, ic *convCtx, m store.Message) string {
+	if m.RemoteID == "" || m.TicketID == nil || m.ConnectionID == nil {
+		return ""
+	}
+	conn, err := b.connFor(ctx, ic, *m.ConnectionID)
+	if err != nil {
+		return ""
+	}
+	linker, ok := conn.c.(connectors.CommentLinker)
+	if !ok {
+		return ""
+	}
+	t, err := b.store.TicketByID(ctx, *m.TicketID)
+	if err != nil {
+		return ""
+	}
+	return linker.CommentURL(t.RemoteID, m.RemoteID)
 }
 
 // isIdentityChange reports whether m is a system message saying the

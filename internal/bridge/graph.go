@@ -15,7 +15,9 @@ type Graph interface {
 	SendText(ctx context.Context, to, body string, previewURL bool, replyTo string) (string, error)
 	SendTemplate(ctx context.Context, to string, tpl whatsapp.Template) (string, error)
 	SendMedia(ctx context.Context, to, kind string, ref whatsapp.MediaRef, replyTo string) (string, error)
+	SendReaction(ctx context.Context, to, messageID, emoji string) (string, error)
 	UploadMedia(ctx context.Context, filename, mimeType string, size int64, r io.Reader) (string, error)
+	UploadDocument(ctx context.Context, filename, mimeType string, size int64, r io.Reader) (string, error)
 	DownloadMedia(ctx context.Context, mediaID string) (io.ReadCloser, whatsapp.MediaInfo, error)
 	MarkReadTyping(ctx context.Context, messageID string) error
 }

@@ -221,14 +221,34 @@ func (b *Bridge) eventTicket(ctx context.Context, tx *store.Tx, row store.Connec
 	return t, err == nil, err
 }
 
+// KindReaction is the kind of an agent's reaction to a message (its emoji
+// the body, the message reacted to its ReplyTo).
+const KindReaction = "reaction"
+
 // storeReply stores an agent's public reply and wakes the conversation's
 // outbound queue; a redelivery, or a comment relaydesk posted itself, is
 // ignored.
 func (b *Bridge) storeReply(ctx context.Context, tx *store.Tx, row store.Connection, t store.Ticket, e connectors.Event, res *HelpdeskResult) ([]river.InsertManyParams, error) {
-	id, inserted, err := tx.InsertOutbound(ctx, store.Outbound{
+	o := store.Outbound{
 		ConversationID: t.ConversationID, ConnectionID: &row.ID, TicketID: &t.ID, RemoteID: e.CommentID,
 		Kind: "text", Body: e.Body, Attachments: e.Attachments, Author: "agent:" + e.AuthorID,
-	})
+	}
+	if e.InReplyTo != "" {
+		// The comment answered (or reacted to) is a message of this
+		// conversation relaydesk posted or sent: its wamid goes along. A
+		// comment relaydesk does not know leaves a reply without context
+		// (and a reaction with nothing to react to: its send says so).
+		wamid, err := tx.WAMIDOfComment(ctx, t.ConversationID, row.ID, e.InReplyTo)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		o.ReplyTo = wamid
+	}
+	if e.Reaction {
+		o.Kind = KindReaction
+		o.Attachments = nil
+	}
+	id, inserted, err := tx.InsertOutbound(ctx, o)
 	if err != nil {
 		return nil, err
 	}

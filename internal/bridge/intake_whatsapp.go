@@ -391,6 +391,9 @@ func (b *Bridge) storeChange(ctx context.Context, tx *store.Tx, acc store.Accoun
 			if err := b.emitStatus(ctx, tx, acc.ID, r.MessageID); err != nil {
 				return nil, err
 			}
+			if jobs, err = b.statusJobFor(ctx, tx, jobs, r.MessageID, st.Status); err != nil {
+				return nil, err
+			}
 		}
 		if r.Advanced || r.FirstFailure {
 			res.Statuses++

@@ -69,6 +69,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	if isAPI {
 		return b.sendAPIMessage(ctx, cc, m, api)
 	}
+	if m.Kind == KindReaction {
+		return b.sendReaction(ctx, cc, m)
+	}
 
 	conn, attachments, held, err := b.replyParts(ctx, cc, &m)
 	if err != nil || held {
@@ -84,6 +87,9 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	// already accepted (recorded in sent_parts) are not sent again.
 	to := recipient(cc.conv)
 	var last string
+	// A reply to a customer's comment quotes that message on WhatsApp
+	// (context.message_id): its first part does.
+	replyTo := m.ReplyTo
 	for i, a := range attachments {
 		if w, ok := m.SentParts[i]; ok {
 			last = cmp.Or(w, last) // "" is a file not sent, with its note
@@ -92,7 +98,7 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 		if err := b.pace(ctx, cc.account, to); err != nil {
 			return err
 		}
-		wamid, err := b.sendAttachment(ctx, cc.graph, conn, to, a)
+		wamid, note, err := b.sendAttachment(ctx, cc.graph, conn, to, a, replyTo)
 		if why := fileRefused(err); why != "" {
 			// WhatsApp will not take this file: the rest of the reply goes,
 			// and a note tells the agent which file did not and why.
@@ -106,17 +112,20 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 			return b.graphErr(ctx, cc, m, err)
 		}
 		cc.answered = true
-		if err := b.store.RecordPart(ctx, m.ID, i, wamid); err != nil {
+		if err := b.recordPart(ctx, m, i, wamid, note); err != nil {
 			return err
 		}
 		last = wamid
+	}
+	if len(m.SentParts) > 0 || last != "" {
+		replyTo = "" // a part already carried the quote
 	}
 	if strings.TrimSpace(m.Body) != "" {
 		if err := b.pace(ctx, cc.account, to); err != nil {
 			return err
 		}
 		sctx, cancel := context.WithTimeout(ctx, b.timeout)
-		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, "")
+		wamid, err := cc.graph.SendText(sctx, to, msgconv.Truncate(m.Body, 4096), true, replyTo)
 		cancel()
 		if err != nil {
 			return b.graphErr(ctx, cc, m, err)
@@ -205,25 +214,59 @@ func (b *Bridge) pace(ctx context.Context, acc store.Account, to string) error {
 	return nil
 }
 
-// sendAttachment streams a helpdesk attachment into a Graph upload and sends it.
-func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connection, to string, a connectors.RemoteAttachment) (string, error) {
+// sendAttachment streams a helpdesk attachment into a Graph upload, by
+// media id (never by link: links go through Meta's fetch proxy), converted
+// first when WhatsApp will not take it as it is (mediaconv), and sends it,
+// quoting replyTo when set. note names a conversion for the agent.
+func (b *Bridge) sendAttachment(ctx context.Context, graph Graph, conn *connection, to string, a connectors.RemoteAttachment, replyTo string) (wamid, note string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, mediaTimeout)
 	defer cancel()
 	rc, ctype, err := b.openRemoteAttachment(ctx, conn, a)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	defer rc.Close()
-	id, err := graph.UploadMedia(ctx, a.Filename, ctype, a.Size, rc)
+	out, err := b.media.Prepare(ctx, a.Filename, ctype, a.Size, rc) // closes rc, or hands it on in out.Body
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	kind := msgconv.MediaKind(ctype)
+	defer out.Body.Close()
+	upload := graph.UploadMedia
+	if out.Document {
+		upload = graph.UploadDocument
+	}
+	id, err := upload(ctx, out.Filename, out.ContentType, out.Size, out.Body)
+	if err != nil {
+		return "", "", err
+	}
 	ref := whatsapp.MediaRef{ID: id}
-	if kind == whatsapp.TypeDocument {
-		ref.Filename = a.Filename
+	if out.Kind == whatsapp.TypeDocument {
+		ref.Filename = out.Filename
 	}
-	return graph.SendMedia(ctx, to, kind, ref, "")
+	wamid, err = graph.SendMedia(ctx, to, out.Kind, ref, replyTo)
+	return wamid, out.Note, err
+}
+
+// sendReaction sends an agent's reaction to the message it reacts to (an
+// empty emoji takes a reaction back). A reaction to a comment that is not
+// a WhatsApp message of the conversation is not sent; a note says so.
+func (b *Bridge) sendReaction(ctx context.Context, cc *convCtx, m store.Message) error {
+	if m.ReplyTo == "" {
+		return b.failWithNote(ctx, m, "reaction_target",
+			"Your reaction was NOT sent to the customer: the message you reacted to is not one of this WhatsApp chat "+
+				"(only the customer's messages and the replies relaydesk sent can be reacted to).")
+	}
+	to := recipient(cc.conv)
+	if err := b.pace(ctx, cc.account, to); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, b.timeout)
+	wamid, err := cc.graph.SendReaction(sctx, to, m.ReplyTo, strings.TrimSpace(m.Body))
+	cancel()
+	if err != nil {
+		return b.graphErr(ctx, cc, m, err)
+	}
+	cc.answered = true
+	return b.store.MarkSent(ctx, m.ID, wamid)
 }
 
 // openRemoteAttachment opens a helpdesk attachment through the connector
@@ -310,6 +353,20 @@ func fileRefused(err error) string {
 		return "relaydesk may not fetch it from where the helpdesk keeps it (" + err.Error() + ")"
 	}
 	return ""
+}
+
+// recordPart records an attachment WhatsApp accepted and, in the same
+// transaction, queues the note naming its conversion (if any).
+func (b *Bridge) recordPart(ctx context.Context, m store.Message, i int, wamid, note string) error {
+	if note == "" {
+		return b.store.RecordPart(ctx, m.ID, i, wamid)
+	}
+	return b.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RecordPart(ctx, m.ID, i, wamid); err != nil {
+			return err
+		}
+		return b.enqueueNote(ctx, tx, m, msgconv.FileConverted(note), "conv-"+strconv.Itoa(i))
+	})
 }
 
 // skipPart records an attachment of a reply as not sent (an empty part) and

@@ -56,14 +56,17 @@ type HelpdeskEntry struct {
 
 // RouteEntry sends a number's conversations to a helpdesk.
 type RouteEntry struct {
-	WhatsApp             string        `yaml:"whatsapp"`
-	Helpdesk             string        `yaml:"helpdesk"`
-	Match                *RouteMatch   `yaml:"match"`
-	ReopenWindow         string        `yaml:"reopen_window"`
-	Tags                 []string      `yaml:"tags"`
-	ReengagementTemplate *TemplateRef  `yaml:"reengagement_template"`
-	Reopen               time.Duration `yaml:"-"`
-	Line                 int           `yaml:"-"`
+	WhatsApp             string       `yaml:"whatsapp"`
+	Helpdesk             string       `yaml:"helpdesk"`
+	Match                *RouteMatch  `yaml:"match"`
+	ReopenWindow         string       `yaml:"reopen_window"`
+	Tags                 []string     `yaml:"tags"`
+	ReengagementTemplate *TemplateRef `yaml:"reengagement_template"`
+	// StatusDisplay is how agents see their messages' WhatsApp status:
+	// native (default), tag or off.
+	StatusDisplay string        `yaml:"status_display"`
+	Reopen        time.Duration `yaml:"-"`
+	Line          int           `yaml:"-"`
 }
 
 // RouteMatch is a routing rule: default (always), country (the customer's
@@ -216,7 +219,7 @@ var allowedKeys = map[string][]string{
 	"":                      {"whatsapp", "helpdesks", "routes"},
 	"whatsapp":              {"name", "phone_number_id", "waba_id", "display_phone_number", "access_token", "app_secret", "verify_token", "graph_url", "graph_version", "send_rate", "coexistence", "read_policy"},
 	"helpdesks":             {"name", "kind", "base_url", "settings", "credentials", "webhook_secret"},
-	"routes":                {"whatsapp", "helpdesk", "match", "reopen_window", "tags", "reengagement_template"},
+	"routes":                {"whatsapp", "helpdesk", "match", "reopen_window", "tags", "reengagement_template", "status_display"},
 	"match":                 {"kind", "value"},
 	"reengagement_template": {"name", "language"},
 }

@@ -164,6 +164,11 @@ func (f *File) validate(doc *yaml.Node, check KindChecker, fe *FileErrors) {
 		if t := r.ReengagementTemplate; t != nil && (t.Name == "" || t.Language == "") {
 			fe.add(line("reengagement_template"), key("reengagement_template"), "needs both name and language (e.g. {name: hello_world, language: en_US})")
 		}
+		switch r.StatusDisplay {
+		case "", "native", "tag", "off":
+		default:
+			fe.add(line("status_display"), key("status_display"), "must be native, tag or off")
+		}
 	}
 }
 

@@ -75,7 +75,7 @@ func Apply(ctx context.Context, st *store.Store, f *config.File) (Result, error)
 // route converts a route entry; its position is its place in the file.
 func route(pos int, r config.RouteEntry, accounts map[string]store.AccountID, connections map[string]store.ConnectionID) store.NewRoute {
 	n := store.NewRoute{AccountID: accounts[r.WhatsApp], ConnectionID: connections[r.Helpdesk], Position: pos,
-		Match: store.RouteMatch{Kind: "default"}, ReopenWindow: r.Reopen, Tags: r.Tags}
+		Match: store.RouteMatch{Kind: "default"}, ReopenWindow: r.Reopen, Tags: r.Tags, StatusDisplay: r.StatusDisplay}
 	if r.Match != nil {
 		n.Match = store.RouteMatch{Kind: r.Match.Kind, Value: r.Match.Value}
 	}

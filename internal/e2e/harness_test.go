@@ -30,6 +30,7 @@ import (
 	"github.com/relaydesk/relaydesk/internal/config"
 	"github.com/relaydesk/relaydesk/internal/declare"
 	"github.com/relaydesk/relaydesk/internal/jobs"
+	"github.com/relaydesk/relaydesk/internal/mediaconv"
 	"github.com/relaydesk/relaydesk/internal/server"
 	"github.com/relaydesk/relaydesk/internal/store"
 	"github.com/relaydesk/relaydesk/internal/testdb"
@@ -95,6 +96,10 @@ type harnessOpts struct {
 	// otherApp adds a number of another business (WABA) and Meta app, with
 	// its own app secret, routed to a second Zendesk (h.zdOther).
 	otherApp bool
+	// statusDisplay is the route's status_display ("" for the default).
+	statusDisplay string
+	// noFFmpeg runs the bridge as on a server without ffmpeg.
+	noFFmpeg bool
 }
 
 // other number of harnessOpts.otherApp.
@@ -137,7 +142,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		Helpdesks: []config.HelpdeskEntry{{Name: "zendesk", Kind: "zendesk", BaseURL: zc.BaseURL, Settings: zc.Settings,
 			Credentials: zc.Credentials, WebhookSecret: string(h.zd.WebhookSecret())}},
 		Routes: []config.RouteEntry{{WhatsApp: "support", Helpdesk: "zendesk", Reopen: 72 * time.Hour,
-			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template}},
+			Tags: []string{"whatsapp"}, ReengagementTemplate: o.template, StatusDisplay: o.statusDisplay}},
 	}
 	if o.freshdesk {
 		h.fd = freshdesktest.New(t)
@@ -202,8 +207,12 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var media *mediaconv.Converter // ffmpeg from PATH
+	if o.noFFmpeg {
+		media = &mediaconv.Converter{}
+	}
 	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
-		Now: h.clock.Now, CallTimeout: 2 * time.Second})
+		Now: h.clock.Now, CallTimeout: 2 * time.Second, Media: media})
 	h.startWorkers()
 	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})
 	h.srv = httptest.NewServer(srv.Handler())
@@ -241,6 +250,7 @@ func (h *harness) killWorkers() {
 
 func (h *harness) postWhatsApp(d *whatsapptest.Delivery) {
 	h.t.Helper()
+	h.graph.Received(d) // replies may quote these messages and react to them
 	h.postWhatsAppBody(d.Bytes())
 }
 

@@ -87,6 +87,23 @@ func (w *StatusFailedWorker) Work(ctx context.Context, job *river.Job[bridge.Sta
 	return outcome(w.Bridge.ReportFailure(ctx, job.Args.MessageID))
 }
 
+// ShowStatusWorker shows the latest delivery status of a ticket's agent
+// messages in its helpdesk.
+type ShowStatusWorker struct {
+	river.WorkerDefaults[bridge.ShowStatusArgs]
+	Bridge *bridge.Bridge
+}
+
+// Work shows the status; one that waited too long for its helpdesk is
+// dropped (the next status queues another).
+func (w *ShowStatusWorker) Work(ctx context.Context, job *river.Job[bridge.ShowStatusArgs]) error {
+	err := w.Bridge.ShowStatus(ctx, job.Args)
+	if err != nil && waitedTooLong(job.JobRow, err, time.Now()) {
+		return nil
+	}
+	return outcome(err)
+}
+
 // AddNoteWorker posts an internal note on a ticket.
 type AddNoteWorker struct {
 	river.WorkerDefaults[bridge.AddNoteArgs]
@@ -201,6 +218,7 @@ func AddBridgeWorkers(b *bridge.Bridge) func(*river.Workers) {
 		river.AddWorker(ws, &SendOutboundWorker{Bridge: b})
 		river.AddWorker(ws, &StatusFailedWorker{Bridge: b})
 		river.AddWorker(ws, &AddNoteWorker{Bridge: b})
+		river.AddWorker(ws, &ShowStatusWorker{Bridge: b})
 		river.AddWorker(ws, &SweepWorker{Bridge: b})
 		river.AddWorker(ws, &PollWorker{Bridge: b})
 		river.AddWorker(ws, &SchedulePollsWorker{Bridge: b})

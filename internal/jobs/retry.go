@@ -79,6 +79,7 @@ var Policies = map[string]Policy{
 	"send_outbound":          transient,
 	"add_note":               transient,
 	"status_failed":          transient,
+	"show_status":            transient,
 	"provision_webhook":      transient,
 	"poll_connection":        periodic,
 	"schedule_polls":         periodic,

@@ -15,7 +15,7 @@ func TestEveryJobKindHasAPolicy(t *testing.T) {
 	t.Parallel()
 	kinds := []string{"deliver_inbound", "send_outbound", "add_note", "status_failed", "provision_webhook",
 		"poll_connection", "schedule_polls", "sweep_stalled", "cleanup_webhook_events", "api_cleanup", "api_event_deliver", "message_retention",
-		"refresh_templates"}
+		"refresh_templates", "show_status"}
 	require.Len(t, jobs.Policies, len(kinds))
 	for _, k := range kinds {
 		p, ok := jobs.Policies[k]

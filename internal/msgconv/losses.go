@@ -31,6 +31,12 @@ func FileNotSent(filename, reason string) string {
 	return "The file " + filename + " of this reply was NOT sent to the customer (the rest of the reply was): " + reason + "."
 }
 
+// FileConverted tells the agent a file of their reply reached the customer
+// changed (converted, or as a document); note names the change.
+func FileConverted(note string) string {
+	return "A file of this reply was changed so that WhatsApp takes it: " + note
+}
+
 // FirstWords is the start of a message for quoting: its first n words,
 // with an ellipsis when there were more.
 func FirstWords(s string, n int) string {

@@ -19,6 +19,7 @@ type routingRuleForm struct {
 	MatchKind, MatchValue             string
 	ReopenWindow, Tags                string
 	TemplateName, TemplateLanguage    string
+	StatusDisplay                     string
 	Errors                            map[string]string
 	accountID                         store.AccountID
 	connectionID                      store.ConnectionID
@@ -29,13 +30,15 @@ func routingRuleFormFromRequest(c echo.Context) *routingRuleForm {
 	v := func(k string) string { return strings.TrimSpace(c.FormValue(k)) }
 	return &routingRuleForm{AccountID: v("account_id"), ConnectionID: v("connection_id"), Position: v("position"),
 		MatchKind: v("match_kind"), MatchValue: v("match_value"), ReopenWindow: v("reopen_window"), Tags: v("tags"),
-		TemplateName: v("template_name"), TemplateLanguage: v("template_language"), Errors: map[string]string{}}
+		TemplateName: v("template_name"), TemplateLanguage: v("template_language"), StatusDisplay: v("status_display"),
+		Errors: map[string]string{}}
 }
 
 func routingRuleFormFrom(r store.RouteView) *routingRuleForm {
 	f := &routingRuleForm{AccountID: idText(r.AccountID), ConnectionID: idText(r.ConnectionID),
 		Position: strconv.Itoa(r.Position), MatchKind: r.Match.Kind, MatchValue: r.Match.Value,
-		ReopenWindow: windowString(r.ReopenWindow), Tags: strings.Join(r.Tags, ", "), Errors: map[string]string{}}
+		ReopenWindow: windowString(r.ReopenWindow), Tags: strings.Join(r.Tags, ", "), StatusDisplay: r.StatusDisplay,
+		Errors: map[string]string{}}
 	if t := r.ReengagementTemplate; t != nil {
 		f.TemplateName, f.TemplateLanguage = t.Name, t.Language
 	}
@@ -101,6 +104,9 @@ func (f *routingRuleForm) Validate(accounts []store.Account, conns []store.Conne
 	if f.TemplateName != "" && !templateNameRe.MatchString(f.TemplateName) {
 		f.Errors["template_name"] = "Template names use lowercase letters, digits and underscores."
 	}
+	if !store.ValidStatusDisplay(f.StatusDisplay) {
+		f.Errors["status_display"] = "Choose native, tag or off."
+	}
 	if f.TemplateLanguage != "" && !languageRe.MatchString(f.TemplateLanguage) {
 		f.Errors["template_language"] = "Write the language code like en_US or de."
 	}
@@ -111,7 +117,8 @@ func (f *routingRuleForm) Validate(accounts []store.Account, conns []store.Conne
 func (f *routingRuleForm) NewRule() store.NewRoute {
 	window, _ := config.ParseWindow(f.ReopenWindow)
 	n := store.NewRoute{AccountID: f.accountID, ConnectionID: f.connectionID, Position: f.position,
-		Match: store.RouteMatch{Kind: f.MatchKind, Value: f.MatchValue}, ReopenWindow: window, Tags: splitTags(f.Tags)}
+		Match: store.RouteMatch{Kind: f.MatchKind, Value: f.MatchValue}, ReopenWindow: window, Tags: splitTags(f.Tags),
+		StatusDisplay: f.StatusDisplay}
 	if f.TemplateName != "" {
 		n.ReengagementTemplate = &store.Template{Name: f.TemplateName, Language: f.TemplateLanguage}
 	}
@@ -162,12 +169,28 @@ func (f *routingRuleForm) Fields(accounts []store.Account, conns []store.Connect
 		{Name: "template_name", Label: "Re-engagement template", Type: "text", Value: f.TemplateName, Placeholder: "hello_world",
 			Help: "An approved template sent when an agent replies after the 24-hour window closed. Empty: the agent gets a note instead."},
 		{Name: "template_language", Label: "Template language", Type: "text", Value: f.TemplateLanguage, Placeholder: "en_US"},
+		{Name: "status_display", Label: "Delivery status for agents", Type: "select", Options: statusDisplayOptions(f.StatusDisplay),
+			Help: "How agents see that their replies were delivered and read, without extra comments."},
 	}
 	for i := range fs {
 		fs[i].Error = f.Errors[fs[i].Name]
 		fs[i].ReadOnly = readOnly
 	}
 	return fs
+}
+
+// statusDisplayOptions are a route's status displays, native first (the
+// default).
+func statusDisplayOptions(chosen string) []option {
+	opts := []option{
+		{Value: store.StatusDisplayNative, Label: "The helpdesk's own message status where it has one (Chatwoot), else a whatsapp-read style tag"},
+		{Value: store.StatusDisplayTag, Label: "A ticket tag: whatsapp-sent, whatsapp-delivered, whatsapp-read"},
+		{Value: store.StatusDisplayOff, Label: "Off"},
+	}
+	for i := range opts {
+		opts[i].Selected = opts[i].Value == chosen || (chosen == "" && i == 0)
+	}
+	return opts
 }
 
 // connectionOptions are the helpdesks a route may go to, each labelled with

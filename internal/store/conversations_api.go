@@ -129,7 +129,8 @@ type APIMessage struct {
 
 const apiMessageSelect = `SELECT m.id, m.conversation_id, m.direction, m.seq, coalesce(m.wamid, ''), m.kind, m.body,
 		m.wa_message, m.wa_raw, m.media, m.attachments, m.api_send, m.sent_parts, m.state, m.status, m.error, m.ticket_id,
-		m.connection_id, coalesce(m.remote_id, ''), m.author, m.attempts, m.wa_timestamp, m.created_at, c.account_id, m.status_at
+		m.connection_id, coalesce(m.remote_id, ''), m.author, m.attempts, m.wa_timestamp, m.created_at, coalesce(m.reply_to, ''),
+		c.account_id, m.status_at
 	FROM messages m JOIN conversations c ON c.id = m.conversation_id`
 
 func scanAPIMessage(row scanner) (APIMessage, error) {

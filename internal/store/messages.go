@@ -55,16 +55,19 @@ type Message struct {
 	Attempts     int
 	WATimestamp  *time.Time
 	CreatedAt    time.Time
+	// ReplyTo is the wamid an outbound message answers (context.message_id)
+	// or, for a reaction, the message reacted to; "" for none.
+	ReplyTo string
 }
 
 const messageColumns = `id, conversation_id, direction, seq, coalesce(wamid, ''), kind, body, wa_message, wa_raw, media,
 	attachments, api_send, sent_parts, state, status, error, ticket_id, connection_id, coalesce(remote_id, ''), author,
-	attempts, wa_timestamp, created_at`
+	attempts, wa_timestamp, created_at, coalesce(reply_to, '')`
 
 func (m *Message) fields() []any {
 	return []any{&m.ID, &m.ConversationID, &m.Direction, &m.Seq, &m.WAMID, &m.Kind, &m.Body, &m.Inbound, &m.InboundRaw,
 		&m.Media, &m.Attachments, &m.APISend, &m.SentParts, &m.State, &m.Status, &m.Error, &m.TicketID, &m.ConnectionID,
-		&m.RemoteID, &m.Author, &m.Attempts, &m.WATimestamp, &m.CreatedAt}
+		&m.RemoteID, &m.Author, &m.Attempts, &m.WATimestamp, &m.CreatedAt, &m.ReplyTo}
 }
 
 func scanMessage(row scanner) (Message, error) {
@@ -193,6 +196,7 @@ type Outbound struct {
 	Attachments    []connectors.RemoteAttachment // files to send
 	APISend        *APISend                      // an API send's media link or template
 	Author         string
+	ReplyTo        string // the wamid answered or reacted to; "" for none
 }
 
 // InsertOutbound stores an outbound message at the end of its conversation,
@@ -215,10 +219,11 @@ func (q *Queries) InsertOutbound(ctx context.Context, o Outbound) (MessageID, bo
 	err = q.db.QueryRow(ctx, `
 		WITH seq AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1 RETURNING last_seq)
 		INSERT INTO messages (conversation_id, direction, seq, kind, body, attachments, api_send, connection_id, ticket_id,
-			remote_id, author)
-		SELECT $1, 'out', seq.last_seq, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9 FROM seq
+			remote_id, author, reply_to)
+		SELECT $1, 'out', seq.last_seq, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, nullif($10, '') FROM seq
 		ON CONFLICT (connection_id, remote_id) DO NOTHING
-		RETURNING id`, o.ConversationID, o.Kind, o.Body, attachments, apiSend, o.ConnectionID, o.TicketID, remote, o.Author).Scan(&id)
+		RETURNING id`, o.ConversationID, o.Kind, o.Body, attachments, apiSend, o.ConnectionID, o.TicketID, remote, o.Author,
+		o.ReplyTo).Scan(&id)
 	if isNoRows(err) {
 		return 0, false, nil
 	}
@@ -261,4 +266,18 @@ func (q *Queries) MessageByWAMID(ctx context.Context, conversationID Conversatio
 	m, err := scanMessage(q.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages
 		WHERE conversation_id = $1 AND wamid = $2 ORDER BY id LIMIT 1`, conversationID, wamid))
 	return m, wrap(err, "message %s of conversation %d", wamid, conversationID)
+}
+
+// WAMIDOfComment is the wamid of the conversation's message that is
+// comment remoteID of connection connectionID in the helpdesk (a customer
+// message relaydesk posted, or an agent reply it sent), for a reply or a
+// reaction to that comment. ErrNotFound when there is none with a wamid.
+func (q *Queries) WAMIDOfComment(ctx context.Context, conversationID ConversationID, connectionID ConnectionID, remoteID string) (string, error) {
+	var wamid string
+	err := q.db.QueryRow(ctx, `SELECT wamid FROM messages WHERE connection_id = $1 AND remote_id = $2 AND conversation_id = $3
+		AND wamid IS NOT NULL`, connectionID, remoteID, conversationID).Scan(&wamid)
+	if isNoRows(err) {
+		return "", ErrNotFound
+	}
+	return wamid, wrap(err, "wamid of comment %s", remoteID)
 }

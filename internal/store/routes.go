@@ -18,6 +18,34 @@ type Route struct {
 	Tags                 []string
 	ReengagementTemplate *Template
 	ManagedByFile        bool
+	// StatusDisplay is how agents see their messages' WhatsApp status:
+	// StatusDisplayNative (the default), StatusDisplayTag or
+	// StatusDisplayOff.
+	StatusDisplay string
+}
+
+// Route status displays (routes.status_display).
+const (
+	StatusDisplayNative = "native"
+	StatusDisplayTag    = "tag"
+	StatusDisplayOff    = "off"
+)
+
+// ValidStatusDisplay reports whether s is a status display ("" is the
+// default, native).
+func ValidStatusDisplay(s string) bool {
+	switch s {
+	case "", StatusDisplayNative, StatusDisplayTag, StatusDisplayOff:
+		return true
+	}
+	return false
+}
+
+func statusDisplayArg(s string) string {
+	if s == "" {
+		return StatusDisplayNative
+	}
+	return s
 }
 
 // RouteMatch is a routing rule (kind: default, country or keyword).
@@ -49,14 +77,15 @@ type NewRoute struct {
 	ReopenWindow         time.Duration
 	Tags                 []string
 	ReengagementTemplate *Template
+	StatusDisplay        string // "" is StatusDisplayNative
 }
 
 const routeColumns = `r.id, r.account_id, r.connection_id, r.position, r.match, r.reopen_window, r.tags,
-	r.reengagement_template, r.managed_by_file`
+	r.reengagement_template, r.managed_by_file, r.status_display`
 
 func (r *Route) fields() []any {
 	return []any{&r.ID, &r.AccountID, &r.ConnectionID, &r.Position, &r.Match, &r.ReopenWindow, &r.Tags,
-		&r.ReengagementTemplate, &r.ManagedByFile}
+		&r.ReengagementTemplate, &r.ManagedByFile, &r.StatusDisplay}
 }
 
 func scanRoute(row scanner) (Route, error) {
@@ -100,6 +129,7 @@ func routeDetail(n NewRoute) map[string]any {
 	if n.ReengagementTemplate != nil {
 		d["template"] = n.ReengagementTemplate.Name + " (" + n.ReengagementTemplate.Language + ")"
 	}
+	d["status_display"] = statusDisplayArg(n.StatusDisplay)
 	return d
 }
 
@@ -114,9 +144,11 @@ func tagsOrEmpty(tags []string) []string {
 func (q *Queries) CreateRoute(ctx context.Context, n NewRoute, who Actor) (RouteID, error) {
 	var id RouteID
 	err := q.inTx(ctx, func(tx *Queries) error {
-		err := tx.db.QueryRow(ctx, `INSERT INTO routes (account_id, connection_id, position, match, reopen_window, tags, reengagement_template)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate).Scan(&id)
+		err := tx.db.QueryRow(ctx, `INSERT INTO routes (account_id, connection_id, position, match, reopen_window, tags, reengagement_template,
+			status_display)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate,
+			statusDisplayArg(n.StatusDisplay)).Scan(&id)
 		if err != nil {
 			return conflict(err)
 		}
@@ -153,8 +185,10 @@ func (q *Queries) UpdateRoute(ctx context.Context, id RouteID, n NewRoute, who A
 			return err
 		}
 		_, err := tx.db.Exec(ctx, `UPDATE routes SET account_id = $2, connection_id = $3, position = $4, match = $5,
-			reopen_window = $6, tags = $7, reengagement_template = $8, updated_at = now() WHERE id = $1 AND NOT managed_by_file`,
-			id, n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate)
+			reopen_window = $6, tags = $7, reengagement_template = $8, status_display = $9, updated_at = now()
+			WHERE id = $1 AND NOT managed_by_file`,
+			id, n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate,
+			statusDisplayArg(n.StatusDisplay))
 		if err != nil {
 			return conflict(err)
 		}
@@ -188,16 +222,19 @@ func (q *Queries) DeleteRoute(ctx context.Context, id RouteID, who Actor) error 
 func (q *Queries) DeclareRoute(ctx context.Context, n NewRoute) (Declared, error) {
 	var tag string
 	err := q.db.QueryRow(ctx, `
-		INSERT INTO routes AS r (account_id, connection_id, position, match, reopen_window, tags, reengagement_template, managed_by_file)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+		INSERT INTO routes AS r (account_id, connection_id, position, match, reopen_window, tags, reengagement_template, managed_by_file,
+			status_display)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8)
 		ON CONFLICT (account_id, connection_id) DO UPDATE SET position = excluded.position, match = excluded.match,
 			reopen_window = excluded.reopen_window, tags = excluded.tags,
-			reengagement_template = excluded.reengagement_template, managed_by_file = true, updated_at = now()
-		WHERE (r.position, r.match, r.reopen_window, r.tags, r.reengagement_template, r.managed_by_file)
+			reengagement_template = excluded.reengagement_template, managed_by_file = true,
+			status_display = excluded.status_display, updated_at = now()
+		WHERE (r.position, r.match, r.reopen_window, r.tags, r.reengagement_template, r.managed_by_file, r.status_display)
 			IS DISTINCT FROM (excluded.position, excluded.match, excluded.reopen_window, excluded.tags,
-			excluded.reengagement_template, true)
+			excluded.reengagement_template, true, excluded.status_display)
 		RETURNING `+upsertTag,
-		n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate).Scan(&tag)
+		n.AccountID, n.ConnectionID, n.Position, n.Match, n.ReopenWindow, tagsOrEmpty(n.Tags), n.ReengagementTemplate,
+		statusDisplayArg(n.StatusDisplay)).Scan(&tag)
 	d, err := declaredTag(err, tag)
 	if err != nil {
 		return "", fmt.Errorf("declare route %d -> %d: %w", n.AccountID, n.ConnectionID, err)

@@ -23,6 +23,7 @@ type clientBundle struct {
 func setupClient(t *testing.T) *clientBundle {
 	t.Helper()
 	fake := whatsapptest.Start(t, whatsapptest.Options{})
+	fake.AddInbound(whatsapptest.FixturePhoneNumberID, "16505551234", "wamid.IN1", "wamid.IN2", "wamid.IN3") // what the tests quote and react to
 	return &clientBundle{fake: fake, client: fake.NewClient(t, "")}
 }
 

@@ -182,13 +182,6 @@ func TestUploadStopsWhenReaderExceedsLimit(t *testing.T) {
 	})
 }
 
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
@@ -309,5 +302,37 @@ func (pattern) Read(p []byte) (int, error) {
 	for i := range p {
 		p[i] = byte(i)
 	}
+	return len(p), nil
+}
+
+// A video over the video limit goes as a document: UploadDocument takes it
+// (UploadMedia refuses it), the fake takes it as a document and refuses it
+// as a video.
+func TestUploadDocumentTakesAVideoOverTheVideoLimit(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t)
+	ctx := context.Background()
+	const size = 20 << 20
+	_, err := b.client.UploadMedia(ctx, "long.mp4", "video/mp4", size, io.LimitReader(zeros{}, size))
+	require.ErrorIs(t, err, whatsapp.ErrMediaTooLarge)
+
+	id, err := b.client.UploadDocument(ctx, "long.mp4", "video/mp4", size, io.LimitReader(zeros{}, size))
+	require.NoError(t, err)
+	_, err = b.client.SendMedia(ctx, "16505551234", whatsapp.TypeVideo, whatsapp.MediaRef{ID: id}, "")
+	var ae *whatsapp.APIError
+	require.ErrorAs(t, err, &ae, "over 16 MB as a video")
+	require.Equal(t, 131053, ae.Code)
+	_, err = b.client.SendMedia(ctx, "16505551234", whatsapp.TypeDocument, whatsapp.MediaRef{ID: id, Filename: "long.mp4"}, "")
+	require.NoError(t, err)
+
+	_, err = b.client.UploadDocument(ctx, "a.zip", "application/zip", 10, strings.NewReader("0123456789"))
+	require.ErrorAs(t, err, &ae, "Graph's upload takes only its listed types")
+	require.Equal(t, 131053, ae.Code)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
 	return len(p), nil
 }

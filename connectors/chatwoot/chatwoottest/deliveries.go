@@ -44,7 +44,7 @@ func (f *Fake) messageCreated(cv *conversation, m *message) messageCreatedJSON {
 	p := messageCreatedJSON{
 		Account:              map[string]any{"id": AccountID, "name": "Acme Support"},
 		AdditionalAttributes: map[string]any{},
-		ContentAttributes:    map[string]any{},
+		ContentAttributes:    cloneMap(m.contentAttrs),
 		ContentType:          "text",
 		Content:              m.content,
 		Conversation:         f.webhookConversation(cv),

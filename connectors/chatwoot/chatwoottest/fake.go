@@ -128,6 +128,11 @@ type message struct {
 	senderID    int64
 	attachments []*blob
 	createdAt   time.Time
+	// contentAttrs: in_reply_to (a message id), is_reaction.
+	contentAttrs map[string]any
+	// status is the message status (sent, delivered, read, failed), set
+	// through PATCH .../messages/{id} on API inboxes.
+	status string
 }
 
 type blob struct {

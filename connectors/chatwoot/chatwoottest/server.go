@@ -25,6 +25,7 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET " + a + "conversations/{id}", Handle: connectortest.Locking(&f.Mu, f.handleShowConversation)},
 		{Pattern: "GET " + a + "conversations/{id}/messages", Query: []string{"before", "after", "filter_internal_messages"}, Handle: f.handleListMessages},
 		{Pattern: "POST " + a + "conversations/{id}/messages", Handle: f.handleCreateMessage},
+		{Pattern: PatternMessageStatus, Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleMessageStatus)},
 		{Pattern: "POST " + a + "conversations/{id}/labels", Handle: connectortest.JSONHandler(&f.Mu, f.decode, f.handleLabels)},
 		{Pattern: "GET " + a + "inboxes/{id}", Handle: f.handleShowInbox},
 		{Pattern: "GET " + a + "webhooks", Handle: connectortest.Locking(&f.Mu, f.handleListWebhooks)},
@@ -170,7 +171,7 @@ func (f *Fake) messageJSON(m *message) messageJSON {
 	cv := f.conversations[m.convID]
 	j := messageJSON{
 		ID: m.id, Content: m.content, InboxID: cv.inboxID, ConversationID: cv.id, MessageType: messageTypes[m.msgType],
-		ContentType: "text", ContentAttributes: map[string]any{}, CreatedAt: m.createdAt.Unix(), Private: m.private,
+		ContentType: "text", ContentAttributes: cloneMap(m.contentAttrs), CreatedAt: m.createdAt.Unix(), Private: m.private,
 		SourceID: m.sourceID, Sender: f.senderJSON(m),
 	}
 	for _, b := range m.attachments {

@@ -26,6 +26,7 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET /api/v1/ticket_states", Query: list, Handle: f.handleStates},
 		{Pattern: "GET /api/v1/groups/{id}", Query: []string{"expand"}, Handle: connectortest.Locking(&f.Mu, f.handleShowGroup)},
 	}
+	routes = append(routes, f.tagRoutes()...)
 	routes = append(routes, webhookAPI.routes(f, list)...)
 	return append(routes, triggerAPI.routes(f, list)...)
 }

@@ -23,7 +23,7 @@ func (f *Fake) routes() []connectortest.Route {
 		{Pattern: "GET /api/v2/users/{id}/tickets/requested", Query: page, Handle: f.handleRequestedTickets},
 		{Pattern: "POST /api/v2/tickets", Query: []string{"async"}, Checks: []connectortest.Check{idempotent}, Handle: f.handleCreateTicket},
 		{Pattern: "GET /api/v2/tickets/{id}", Query: []string{"include"}, Handle: connectortest.Locking(&f.Mu, f.handleShowTicket)},
-		{Pattern: "PUT /api/v2/tickets/{id}", Handle: f.handleUpdateTicket},
+		{Pattern: PatternUpdateTicket, Handle: f.handleUpdateTicket},
 		{Pattern: "GET /api/v2/tickets/{id}/comments", Query: append([]string{"include_inline_images"}, page...), Handle: connectortest.Locking(&f.Mu, f.handleListComments)},
 		{Pattern: "POST /api/v2/uploads", Query: []string{"filename", "token"}, Handle: f.handleUpload},
 		{Pattern: "GET /api/v2/webhooks", Query: append([]string{"filter[name_contains]", "filter[status]"}, page...), Handle: f.handleListWebhooks},
@@ -195,3 +195,7 @@ func (f *Fake) auditJSON(t *ticket, c *comment, changes map[string]string) audit
 func randomToken() string {
 	return strings.ToLower(base64.RawURLEncoding.EncodeToString(connectortest.RandomBytes(12)))
 }
+
+// PatternUpdateTicket is the route of a ticket update (comments, status,
+// tags), for [connectortest.Server.Hits].
+const PatternUpdateTicket = "PUT /api/v2/tickets/{id}"

@@ -238,6 +238,15 @@ func (f *Fake) handleUpdateTicket(w http.ResponseWriter, r *http.Request) {
 			t.tags = append(t.tags, tag)
 		}
 	}
+	if len(in.RemoveTags) > 0 && in.Tags != nil {
+		f.Violate("PUT /api/v2/tickets/{id}: remove_tags with tags (which replaces them all)")
+	}
+	for _, tag := range in.RemoveTags {
+		if slices.Contains(in.AdditionalTags, tag) {
+			f.Violate("PUT /api/v2/tickets/{id}: tag %q both added and removed", tag)
+		}
+		t.tags = slices.DeleteFunc(t.tags, func(x string) bool { return x == tag })
+	}
 	t.updatedAt = f.now().UTC()
 	connectortest.WriteJSON(w, http.StatusOK, map[string]any{"ticket": f.ticketJSON(t), "audit": f.auditJSON(t, c, changes)})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
 	"mime"
@@ -54,8 +55,16 @@ func (s *Server) handleUpload(x *exchange) {
 		return
 	}
 	up.MimeType = fields["type"]
-	if _, err := whatsapp.CheckMedia(up.MimeType, up.Size); err != nil {
+	// The media endpoint takes the listed types only; a file of any of
+	// them may go as a document, so the upload is bounded by the document
+	// limit and the message's own type is checked when it is sent.
+	if _, err := whatsapp.LookupMediaType(up.MimeType); err != nil {
 		s.graphError(x, http.StatusBadRequest, 131053, 0, "(#131053) Media upload error", err.Error())
+		return
+	}
+	if up.Size > whatsapp.MaxDocumentBytes {
+		s.graphError(x, http.StatusBadRequest, 131053, 0, "(#131053) Media upload error",
+			fmt.Sprintf("file is %d bytes, the limit is %d", up.Size, int64(whatsapp.MaxDocumentBytes)))
 		return
 	}
 	up.PhoneNumberID = pnid
@@ -229,4 +238,33 @@ func (s *Server) handleDownload(x *exchange) {
 	x.w.Header().Set("Content-Length", strconv.FormatInt(m.Size, 10))
 	x.w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(x.w, io.LimitReader(m.Open(), m.Size))
+}
+
+// checkMediaSend answers Graph's error and reports false when a media
+// message names an uploaded file its type does not take: another class
+// (a PDF sent as an image) or over the class's size limit (an image over
+// 5 MB). Documents take any uploaded file.
+func (s *Server) checkMediaSend(x *exchange, kind, mediaID string) bool {
+	if mediaID == "" || kind == whatsapp.TypeDocument {
+		return true
+	}
+	s.mu.Lock()
+	m := s.media[mediaID]
+	s.mu.Unlock()
+	if m == nil {
+		return true // unknown ids are not this check's business
+	}
+	lim, err := whatsapp.LookupMediaType(m.MimeType)
+	switch {
+	case err != nil:
+	case lim.Kind != kind && !(kind == whatsapp.TypeSticker && lim.Kind == whatsapp.TypeImage):
+		err = fmt.Errorf("%s media cannot be sent as %s", m.MimeType, kind)
+	case m.Size > lim.MaxBytes:
+		err = fmt.Errorf("%s media is %d bytes, %s messages take at most %d", m.MimeType, m.Size, kind, lim.MaxBytes)
+	}
+	if err != nil {
+		s.graphError(x, http.StatusBadRequest, 131053, 0, "(#131053) Media upload error", err.Error())
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package whatsapptest
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -37,7 +38,11 @@ func (s *Server) handleMessages(x *exchange) {
 		TypingIndicator *struct {
 			Type string `json:"type"`
 		} `json:"typing_indicator"`
+		Reaction *struct {
+			MessageID string `json:"message_id"`
+		} `json:"reaction"`
 	}
+	var media map[string]json.RawMessage
 	if err := json.Unmarshal(x.body, &msg); err != nil {
 		s.graphError(x, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", err.Error())
 		return
@@ -69,8 +74,23 @@ func (s *Server) handleMessages(x *exchange) {
 			"authentication templates require a phone number recipient")
 		return
 	}
-	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, x.body) {
+	if msg.Type == whatsapp.TypeTemplate && !s.checkTemplateSend(x, pnid, x.body) {
 		return
+	}
+	if msg.Context != nil && !s.checkReference(x, pnid, cmp.Or(msg.To, msg.Recipient), "context.message_id", msg.Context.MessageID) {
+		return
+	}
+	if msg.Reaction != nil && !s.checkReference(x, pnid, cmp.Or(msg.To, msg.Recipient), "reaction.message_id", msg.Reaction.MessageID) {
+		return
+	}
+	if whatsapp.IsMediaType(msg.Type) && json.Unmarshal(x.body, &media) == nil {
+		var ref struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(media[msg.Type], &ref)
+		if !s.checkMediaSend(x, msg.Type, ref.ID) {
+			return
+		}
 	}
 	rm := RecordedMessage{PhoneNumberID: pnid, ID: NewWAMID(), To: msg.To, Recipient: msg.Recipient, Type: msg.Type,
 		Body: append(json.RawMessage(nil), x.body...)}
@@ -89,6 +109,7 @@ func (s *Server) handleMessages(x *exchange) {
 	if s.threadOwner[pnid+"/"+digits(msg.To)] != "" && msg.Type != whatsapp.TypeTemplate {
 		s.threadOwner[pnid+"/"+digits(msg.To)] = whatsapp.OwnerApp
 	}
+	s.convOf[rm.ID] = conversationKey(pnid, cmp.Or(msg.To, msg.Recipient))
 	s.mu.Unlock()
 	record(s, &s.sent, rm)
 	if s.opts.OnSent != nil {

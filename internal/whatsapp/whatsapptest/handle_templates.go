@@ -15,7 +15,8 @@ import (
 // SetTemplates replaces the template catalogue of the business account
 // wabaID (served by GET /{waba-id}/message_templates, in pages of
 // Options.TemplatePageSize). Once any catalogue is set, template sends from
-// every number are checked against the catalogues as Graph checks them:
+// every number are checked against its own WABA's catalogue (see
+// SetNumberWABA) as Graph checks them:
 // an unknown name or language, or a template not approved, gets 132001
 // (132015 paused, 132016 disabled), a wrong number of values 132000, a
 // media header without media 132012.
@@ -102,15 +103,14 @@ type templateError struct {
 	message, extra string
 }
 
-// checkTemplateSend checks a template send against the catalogues; it
-// answers the error and reports false when Graph would refuse it.
-func (s *Server) checkTemplateSend(x *exchange, body []byte) bool {
+// checkTemplateSend checks a template send from number pnid against the
+// catalogue of that number's WABA (SetNumberWABA), not the others': a
+// template another account approved is unknown here, as on Graph. It
+// answers the error and reports false when Graph would refuse the send.
+func (s *Server) checkTemplateSend(x *exchange, pnid string, body []byte) bool {
 	s.mu.Lock()
 	checking := len(s.templates) > 0
-	var catalogue []whatsapp.TemplateInfo
-	for _, ts := range s.templates {
-		catalogue = append(catalogue, ts...)
-	}
+	catalogue := slices.Clone(s.templates[s.wabaOf(pnid)])
 	s.mu.Unlock()
 	if !checking {
 		return true

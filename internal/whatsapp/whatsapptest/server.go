@@ -81,17 +81,19 @@ type Server struct {
 	version string
 	urlKey  []byte
 
-	mu        sync.Mutex
-	token     string
-	phones    map[string]whatsapp.PhoneNumberInfo
-	media     map[string]*Media
-	faults    []*faultState
-	sent      []RecordedMessage
-	reads     []RecordedRead
-	uploads   []RecordedUpload
-	requests  []RecordedRequest
-	invalid   []error
-	templates map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
+	mu         sync.Mutex
+	token      string
+	phones     map[string]whatsapp.PhoneNumberInfo
+	media      map[string]*Media
+	faults     []*faultState
+	sent       []RecordedMessage
+	reads      []RecordedRead
+	uploads    []RecordedUpload
+	requests   []RecordedRequest
+	invalid    []error
+	templates  map[string][]whatsapp.TemplateInfo // WABA id -> catalogue
+	numberWABA map[string]string                  // phone number id -> WABA id (default FixtureWABAID)
+	convOf     map[string]string                  // wamid -> "<phone number id>/<wa_id>" of its conversation
 	// threadOwner is who handles a customer's conversation on a number
 	// ("<phone_number_id>/<wa_id>" -> whatsapp.OwnerAI or OwnerApp), for
 	// tests of Meta's AI handover; unset means the app.
@@ -109,13 +111,15 @@ type faultState struct {
 // Start instead.
 func NewServer(opts Options) (*Server, error) {
 	s := &Server{
-		opts:      opts,
-		version:   opts.Version,
-		token:     opts.AccessToken,
-		phones:    map[string]whatsapp.PhoneNumberInfo{},
-		media:     map[string]*Media{},
-		templates: map[string][]whatsapp.TemplateInfo{},
-		urlKey:    make([]byte, 32),
+		opts:       opts,
+		version:    opts.Version,
+		token:      opts.AccessToken,
+		phones:     map[string]whatsapp.PhoneNumberInfo{},
+		media:      map[string]*Media{},
+		templates:  map[string][]whatsapp.TemplateInfo{},
+		numberWABA: map[string]string{},
+		convOf:     map[string]string{},
+		urlKey:     make([]byte, 32),
 
 		threadOwner: map[string]string{},
 	}

@@ -104,6 +104,7 @@ func TestFakeRejectsMisspelledFields(t *testing.T) {
 	t.Run("the same bodies spelled right pass", func(t *testing.T) {
 		t.Parallel()
 		fake := whatsapptest.Start(t, whatsapptest.Options{})
+		fake.AddInbound(whatsapptest.FixturePhoneNumberID, "16505551234", "x") // the quoted message
 		for _, body := range []string{
 			`{` + base + `,"type":"text","text":{"body":"hi"}}`,
 			`{` + base + `,"type":"image","image":{"id":"1","caption":"x"}}`,

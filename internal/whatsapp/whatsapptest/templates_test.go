@@ -99,3 +99,75 @@ func TestTemplateSendsAreCheckedAgainstTheCatalogue(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplateSendsAreCheckedAgainstTheirOwnWABAsCatalogue(t *testing.T) {
+	t.Parallel()
+	const other, otherWABA = "200000000000002", "300000000000003"
+	g := whatsapptest.Start(t, whatsapptest.Options{PhoneNumbers: []whatsapp.PhoneNumberInfo{
+		{ID: whatsapptest.FixturePhoneNumberID, DisplayPhoneNumber: "+1 555-078-3881"},
+		{ID: other, DisplayPhoneNumber: "+1 555-000-0002"},
+	}})
+	g.SetNumberWABA(other, otherWABA)
+	g.SetTemplates(whatsapptest.FixtureWABAID, whatsapptest.FixtureTemplates()...)
+	g.SetTemplates(otherWABA, whatsapp.TemplateInfo{Name: "only_here", Language: "en_US", Status: whatsapp.TemplateApproved,
+		Components: []whatsapp.TemplateDef{{Type: "BODY", Text: "Hello"}}})
+
+	for _, tt := range []struct {
+		number, template string
+		code             int
+	}{
+		{whatsapptest.FixturePhoneNumberID, "hello_world", 0},
+		{whatsapptest.FixturePhoneNumberID, "only_here", 132001}, // another account's template
+		{other, "only_here", 0},
+		{other, "hello_world", 132001},
+	} {
+		_, err := g.NewClient(t, tt.number).SendTemplate(context.Background(), whatsapptest.FixtureWaID,
+			whatsapp.Template{Name: tt.template, Language: "en_US"})
+		if tt.code == 0 {
+			require.NoError(t, err, "%s from %s", tt.template, tt.number)
+			continue
+		}
+		var ae *whatsapp.APIError
+		require.ErrorAs(t, err, &ae, "%s from %s", tt.template, tt.number)
+		require.Equal(t, tt.code, ae.Code)
+	}
+}
+
+func TestRepliesAndReactionsMustNameAMessageOfTheConversation(t *testing.T) {
+	t.Parallel()
+	g := whatsapptest.Start(t, whatsapptest.Options{})
+	c := g.NewClient(t, "")
+	d := whatsapptest.NewDelivery(whatsapptest.FixturePhoneNumberID).Text(whatsapptest.FixtureWaID, "hello")
+	other := whatsapptest.NewDelivery(whatsapptest.FixturePhoneNumberID).Text("4915100000001", "someone else")
+	g.Received(d)
+	g.Received(other)
+	ctx := context.Background()
+
+	_, err := c.SendText(ctx, whatsapptest.FixtureWaID, "quoting", false, d.LastID())
+	require.NoError(t, err)
+	_, err = c.SendReaction(ctx, whatsapptest.FixtureWaID, d.LastID(), "👍")
+	require.NoError(t, err)
+	ours, err := c.SendText(ctx, whatsapptest.FixtureWaID, "ours", false, "")
+	require.NoError(t, err)
+	_, err = c.SendText(ctx, whatsapptest.FixtureWaID, "quoting our own", false, ours)
+	require.NoError(t, err, "a message the business sent is one of the conversation too")
+
+	for name, send := range map[string]func() error{
+		"another customer's message": func() error {
+			_, err := c.SendText(ctx, whatsapptest.FixtureWaID, "x", false, other.LastID())
+			return err
+		},
+		"an unknown wamid": func() error {
+			_, err := c.SendText(ctx, whatsapptest.FixtureWaID, "x", false, whatsapptest.NewWAMID())
+			return err
+		},
+		"a reaction to another conversation": func() error {
+			_, err := c.SendReaction(ctx, whatsapptest.FixtureWaID, other.LastID(), "👍")
+			return err
+		},
+	} {
+		var ae *whatsapp.APIError
+		require.ErrorAs(t, send(), &ae, name)
+		require.Equal(t, 131009, ae.Code, name)
+	}
+}
