@@ -151,7 +151,10 @@ func (g *gatherer[Req, Res]) wait(ctx context.Context, gr *grouped[Req, Res]) (R
 // deliveries of the group; storeChange takes its results from it instead of
 // running the statement of each delivery.
 type groupMemo struct {
-	recorded map[string]store.InboundResult
+	// recorded holds, by inboundKey, the results in the order the group
+	// recorded them: a delivery and its redelivery in one group have the
+	// same key, and each takes its own result.
+	recorded map[string][]store.InboundResult
 	released map[store.ConversationID]int
 	// received says, by number, whether any app subscribes to its
 	// message.received events.
@@ -226,7 +229,7 @@ func (b *Bridge) storeGroup(ctx context.Context, reqs []*grouped[*intakeRequest,
 // message of every delivery, the replies the new messages release, and
 // whether anyone subscribes to the numbers' message events.
 func (b *Bridge) prepareGroup(ctx context.Context, tx *store.Tx, reqs []*grouped[*intakeRequest, IntakeResult]) (*groupMemo, error) {
-	memo := &groupMemo{recorded: map[string]store.InboundResult{}, received: map[store.AccountID]bool{}}
+	memo := &groupMemo{recorded: map[string][]store.InboundResult{}, received: map[store.AccountID]bool{}}
 	var ins []store.Inbound
 	for _, gr := range reqs {
 		r := gr.req
@@ -259,7 +262,8 @@ func (b *Bridge) prepareGroup(ctx context.Context, tx *store.Tx, reqs []*grouped
 	}
 	var wrote []store.ConversationID
 	for i, in := range ins {
-		memo.recorded[inboundKey(in)] = recorded[i]
+		k := inboundKey(in)
+		memo.recorded[k] = append(memo.recorded[k], recorded[i])
 		if recorded[i].Inserted > 0 {
 			wrote = append(wrote, recorded[i].ConversationID)
 		}
@@ -278,8 +282,13 @@ func (res *IntakeResult) recordedInGroup(in store.Inbound) (store.InboundResult,
 	if res.group == nil {
 		return store.InboundResult{}, false
 	}
-	r, ok := res.group.recorded[inboundKey(in)]
-	return r, ok
+	k := inboundKey(in)
+	rs := res.group.recorded[k]
+	if len(rs) == 0 {
+		return store.InboundResult{}, false
+	}
+	res.group.recorded[k] = rs[1:]
+	return rs[0], true
 }
 
 // emitReceivedIn emits message.received for ids, skipping the lookup of

@@ -125,16 +125,20 @@ func TestWhatsAppGroupCommit(t *testing.T) {
 		release := b.holdWebhookEvents(t)
 		blockers := startBlocked(t, b)
 		group := make(chan []int, 1)
-		go func() { group <- b.postAll(t, deliveries("grouped ", 20)) }()
+		grouped := deliveries("grouped ", 20)
+		// A redelivery in the same group as its original: one message,
+		// and the conversation still gets its job.
+		go func() { group <- b.postAll(t, append(grouped, grouped[5])) }()
 		b.waitForIntakes(t, 3) // the group's transaction, after its window
 		release()
 		for _, code := range append(append(<-blockers, <-blockers...), <-group...) {
 			require.Equal(t, http.StatusOK, code)
 		}
 		require.Equal(t, 22, b.count(t, `SELECT count(*) FROM messages`))
-		require.Equal(t, 22, b.count(t, `SELECT count(*) FROM webhook_events`))
+		require.Equal(t, 23, b.count(t, `SELECT count(*) FROM webhook_events`))
+		require.Equal(t, 20, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'deliver_inbound'`), "one job per conversation (the blockers write as two of the twenty customers)")
 		require.Equal(t, 1, b.count(t, `SELECT count(DISTINCT xmin::text) FROM webhook_events e
-			WHERE convert_from(e.body, 'UTF8') LIKE '%grouped %'`), "the 20 were stored by one transaction")
+			WHERE convert_from(e.body, 'UTF8') LIKE '%grouped %'`), "the 21 were stored by one transaction")
 		require.Equal(t, 3, b.count(t, `SELECT count(DISTINCT xmin::text) FROM webhook_events`))
 	})
 

@@ -3,6 +3,9 @@ package whatsapptest
 import (
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/relaydesk/relaydesk/internal/whatsapp"
 )
 
 // SetNumberWABA files business number phoneNumberID under the WhatsApp
@@ -57,6 +60,12 @@ func (s *Server) checkReference(x *exchange, pnid, to, field, wamid string) bool
 	conv, known := s.convOf[wamid]
 	s.mu.Unlock()
 	if known && conv == conversationKey(pnid, to) {
+		return true
+	}
+	// A customer addressed by business-scoped user id: the fake cannot
+	// tell which phone it stands for, so a message of any conversation of
+	// the number will do.
+	if known && whatsapp.IsBSUID(to) && strings.HasPrefix(conv, pnid+"/") {
 		return true
 	}
 	why := "is not a message the fake knows"
