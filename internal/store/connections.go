@@ -168,9 +168,14 @@ func newPublicID() string {
 	return hex.EncodeToString(b)
 }
 
-// TouchWebhook records that a connection's webhook delivered.
+// TouchWebhook records that a connection's webhook delivered. The time is
+// for people (the admin page's "last delivery"): it is written at most
+// every five seconds, since every webhook writing the connection's one row
+// made all of them queue on its lock until each commit (9 ms a call under
+// load in the bench).
 func (q *Queries) TouchWebhook(ctx context.Context, id ConnectionID) error {
-	_, err := q.db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now() WHERE id = $1`, id)
+	_, err := q.db.Exec(ctx, `UPDATE helpdesk_connections SET last_webhook_at = now()
+		WHERE id = $1 AND (last_webhook_at IS NULL OR last_webhook_at < now() - interval '5 seconds')`, id)
 	return wrap(err, "touch connection %d webhook", id)
 }
 
