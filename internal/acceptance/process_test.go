@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -55,14 +56,23 @@ func (p *process) listenURL() string {
 }
 
 // freeAddress returns a loopback address nothing listens on right now.
+// It is drawn below Linux's ephemeral range (32768-60999): a port the
+// kernel hands out for ":0" is also handed to other tests' outgoing
+// connections, and one of them took it between this check and
+// relaydesk's bind (seen once: "address already in use").
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("find a free port below the ephemeral range: 200 tries failed")
+	return ""
 }
 
 // command runs a relaydesk subcommand other than serve to its end and
