@@ -184,7 +184,7 @@ func (b *Bridge) breakerOf(ctx context.Context, cc *convCtx, dir store.Direction
 	if dir == store.DirOut {
 		return &breakerRef{target: store.BreakerAccount, id: int64(cc.account.ID)}, nil
 	}
-	t, err := b.store.ActiveTicket(ctx, cc.conv.ID)
+	t, err := b.activeTicket(ctx, cc)
 	if err == nil {
 		return connRef(t.ConnectionID), nil
 	}

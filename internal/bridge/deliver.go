@@ -147,7 +147,7 @@ func inboundOf(m store.Message) whatsapp.Message {
 func lookBeforePosting(m store.Message) bool { return m.Attempts > 0 }
 
 func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, msg connectors.Message, mediaErr *error) error {
-	ticket, err := b.store.ActiveTicket(ctx, ic.conv.ID)
+	ticket, err := b.activeTicket(ctx, ic)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return b.openTicket(ctx, ic, m, msg, nil, mediaErr)
@@ -174,7 +174,7 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 			return b.classify(ctx, ic, m, conn, err, nil)
 		}
 		if found {
-			return b.store.MarkPosted(ctx, m.ID, ticket.ID, conn.row.ID, id)
+			return b.markPosted(ctx, ic, store.Posted{Message: m.ID, Ticket: ticket.ID, Connection: conn.row.ID, RemoteID: id})
 		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, b.postTimeout(msg))
@@ -194,8 +194,9 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 		if err := b.store.SetTicketStatus(ctx, ticket.ID, string(connectors.StatusOpen)); err != nil {
 			return err
 		}
+		ic.forgetTicket()
 	}
-	return b.store.MarkPosted(ctx, m.ID, ticket.ID, conn.row.ID, commentID)
+	return b.markPosted(ctx, ic, store.Posted{Message: m.ID, Ticket: ticket.ID, Connection: conn.row.ID, RemoteID: commentID})
 }
 
 // needsNewTicket applies the reopen policy: a closed ticket, or one solved
@@ -275,6 +276,7 @@ func (b *Bridge) openTicket(ctx context.Context, ic *convCtx, m store.Message, m
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, *mediaErr)
 	}
+	defer ic.forgetTicket() // a ticket is opened, or may be
 	return b.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.LockTicketKey(ctx, conn.row.ID, t.ID); err != nil {
 			return err
@@ -425,7 +427,7 @@ func (b *Bridge) deliverReaction(ctx context.Context, ic *convCtx, m store.Messa
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	if active, err := b.store.ActiveTicket(ctx, ic.conv.ID); err == nil {
+	if active, err := b.activeTicket(ctx, ic); err == nil {
 		tickets = append(tickets, active.ID)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -448,7 +450,7 @@ func (b *Bridge) deliverReaction(ctx context.Context, ic *convCtx, m store.Messa
 		cancel()
 		switch {
 		case err == nil:
-			return b.store.MarkPosted(ctx, m.ID, t.ID, conn.row.ID, noteID)
+			return b.markPosted(ctx, ic, store.Posted{Message: m.ID, Ticket: t.ID, Connection: conn.row.ID, RemoteID: noteID})
 		case connectors.IsPermanent(err) || connectors.IsNotFound(err):
 			continue // closed or deleted: try the active ticket
 		}
@@ -529,7 +531,7 @@ func isIdentityChange(m whatsapp.Message) bool {
 // and ticket stay; the agent is told where replies go now). It reports
 // false, nothing done, when there is no active ticket to take it.
 func (b *Bridge) deliverIdentityNote(ctx context.Context, ic *convCtx, m store.Message, wm whatsapp.Message) (bool, error) {
-	t, err := b.store.ActiveTicket(ctx, ic.conv.ID)
+	t, err := b.activeTicket(ctx, ic)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -549,7 +551,7 @@ func (b *Bridge) deliverIdentityNote(ctx context.Context, ic *convCtx, m store.M
 	cancel()
 	switch {
 	case err == nil:
-		return true, b.store.MarkPosted(ctx, m.ID, t.ID, conn.row.ID, noteID)
+		return true, b.markPosted(ctx, ic, store.Posted{Message: m.ID, Ticket: t.ID, Connection: conn.row.ID, RemoteID: noteID})
 	case connectors.IsPermanent(err) || connectors.IsNotFound(err):
 		return false, nil // closed or deleted: posted like a message, following up in a new ticket
 	}

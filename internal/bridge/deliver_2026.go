@@ -79,7 +79,7 @@ func (b *Bridge) originalText(ctx context.Context, ic *convCtx, wamid string) (s
 // closed), the note opens the ticket as its first comment: helpdesks create
 // tickets with a requester comment, and the text says who wrote it.
 func (b *Bridge) deliverNote(ctx context.Context, ic *convCtx, m store.Message, body string) error {
-	ticket, err := b.store.ActiveTicket(ctx, ic.conv.ID)
+	ticket, err := b.activeTicket(ctx, ic)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -108,7 +108,7 @@ func (b *Bridge) deliverNote(ctx context.Context, ic *convCtx, m store.Message, 
 	if err != nil {
 		return b.classify(ctx, ic, m, conn, err, nil)
 	}
-	return b.store.MarkPosted(ctx, m.ID, ticket.ID, conn.row.ID, noteID)
+	return b.markPosted(ctx, ic, store.Posted{Message: m.ID, Ticket: ticket.ID, Connection: conn.row.ID, RemoteID: noteID})
 }
 
 // beforeReply applies the number's read receipt policy before an agent's

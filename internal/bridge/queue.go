@@ -80,18 +80,19 @@ func (b *Bridge) wake(ctx context.Context, tx *store.Tx, convID store.Conversati
 // errConversationGone is a job's conversation deleted with its number.
 var errConversationGone = errors.New("conversation deleted")
 
-// claim takes a conversation's lease for one direction and keeps it alive
-// until release is called.
-func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (release func(), err error) {
-	ok, err := b.store.ClaimConversation(ctx, convID, dir, lease)
+// claim takes a conversation's lease for one direction, reading the
+// conversation and its number in the same statement, and keeps the lease alive until
+// release is called.
+func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (conv store.Conversation, acc store.Account, release func(), err error) {
+	conv, acc, ok, err := b.store.ClaimAndLoad(ctx, convID, dir, lease)
 	if err != nil {
-		return nil, err
+		return conv, acc, nil, err
 	}
 	if !ok {
 		if _, err := b.store.ConversationByID(ctx, convID); errors.Is(err, store.ErrNotFound) {
-			return nil, errConversationGone
+			return conv, acc, nil, errConversationGone
 		}
-		return nil, b.busy()
+		return conv, acc, nil, b.busy()
 	}
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
@@ -110,7 +111,7 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 			}
 		}
 	}()
-	return func() {
+	return conv, acc, func() {
 		stop()
 		<-done
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -122,12 +123,12 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 }
 
 // drain claims a conversation's direction and works its pending messages in
-// the queue's order (store.NextPendingAttempt) until none is left or one asks
-// the job to stop. It waits while the target's circuit breaker is open, and
-// closes it once a message went through. Before each customer message it
-// lets the queue settle.
-func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) error {
-	release, err := b.claim(ctx, convID, dir)
+// the queue's order until none is left or one asks the job to stop. It
+// waits while the target's circuit breaker is open, and closes it once a
+// message went through. Customer messages are taken by takeInbound, which
+// lets the queue settle first; replies by store.NextPendingAttempt.
+func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) (err error) {
+	conv, acc, release, err := b.claim(ctx, convID, dir)
 	if errors.Is(err, errConversationGone) {
 		b.log.Info("conversation was deleted; its job ends", "conversation", convID)
 		return nil
@@ -137,10 +138,15 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 	defer release()
 
-	cc, err := b.loadConversation(ctx, convID)
+	cc, err := b.loadConversation(conv, acc)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if ferr := b.flushPosted(ctx, cc); err == nil {
+			err = ferr // retried: the next job finds the comment before posting again
+		}
+	}()
 	ref, err := b.breakerOf(ctx, cc, dir)
 	if err != nil {
 		return err
@@ -152,21 +158,25 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 		}
 	}
 	for {
+		var m store.Message
+		ok := true
 		if dir == store.DirIn {
-			pending, err := b.settleInbound(ctx, cc)
-			if err != nil {
-				return err
-			}
-			if !pending {
-				return nil // the queue read found none: no statement to learn it again
-			}
-		}
-		m, err := b.store.NextPendingAttempt(ctx, convID, directionOf(dir))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+			m, ok, err = b.takeInbound(ctx, cc) // !ok: the queue read found none, no statement to learn it again
+		} else if m, err = b.store.NextPendingAttempt(ctx, convID, directionOf(dir)); errors.Is(err, store.ErrNotFound) {
+			ok, err = false, nil
 		}
 		if err != nil {
 			return err
+		}
+		// After the take, which recorded the message just posted.
+		if reset && cc.answered {
+			reset = false
+			if err := b.breakerSucceeded(ctx, *ref); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			return nil
 		}
 		if err := work(ctx, cc, m); err != nil {
 			return err
@@ -174,40 +184,72 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 		if dir == store.DirIn {
 			cc.answered = true // every customer message is a helpdesk call
 		}
-		if reset && cc.answered {
-			reset = false
-			if err := b.breakerSucceeded(ctx, *ref); err != nil {
-				return err
-			}
+	}
+}
+
+// takeInbound takes the conversation's next customer message, recording
+// the one just posted (convCtx.posted) in the same statement. Before it
+// takes one it lets the queue settle: it waits until the longest-waiting
+// pending message has been stored for the settle window. It reads the
+// newest timestamp already posted, for arrivedLate, and reports false when
+// no customer message is pending.
+func (b *Bridge) takeInbound(ctx context.Context, cc *convCtx) (store.Message, bool, error) {
+	for {
+		step, err := b.store.TakeInbound(ctx, cc.conv.ID, cc.posted, b.settle)
+		if err != nil {
+			return store.Message{}, false, err
+		}
+		cc.posted = nil
+		cc.lastPosted = step.Queue.LastPosted
+		if step.Message != nil {
+			return *step.Message, true, nil
+		}
+		if step.Queue.OldestPending == nil {
+			return store.Message{}, false, nil
+		}
+		// Not settled by the database's clock: wait out the rest of the
+		// window (at least a millisecond, so rounding never spins).
+		t := time.NewTimer(max(settleWait(step.Queue, b.settle), time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return store.Message{}, false, ctx.Err()
+		case <-t.C:
 		}
 	}
 }
 
-// settleInbound waits, before the next customer message is taken, until the
-// longest-waiting pending one has been stored for the settle window, and
-// reads the newest timestamp already posted, for arrivedLate. It reports
-// whether any customer message is pending.
-func (b *Bridge) settleInbound(ctx context.Context, cc *convCtx) (pending bool, _ error) {
-	q, err := b.store.InboundQueueOf(ctx, cc.conv.ID)
-	if err != nil {
-		return false, err
+// markPosted records that a customer message is in the helpdesk. In a
+// drain, the record goes with the statement that takes the next message
+// (store.TakeInbound), right after this returns; flushPosted writes it
+// when the drain ends first.
+func (b *Bridge) markPosted(ctx context.Context, cc *convCtx, p store.Posted) error {
+	if cc.posted != nil { // never two: write the first now
+		if err := b.flushPosted(ctx, cc); err != nil {
+			return err
+		}
 	}
-	cc.lastPosted = q.LastPosted
-	if q.OldestPending == nil {
-		return false, nil
+	cc.posted = &p
+	return nil
+}
+
+// flushPosted writes a posted message's record still held by the drain,
+// even when the job's context has ended: the comment is in the helpdesk.
+func (b *Bridge) flushPosted(ctx context.Context, cc *convCtx) error {
+	if cc.posted == nil {
+		return nil
 	}
-	wait := settleWait(q, b.settle)
-	if wait == 0 {
-		return true, nil
+	p := *cc.posted
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := b.store.MarkPosted(fctx, p.Message, p.Ticket, p.Connection, p.RemoteID); err != nil {
+		// Left pending with its attempt counted: the next job looks for the
+		// comment before posting again (lookBeforePosting).
+		b.log.Warn("could not record a posted message", "message", p.Message, "err", err)
+		return err
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case <-t.C:
-		return true, nil
-	}
+	cc.posted = nil
+	return nil
 }
 
 // settleWait is how long to wait before taking a conversation's next
@@ -233,27 +275,49 @@ type convCtx struct {
 	routes     []store.Route                      // the number's routes, read once per drain
 	haveRoutes bool
 	lastPosted *time.Time // the newest WhatsApp timestamp posted, read before each customer message
+	// ticket (or ticketErr, ErrNotFound) is the active ticket as read at
+	// ticketRead (activeTicket).
+	ticket     store.Ticket
+	ticketErr  error
+	ticketRead time.Time
+	// posted is the customer message just posted, recorded by the next
+	// queue statement (markPosted).
+	posted *store.Posted
 	// answered is set when the queue's target (Graph for replies) answered
 	// a call in this drain; a reply held for the 24-hour window or an empty
 	// one calls nothing, so it proves nothing to the circuit breaker.
 	answered bool
 }
 
-func (b *Bridge) loadConversation(ctx context.Context, convID store.ConversationID) (*convCtx, error) {
-	conv, err := b.store.ConversationByID(ctx, convID)
-	if err != nil {
-		return nil, fmt.Errorf("load conversation %d: %w", convID, err)
-	}
-	acc, err := b.store.AccountByID(ctx, conv.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("load account: %w", err)
-	}
+func (b *Bridge) loadConversation(conv store.Conversation, acc store.Account) (*convCtx, error) {
 	graph, err := b.graphClient(acc)
 	if err != nil {
 		return nil, err
 	}
 	return &convCtx{conv: conv, account: acc, graph: graph}, nil
 }
+
+// activeTicket is the conversation's active ticket (store.ErrNotFound for
+// none), read once for the messages of a burst: it is read again when the
+// last read is older than ticketMaxAge, so that a status changed in the
+// helpdesk meanwhile (solved, closed) is seen, and after forgetTicket.
+func (b *Bridge) activeTicket(ctx context.Context, cc *convCtx) (store.Ticket, error) {
+	if cc.ticketRead.IsZero() || time.Since(cc.ticketRead) > ticketMaxAge {
+		t, err := b.store.ActiveTicket(ctx, cc.conv.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return t, err
+		}
+		cc.ticket, cc.ticketErr, cc.ticketRead = t, err, time.Now()
+	}
+	return cc.ticket, cc.ticketErr
+}
+
+// forgetTicket makes the next activeTicket read the row: the drain opened
+// a ticket or changed its status.
+func (cc *convCtx) forgetTicket() { cc.ticketRead = time.Time{} }
+
+// ticketMaxAge is how long a drain relies on the active ticket it read.
+const ticketMaxAge = 2 * time.Second
 
 // routesOf returns the number's routes, read once per drain.
 func (b *Bridge) routesOf(ctx context.Context, cc *convCtx) ([]store.Route, error) {

@@ -93,11 +93,16 @@ const accountColumns = `id, name, phone_number_id, waba_id, display_phone_number
 	send_rate, enabled, managed_by_file, health, health_detail, health_at, verified_at,
 	last_inbound_at, last_outbound_at, coexistence, read_policy, access_token, app_secret, verify_token`
 
+// fields are the scan destinations of accountColumns.
+func (a *Account) fields() []any {
+	return []any{&a.ID, &a.Name, &a.PhoneNumberID, &a.WABAID, &a.DisplayPhoneNumber, &a.GraphURL, &a.GraphVersion,
+		&a.SendRate, &a.Enabled, &a.ManagedByFile, &a.Health, &a.HealthDetail, &a.HealthAt, &a.VerifiedAt,
+		&a.LastInboundAt, &a.LastOutboundAt, &a.Coexistence, &a.ReadPolicy, &a.accessToken, &a.appSecret, &a.verifyToken}
+}
+
 func scanAccount(row scanner) (Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Name, &a.PhoneNumberID, &a.WABAID, &a.DisplayPhoneNumber, &a.GraphURL, &a.GraphVersion,
-		&a.SendRate, &a.Enabled, &a.ManagedByFile, &a.Health, &a.HealthDetail, &a.HealthAt, &a.VerifiedAt,
-		&a.LastInboundAt, &a.LastOutboundAt, &a.Coexistence, &a.ReadPolicy, &a.accessToken, &a.appSecret, &a.verifyToken)
+	err := row.Scan(a.fields()...)
 	return a, err
 }
 
