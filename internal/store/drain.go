@@ -36,11 +36,11 @@ type InboundStep struct {
 // OldestPending says how long (see the bridge's settleWait).
 func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID, posted *Posted, settle time.Duration) (InboundStep, error) {
 	var (
-		postedID     *MessageID
-		ticket       *TicketID
-		connection   *ConnectionID
-		remote       *string
-		step         InboundStep
+		postedID   *MessageID
+		ticket     *TicketID
+		connection *ConnectionID
+		remote     *string
+		step       InboundStep
 	)
 	if posted != nil {
 		postedID, ticket, connection, remote = &posted.Message, &posted.Ticket, &posted.Connection, &posted.RemoteID
