@@ -32,6 +32,32 @@ func (b *Bridge) DeliverInbound(ctx context.Context, convID store.ConversationID
 	return b.drain(ctx, convID, store.DirIn, b.deliverOne)
 }
 
+// DeliverInboundQueued is DeliverInbound for a job queued at queuedAt, in
+// the transaction that stored the customer message waking the conversation:
+// it first waits out that message's settle window without holding the
+// conversation, so that the rest of a burst, stored meanwhile, joins this
+// job instead of queuing another that would find the conversation busy. A
+// job queued long ago (a retry, a backlog) does not wait.
+func (b *Bridge) DeliverInboundQueued(ctx context.Context, convID store.ConversationID, queuedAt time.Time) error {
+	if wait := queuedWait(queuedAt, b.now(), b.settle); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return b.DeliverInbound(ctx, convID)
+}
+
+// queuedWait is how long a job queued at queuedAt waits before it claims
+// its conversation: the rest of the settle window, never more than the
+// window (a clock ahead of the database's), nothing for an old job.
+func queuedWait(queuedAt, now time.Time, settle time.Duration) time.Duration {
+	return max(min(queuedAt.Add(settle).Sub(now), settle), 0)
+}
+
 // errMediaGone reports that WhatsApp can no longer provide a message's media.
 var errMediaGone = errors.New("media no longer available")
 

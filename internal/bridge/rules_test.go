@@ -249,6 +249,30 @@ func TestSettleWait(t *testing.T) {
 	}
 }
 
+func TestQueuedWait(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		queuedAt time.Time
+		window   time.Duration
+		want     time.Duration
+	}{
+		{"queued just now: the whole window", now, time.Second, time.Second},
+		{"queued a while ago: the rest", now.Add(-400 * time.Millisecond), time.Second, 600 * time.Millisecond},
+		{"queued a window ago: at once", now.Add(-time.Second), time.Second, 0},
+		{"a retry or a backlog: at once", now.Add(-time.Hour), time.Second, 0},
+		{"a database clock ahead never waits past the window", now.Add(time.Minute), time.Second, time.Second},
+		{"window off", now, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, queuedWait(tt.queuedAt, now, tt.window))
+		})
+	}
+}
+
 func TestInboundSettleOption(t *testing.T) {
 	t.Parallel()
 	off, longer := time.Duration(0), 3*time.Second

@@ -45,9 +45,12 @@ type (
 	}
 )
 
-// Work delivers, with the last-attempt rule of drain.
+// Work delivers, with the last-attempt rule of drain, after the settle
+// window of the message that queued the job (bridge.DeliverInboundQueued).
 func (w *DeliverInboundWorker) Work(ctx context.Context, job *river.Job[bridge.DeliverInboundArgs]) error {
-	return drain(ctx, w.Bridge, job.JobRow, job.Args.ConversationID, "in", w.Bridge.DeliverInbound)
+	return drain(ctx, w.Bridge, job.JobRow, job.Args.ConversationID, "in", func(ctx context.Context, id store.ConversationID) error {
+		return w.Bridge.DeliverInboundQueued(ctx, id, job.CreatedAt)
+	})
 }
 
 // Work sends, with the last-attempt rule of drain.
