@@ -89,9 +89,12 @@ func gateOf(b store.Breaker, now time.Time) (probe bool, wait time.Duration) {
 
 // passBreaker lets a job call its target, or returns the snooze that makes
 // it wait. It reports whether the breaker has anything to reset on success.
-func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef) (dirty bool, err error) {
-	br, err := b.store.BreakerOf(ctx, ref.target, ref.id)
-	if err != nil {
+// known is the breaker as the job's claim read it, used when it is ref's.
+func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef, known *store.Breaker) (dirty bool, err error) {
+	var br store.Breaker
+	if known != nil && known.Target == ref.target && known.TargetID == ref.id {
+		br = *known // read with the claim
+	} else if br, err = b.store.BreakerOf(ctx, ref.target, ref.id); err != nil {
 		return false, err
 	}
 	now := time.Now()

@@ -180,8 +180,12 @@ func (b *Bridge) postMessage(ctx context.Context, ic *convCtx, m store.Message, 
 	case err != nil:
 		return err
 	}
-	routes, _ := b.routesOf(ctx, ic)
-	if needsNewTicket(ticket, routeByID(routes, ticket.RouteID), b.now()) {
+	var route *store.Route // only a solved ticket's reopen window needs its route
+	if connectors.Status(ticket.Status) == connectors.StatusSolved {
+		routes, _ := b.routesOf(ctx, ic)
+		route = routeByID(routes, ticket.RouteID)
+	}
+	if needsNewTicket(ticket, route, b.now()) {
 		return b.openTicket(ctx, ic, m, msg, &ticket, mediaErr)
 	}
 

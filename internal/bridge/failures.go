@@ -123,7 +123,7 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 	}
 	// A note waits for a helpdesk that is down like the messages do.
 	ref := *connRef(t.ConnectionID)
-	reset, err := b.passBreaker(ctx, ref)
+	reset, err := b.passBreaker(ctx, ref, nil)
 	if err != nil {
 		return err
 	}

@@ -80,19 +80,19 @@ func (b *Bridge) wake(ctx context.Context, tx *store.Tx, convID store.Conversati
 // errConversationGone is a job's conversation deleted with its number.
 var errConversationGone = errors.New("conversation deleted")
 
-// claim takes a conversation's lease for one direction, reading the
-// conversation and its number in the same statement, and keeps the lease alive until
-// release is called.
-func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (conv store.Conversation, acc store.Account, release func(), err error) {
-	conv, acc, ok, err := b.store.ClaimAndLoad(ctx, convID, dir, lease)
+// claim takes a conversation's lease for one direction, reading what the
+// job needs first in the same statement (store.ClaimAndLoad), and keeps the
+// lease alive until release is called.
+func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (cl store.Claimed, release func(), err error) {
+	cl, ok, err := b.store.ClaimAndLoad(ctx, convID, dir, lease)
 	if err != nil {
-		return conv, acc, nil, err
+		return cl, nil, err
 	}
 	if !ok {
 		if _, err := b.store.ConversationByID(ctx, convID); errors.Is(err, store.ErrNotFound) {
-			return conv, acc, nil, errConversationGone
+			return cl, nil, errConversationGone
 		}
-		return conv, acc, nil, b.busy()
+		return cl, nil, b.busy()
 	}
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
@@ -111,7 +111,7 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 			}
 		}
 	}()
-	return conv, acc, func() {
+	return cl, func() {
 		stop()
 		<-done
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -128,7 +128,7 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 // message went through. Customer messages are taken by takeInbound, which
 // lets the queue settle first; replies by store.NextPendingAttempt.
 func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir store.Direction, work func(context.Context, *convCtx, store.Message) error) (err error) {
-	conv, acc, release, err := b.claim(ctx, convID, dir)
+	cl, release, err := b.claim(ctx, convID, dir)
 	if errors.Is(err, errConversationGone) {
 		b.log.Info("conversation was deleted; its job ends", "conversation", convID)
 		return nil
@@ -138,7 +138,7 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 	defer release()
 
-	cc, err := b.loadConversation(conv, acc)
+	cc, err := b.loadConversation(cl)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 	var reset bool // the breaker has failures to forget once the target answers
 	if ref != nil {
-		if reset, err = b.passBreaker(ctx, *ref); err != nil {
+		if reset, err = b.passBreaker(ctx, *ref, cl.Breaker); err != nil {
 			return err
 		}
 	}
@@ -289,12 +289,23 @@ type convCtx struct {
 	answered bool
 }
 
-func (b *Bridge) loadConversation(conv store.Conversation, acc store.Account) (*convCtx, error) {
-	graph, err := b.graphClient(acc)
+func (b *Bridge) loadConversation(cl store.Claimed) (*convCtx, error) {
+	graph, err := b.graphClient(cl.Account)
 	if err != nil {
 		return nil, err
 	}
-	return &convCtx{conv: conv, account: acc, graph: graph}, nil
+	cc := &convCtx{conv: cl.Conversation, account: cl.Account, graph: graph, ticketRead: time.Now(), ticketErr: store.ErrNotFound}
+	if cl.Ticket != nil {
+		cc.ticket, cc.ticketErr = *cl.Ticket, nil
+	}
+	if cl.Connection != nil {
+		conn, err := b.connectionOf(*cl.Connection)
+		if err != nil {
+			return nil, err
+		}
+		cc.conns = map[store.ConnectionID]*connection{conn.row.ID: conn}
+	}
+	return cc, nil
 }
 
 // activeTicket is the conversation's active ticket (store.ErrNotFound for
@@ -342,7 +353,13 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 	if err != nil {
 		return nil, fmt.Errorf("load connection %d: %w", id, err)
 	}
-	key := row.BuildKey()
+	return b.connectionOf(row)
+}
+
+// connectionOf is a connection's row with its connector, built again only
+// when the row changed since it was last built.
+func (b *Bridge) connectionOf(row store.Connection) (*connection, error) {
+	id, key := row.ID, row.BuildKey()
 	b.builtMu.Lock()
 	built, ok := b.built[id]
 	b.builtMu.Unlock()

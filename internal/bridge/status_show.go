@@ -84,7 +84,7 @@ func (b *Bridge) ShowStatus(ctx context.Context, a ShowStatusArgs) error {
 		return nil
 	}
 	ref := *connRef(s.ConnectionID)
-	reset, err := b.passBreaker(ctx, ref)
+	reset, err := b.passBreaker(ctx, ref, nil)
 	if err != nil {
 		return err
 	}

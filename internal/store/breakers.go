@@ -44,10 +44,15 @@ type Breaker struct {
 
 const breakerColumns = `target, target_id, state, failures, probes, down_since, last_error, next_probe_at, probe_until`
 
+// fields are the scan destinations of breakerColumns.
+func (b *Breaker) fields() []any {
+	return []any{&b.Target, &b.TargetID, &b.State, &b.Failures, &b.Probes, &b.DownSince, &b.LastError, &b.NextProbeAt,
+		&b.ProbeUntil}
+}
+
 func scanBreaker(r scanner, extra ...any) (Breaker, error) {
 	var b Breaker
-	err := r.Scan(append([]any{&b.Target, &b.TargetID, &b.State, &b.Failures, &b.Probes, &b.DownSince,
-		&b.LastError, &b.NextProbeAt, &b.ProbeUntil}, extra...)...)
+	err := r.Scan(append(b.fields(), extra...)...)
 	return b, err
 }
 

@@ -63,13 +63,18 @@ const connectionColumns = `id, name, kind, public_id, base_url, settings, poll_c
 	webhook_source, webhook_state, webhook_installed_at, webhook_error, webhook_endpoint,
 	webhook_digest = settings_digest, settings_digest`
 
-func scanConnection(row scanner) (Connection, error) {
-	var c Connection
+// fields are the scan destinations of connectionColumns.
+func (c *Connection) fields() []any {
 	w := &c.Webhook
-	err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PublicID, &c.BaseURL, &c.Settings, &c.PollCursor, &c.Enabled,
+	return []any{&c.ID, &c.Name, &c.Kind, &c.PublicID, &c.BaseURL, &c.Settings, &c.PollCursor, &c.Enabled,
 		&c.ManagedByFile, &c.Health, &c.HealthDetail, &c.HealthAt, &c.LastWebhookAt,
 		&c.credentials, &c.oauthToken, &c.webhookSecret,
-		&w.Source, &w.State, &w.InstalledAt, &w.Error, &w.Endpoint, &w.SettingsUnchanged, &c.settingsDigest)
+		&w.Source, &w.State, &w.InstalledAt, &w.Error, &w.Endpoint, &w.SettingsUnchanged, &c.settingsDigest}
+}
+
+func scanConnection(row scanner) (Connection, error) {
+	var c Connection
+	err := row.Scan(c.fields()...)
 	return c, err
 }
 

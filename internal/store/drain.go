@@ -99,38 +99,125 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 	return step, nil
 }
 
+// Claimed is what a delivery job reads with its claim on a conversation.
+type Claimed struct {
+	Conversation Conversation
+	Account      Account
+	// Ticket is the conversation's active ticket and Connection that
+	// ticket's helpdesk connection; both nil when it has none.
+	Ticket     *Ticket
+	Connection *Connection
+	// Breaker is the circuit breaker of the queue's target when the claim
+	// knows the target: the number's for replies, the active ticket's
+	// connection's for customer messages (a breaker without a row is
+	// closed); nil for customer messages without a ticket.
+	Breaker *Breaker
+}
+
 // ClaimAndLoad takes a direction's lease on a conversation like
-// ClaimConversation and, in the same statement, reads the conversation
-// with its contact (ConversationByID) and its number (AccountByID). ok is
-// false when another worker holds the lease (or the conversation is gone:
-// the caller tells which).
-func (q *Queries) ClaimAndLoad(ctx context.Context, id ConversationID, dir Direction, d time.Duration) (c Conversation, a Account, ok bool, err error) {
+// ClaimConversation and, in the same statement, reads what its job needs
+// first: the conversation with its contact (ConversationByID), its number
+// (AccountByID), its active ticket with the ticket's connection, and the
+// breaker of the queue's target (BreakerOf). ok is false when another
+// worker holds the lease (or the conversation is gone: the caller tells
+// which).
+func (q *Queries) ClaimAndLoad(ctx context.Context, id ConversationID, dir Direction, d time.Duration) (cl Claimed, ok bool, err error) {
 	col, err := dir.column()
 	if err != nil {
-		return c, a, false, err
+		return cl, false, err
 	}
-	row := q.db.QueryRow(ctx, fmt.Sprintf(`
+	breakerOn := `b.target = 'connection' AND b.target_id = t.connection_id`
+	if dir == DirOut {
+		breakerOn = `b.target = 'account' AND b.target_id = c.account_id`
+	}
+	rows, err := q.db.Query(ctx, fmt.Sprintf(`
 		WITH claimed AS (
 			UPDATE conversations SET %[1]s_queued = false, %[1]s_lease_until = now() + $2
 			WHERE id = $1 AND (%[1]s_lease_until IS NULL OR %[1]s_lease_until < now())
 			RETURNING id, account_id, contact_id, last_inbound_at, reengaged_at
 		)
 		SELECT c.id, c.account_id, c.contact_id, `+contactIDColumns+`, k.profile_name, coalesce(k.changed_to_wa_id, ''),
-			c.last_inbound_at, c.reengaged_at, `+accountColumnsOf("a")+`
-		FROM claimed c JOIN contacts k ON k.id = c.contact_id JOIN whatsapp_accounts a ON a.id = c.account_id`, col), id, d)
-	err = row.Scan(append([]any{&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.UserID, &c.Username, &c.ProfileName,
-		&c.ChangedToWaID, &c.LastInboundAt, &c.ReengagedAt}, a.fields()...)...)
-	if isNoRows(err) {
-		return c, a, false, nil
+			c.last_inbound_at, c.reengaged_at, `+columnsOf("a", accountColumns)+`, `+columnsOf("t", ticketColumns)+`,
+			`+columnsOf("h", connectionColumns)+`, `+columnsOf("b", breakerColumns)+`
+		FROM claimed c JOIN contacts k ON k.id = c.contact_id JOIN whatsapp_accounts a ON a.id = c.account_id
+			LEFT JOIN tickets t ON t.conversation_id = c.id AND t.active
+			LEFT JOIN helpdesk_connections h ON h.id = t.connection_id
+			LEFT JOIN breakers b ON `+breakerOn, col), id, d)
+	if err != nil {
+		return cl, false, wrap(err, "claim conversation %d %s", id, dir)
 	}
-	return c, a, err == nil, wrap(err, "claim conversation %d %s", id, dir)
+	defer rows.Close()
+	if !rows.Next() {
+		return cl, false, wrap(rows.Err(), "claim conversation %d %s", id, dir)
+	}
+	c := &cl.Conversation
+	var (
+		t  Ticket
+		h  Connection
+		br Breaker
+	)
+	// Each joined row's columns are NULL when it is missing: those are
+	// skipped, and the row stays nil.
+	groups := [][]any{
+		{&c.ID, &c.AccountID, &c.ContactID, &c.WaID, &c.UserID, &c.Username, &c.ProfileName, &c.ChangedToWaID,
+			&c.LastInboundAt, &c.ReengagedAt},
+		cl.Account.fields(), t.fields(), h.fields(), br.fields(),
+	}
+	present, dest := presentGroups(rows.RawValues(), groups)
+	if err := rows.Scan(dest...); err != nil {
+		return Claimed{}, false, wrap(err, "claim conversation %d %s", id, dir)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Claimed{}, false, wrap(err, "claim conversation %d %s", id, dir)
+	}
+	if present[2] {
+		cl.Ticket = &t
+	}
+	if present[3] {
+		cl.Connection = &h
+	}
+	switch {
+	case present[4]:
+		cl.Breaker = &br
+	case dir == DirOut:
+		cl.Breaker = &Breaker{Target: BreakerAccount, TargetID: int64(c.AccountID), State: BreakerClosed}
+	case cl.Ticket != nil:
+		cl.Breaker = &Breaker{Target: BreakerConnection, TargetID: int64(cl.Ticket.ConnectionID), State: BreakerClosed}
+	}
+	return cl, true, nil
 }
 
-// accountColumnsOf is accountColumns of the table named alias in a join.
-func accountColumnsOf(alias string) string {
-	cols := strings.Split(accountColumns, ",")
-	for i, c := range cols {
-		cols[i] = alias + "." + strings.TrimSpace(c)
+// presentGroups lays out the scan destinations of a row made of groups of
+// columns, one group per joined table: a group whose first column is NULL
+// (an outer join that found no row) gets nil destinations, which skip its
+// columns.
+func presentGroups(raw [][]byte, groups [][]any) (present []bool, dest []any) {
+	present = make([]bool, len(groups))
+	at := 0
+	for i, g := range groups {
+		present[i] = at < len(raw) && raw[at] != nil
+		if present[i] {
+			dest = append(dest, g...)
+		} else {
+			dest = append(dest, make([]any, len(g))...)
+		}
+		at += len(g)
 	}
-	return strings.Join(cols, ", ")
+	return present, dest
+}
+
+// columnsOf is a column list (accountColumns, ticketColumns, ...) with its
+// columns qualified by a table alias, for a join; an item "x = y" compares
+// two of the table's columns.
+func columnsOf(alias, columns string) string {
+	items := strings.Split(columns, ",")
+	for i, item := range items {
+		sides := strings.Split(strings.TrimSpace(item), "=")
+		for j, side := range sides {
+			sides[j] = alias + "." + strings.TrimSpace(side)
+		}
+		items[i] = strings.Join(sides, " = ")
+	}
+	return strings.Join(items, ", ")
 }

@@ -117,43 +117,80 @@ func TestTakeInbound(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
-// TestClaimAndLoad takes a conversation's lease and reads it in one
-// statement; a second claim while the lease runs is refused, and a claim of
-// another direction is not.
+// TestClaimAndLoad takes a conversation's lease and reads what the job
+// needs in one statement; a second claim while the lease runs is refused,
+// and a claim of the other direction is not.
 func TestClaimAndLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t)
 	accID, conv := conversation(t, b.store, "claim")
 
-	c, acc, ok, err := b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+	cl, ok, err := b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	want, err := b.store.ConversationByID(ctx, conv)
 	require.NoError(t, err)
-	require.Equal(t, want, c)
-	require.Equal(t, accID, c.AccountID)
+	require.Equal(t, want, cl.Conversation)
+	require.Equal(t, "4915100000001", cl.Conversation.WaID)
 	wantAcc, err := b.store.AccountByID(ctx, accID)
 	require.NoError(t, err)
-	require.Equal(t, wantAcc, acc)
-	sec, err := b.store.Secrets(acc)
+	require.Equal(t, wantAcc, cl.Account)
+	sec, err := b.store.Secrets(cl.Account)
 	require.NoError(t, err)
 	require.Equal(t, "t", sec.AccessToken, "the number's sealed secrets open")
-	require.Equal(t, "4915100000001", c.WaID)
+	require.Nil(t, cl.Ticket, "no ticket yet")
+	require.Nil(t, cl.Connection)
+	require.Nil(t, cl.Breaker, "a customer message without a ticket: the route decides the target")
 
-	_, _, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+	_, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok, "held by the first claim")
-	_, _, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirOut, time.Minute)
+	cl, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirOut, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok, "the other direction has its own lease")
+	require.Equal(t, &store.Breaker{Target: store.BreakerAccount, TargetID: int64(accID), State: store.BreakerClosed}, cl.Breaker,
+		"replies: the number's breaker, closed without a row")
 
+	// With a ticket: the ticket, its connection and that connection's
+	// breaker, as their own reads return them.
+	conn, err := b.store.CreateConnection(ctx, store.NewConnection{Name: "claim", Kind: "zendesk",
+		Credentials: map[string]string{"token": "secret-token"}}, store.Actor{Name: "test"})
+	require.NoError(t, err)
+	var ticket store.Ticket
+	require.NoError(t, b.store.InTx(ctx, func(tx *store.Tx) error {
+		ticket, err = tx.InsertTicket(ctx, store.NewTicket{ConversationID: conv, ConnectionID: conn.ID, RemoteID: "T-9",
+			RequesterID: "R-9", Status: "open"})
+		return err
+	}))
 	require.NoError(t, b.store.ReleaseConversation(ctx, conv, store.DirIn))
-	_, _, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+	cl, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok, "released")
+	require.Equal(t, &ticket, cl.Ticket)
+	wantConn, err := b.store.ConnectionByID(ctx, conn.ID)
+	require.NoError(t, err)
+	require.Equal(t, &wantConn, cl.Connection)
+	creds, err := b.store.Credentials(*cl.Connection)
+	require.NoError(t, err)
+	require.Equal(t, "secret-token", creds["token"])
+	require.Equal(t, &store.Breaker{Target: store.BreakerConnection, TargetID: int64(conn.ID), State: store.BreakerClosed}, cl.Breaker)
 
-	_, _, ok, err = b.store.ClaimAndLoad(ctx, 1<<40, store.DirIn, time.Minute)
+	_, err = b.store.UpdateBreaker(ctx, store.BreakerConnection, int64(conn.ID), func(br store.Breaker) store.Breaker {
+		br.State, br.Failures, br.LastError = store.BreakerOpen, 5, "503 from the helpdesk"
+		return br
+	})
+	require.NoError(t, err)
+	wantBreaker, err := b.store.BreakerOf(ctx, store.BreakerConnection, int64(conn.ID))
+	require.NoError(t, err)
+	require.NoError(t, b.store.ReleaseConversation(ctx, conv, store.DirIn))
+	cl, ok, err = b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, &wantBreaker, cl.Breaker)
+	require.Equal(t, store.BreakerOpen, cl.Breaker.State)
+
+	_, ok, err = b.store.ClaimAndLoad(ctx, 1<<40, store.DirIn, time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok, "no such conversation")
 }

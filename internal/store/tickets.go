@@ -24,10 +24,15 @@ type Ticket struct {
 const ticketColumns = `id, conversation_id, connection_id, route_id, remote_id, requester_id, url, status, active,
 	previous_ticket_id, resolved_at, created_at`
 
+// fields are the scan destinations of ticketColumns.
+func (t *Ticket) fields() []any {
+	return []any{&t.ID, &t.ConversationID, &t.ConnectionID, &t.RouteID, &t.RemoteID, &t.RequesterID, &t.URL,
+		&t.Status, &t.Active, &t.PreviousTicketID, &t.ResolvedAt, &t.CreatedAt}
+}
+
 func scanTicket(row scanner) (Ticket, error) {
 	var t Ticket
-	err := row.Scan(&t.ID, &t.ConversationID, &t.ConnectionID, &t.RouteID, &t.RemoteID, &t.RequesterID, &t.URL,
-		&t.Status, &t.Active, &t.PreviousTicketID, &t.ResolvedAt, &t.CreatedAt)
+	err := row.Scan(t.fields()...)
 	return t, err
 }
 
