@@ -83,7 +83,7 @@ var errConversationGone = errors.New("conversation deleted")
 // claim takes a conversation's lease for one direction, reading what the
 // job needs first in the same statement (store.ClaimAndLoad), and keeps the
 // lease alive until release is called.
-func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (cl store.Claimed, release func(), err error) {
+func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir store.Direction) (cl store.Claimed, release func(released bool), err error) {
 	cl, ok, err := b.store.ClaimAndLoad(ctx, convID, dir, lease)
 	if err != nil {
 		return cl, nil, err
@@ -111,9 +111,12 @@ func (b *Bridge) claim(ctx context.Context, convID store.ConversationID, dir sto
 			}
 		}
 	}()
-	return cl, func() {
+	return cl, func(released bool) {
 		stop()
 		<-done
+		if released {
+			return // by the drain's last statement (store.TakeInbound)
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := b.store.ReleaseConversation(rctx, convID, dir); err != nil {
@@ -136,9 +139,10 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	if err != nil {
 		return err
 	}
-	defer release()
+	var cc *convCtx
+	defer func() { release(cc != nil && cc.released) }()
 
-	cc, err := b.loadConversation(cl)
+	cc, err = b.loadConversation(cl)
 	if err != nil {
 		return err
 	}
@@ -192,7 +196,8 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 // takes one it lets the queue settle: it waits until the longest-waiting
 // pending message has been stored for the settle window. It reads the
 // newest timestamp already posted, for arrivedLate, and reports false when
-// no customer message is pending.
+// no customer message is pending (that statement also gave the lease back:
+// convCtx.released).
 func (b *Bridge) takeInbound(ctx context.Context, cc *convCtx) (store.Message, bool, error) {
 	for {
 		step, err := b.store.TakeInbound(ctx, cc.conv.ID, cc.posted, b.settle)
@@ -200,6 +205,7 @@ func (b *Bridge) takeInbound(ctx context.Context, cc *convCtx) (store.Message, b
 			return store.Message{}, false, err
 		}
 		cc.posted = nil
+		cc.released = step.Released
 		cc.lastPosted = step.Queue.LastPosted
 		if step.Message != nil {
 			return *step.Message, true, nil
@@ -283,6 +289,8 @@ type convCtx struct {
 	// posted is the customer message just posted, recorded by the next
 	// queue statement (markPosted).
 	posted *store.Posted
+	// released is set when the queue's last statement gave the lease back.
+	released bool
 	// answered is set when the queue's target (Graph for replies) answered
 	// a call in this drain; a reply held for the 24-hour window or an empty
 	// one calls nothing, so it proves nothing to the circuit breaker.

@@ -107,9 +107,11 @@ func (q *Queries) ClaimConversation(ctx context.Context, id ConversationID, dir 
 	return ok, wrap(err, "claim conversation %d %s", id, dir)
 }
 
-// ExtendLease keeps a claimed conversation for another d.
+// ExtendLease keeps a claimed conversation for another d. A released
+// lease stays released: a heartbeat racing the statement that released it
+// must not hold the conversation again.
 func (q *Queries) ExtendLease(ctx context.Context, id ConversationID, dir Direction, d time.Duration) error {
-	_, err := q.leaseUpdate(ctx, dir, `%[1]s_lease_until = now() + $2`, ``, id, d)
+	_, err := q.leaseUpdate(ctx, dir, `%[1]s_lease_until = now() + $2`, ` AND %[1]s_lease_until IS NOT NULL`, id, d)
 	return wrap(err, "extend conversation %d %s lease", id, dir)
 }
 

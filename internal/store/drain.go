@@ -24,6 +24,9 @@ type InboundStep struct {
 	// the count before it, as NextPendingAttempt returns it); nil when none
 	// is pending or the queue has not settled yet.
 	Message *Message
+	// Released is set when no customer message was pending: the statement
+	// gave the conversation's inbound lease back (ReleaseConversation).
+	Released bool
 }
 
 // TakeInbound is the delivery job's one statement a customer message: it
@@ -33,7 +36,8 @@ type InboundStep struct {
 // clock, takes the first pending one in the customer's order and counts an
 // attempt on it (NextPendingAttempt). What took three round trips a message
 // takes one; when the queue must still settle, Message is nil and
-// OldestPending says how long (see the bridge's settleWait).
+// OldestPending says how long (see the bridge's settleWait). When nothing
+// is pending, the job is done: the statement also releases the lease.
 func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID, posted *Posted, settle time.Duration) (InboundStep, error) {
 	var (
 		postedID   *MessageID
@@ -65,8 +69,13 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 					AND id IS DISTINCT FROM $2 ORDER BY wa_timestamp, seq LIMIT 1)
 				AND (SELECT oldest FROM queue) <= now() - $6::interval
 			RETURNING `+messageColumns+`
+		), released AS (
+			UPDATE conversations SET inbound_lease_until = NULL
+			WHERE id = $1 AND (SELECT oldest FROM queue) IS NULL
+			RETURNING id
 		)
-		SELECT queue.oldest, queue.now, queue.last_posted, taken.* FROM queue LEFT JOIN taken ON true`,
+		SELECT EXISTS (SELECT FROM released), queue.oldest, queue.now, queue.last_posted, taken.*
+		FROM queue LEFT JOIN taken ON true`,
 		conversationID, postedID, ticket, connection, remote, max(settle, 0))
 	if err != nil {
 		return step, wrap(err, "take next customer message of conversation %d", conversationID)
@@ -78,7 +87,7 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 		}
 		return step, fmt.Errorf("take next customer message of conversation %d: no row", conversationID)
 	}
-	queue := []any{&step.Queue.OldestPending, &step.Queue.Now, &step.Queue.LastPosted}
+	queue := []any{&step.Released, &step.Queue.OldestPending, &step.Queue.Now, &step.Queue.LastPosted}
 	var m Message
 	fields := m.fields()
 	if rows.RawValues()[len(queue)] == nil { // no message taken: its columns are NULL

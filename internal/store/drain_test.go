@@ -44,11 +44,23 @@ func TestTakeInbound(t *testing.T) {
 		return err
 	}))
 
+	_, ok, err := b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	held := func() bool {
+		t.Helper()
+		_, ok, err := b.store.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
+		require.NoError(t, err)
+		return !ok
+	}
+
 	// A settle window longer than the messages' age: nothing is taken, and
 	// the queue says since when the oldest waits.
 	step, err := b.store.TakeInbound(ctx, conv, nil, time.Hour)
 	require.NoError(t, err)
 	require.Nil(t, step.Message)
+	require.False(t, step.Released, "messages wait: the job keeps the conversation")
+	require.True(t, held())
 	require.NotNil(t, step.Queue.OldestPending)
 	require.WithinDuration(t, step.Queue.Now, *step.Queue.OldestPending, time.Minute)
 	require.Nil(t, step.Queue.LastPosted)
@@ -107,10 +119,21 @@ func TestTakeInbound(t *testing.T) {
 	require.Equal(t, 1, step.Message.Attempts)
 	third := *step.Message
 
-	// The last one posted: nothing pending, the queue is empty.
+	require.False(t, step.Released)
+	require.True(t, held(), "a message taken: the job keeps the conversation")
+
+	// The last one posted: nothing pending, the queue is empty, and the
+	// lease is given back by the same statement.
 	step, err = b.store.TakeInbound(ctx, conv, &store.Posted{Message: third.ID, Ticket: ticket.ID, Connection: conn.ID, RemoteID: "C-3"}, 0)
 	require.NoError(t, err)
 	require.Nil(t, step.Message)
+	require.True(t, step.Released)
+	require.False(t, held(), "released: the next job claims it")
+	require.NoError(t, b.store.ExtendLease(ctx, conv, store.DirIn, time.Minute), "a late heartbeat")
+	require.True(t, held(), "claimed again just now")
+	require.NoError(t, b.store.ReleaseConversation(ctx, conv, store.DirIn))
+	require.NoError(t, b.store.ExtendLease(ctx, conv, store.DirIn, time.Minute), "a heartbeat after the release")
+	require.False(t, held(), "a heartbeat does not take a released lease back")
 	require.Nil(t, step.Queue.OldestPending)
 	require.True(t, sent["wamid.a"].Equal(*step.Queue.LastPosted))
 	_, err = b.store.NextPending(ctx, conv, "in")
