@@ -286,11 +286,16 @@ func (q *Queries) RecordInboundMany(ctx context.Context, ins []Inbound) ([]Inbou
 		for j, id := range ids {
 			lasts[j] = nullTime(lastOf[AccountID(id)])
 		}
+		// A number's row is skipped while another transaction holds it (it
+		// is writing a time of the same second or so): concurrent intake
+		// transactions must not queue on one row for a "last seen" time.
 		if _, err := q.db.Exec(ctx, `
 			UPDATE whatsapp_accounts a SET last_inbound_at = v.last
 			FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, last)
-			WHERE a.id = v.id AND v.last IS NOT NULL
-				AND (a.last_inbound_at IS NULL OR a.last_inbound_at < v.last OR a.last_inbound_at > now() + interval '1 hour')`,
+			WHERE a.id = v.id AND a.id IN (SELECT l.id FROM whatsapp_accounts l JOIN unnest($1::bigint[], $2::timestamptz[]) AS w(id, last)
+					ON l.id = w.id AND w.last IS NOT NULL
+					AND (l.last_inbound_at IS NULL OR l.last_inbound_at < w.last OR l.last_inbound_at > now() + interval '1 hour')
+				ORDER BY l.id FOR UPDATE OF l SKIP LOCKED)`,
 			ids, lasts); err != nil {
 			return nil, wrap(err, "record inbound: last inbound times")
 		}

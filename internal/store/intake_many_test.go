@@ -211,3 +211,55 @@ func TestInsertWebhookEventsKeepsOrder(t *testing.T) {
 		require.Equal(t, es[i].Body, body)
 	}
 }
+
+// TestLastInboundSkipsAHeldNumber stores deliveries while another
+// transaction holds the number's row: both intake paths go on without
+// waiting for it (the "last inbound" time is left to that transaction),
+// and write the time once the row is free. The holder updates the row as
+// a concurrent intake transaction does (a no-key update, which leaves new
+// conversations' foreign-key checks alone).
+func TestLastInboundSkipsAHeldNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	st := b.store
+	acc := manyAccount(t, st, "held", "3065", "3022")
+	first := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	recordMany(t, st, []store.Inbound{inbound(acc, store.Customer{WaID: "16505550010"}, first, "wamid.H0")})
+	lastOf := func() time.Time {
+		t.Helper()
+		a, err := st.AccountByID(ctx, acc.ID)
+		require.NoError(t, err)
+		require.NotNil(t, a.LastInboundAt)
+		return *a.LastInboundAt
+	}
+	require.True(t, first.Equal(lastOf()))
+
+	holder, err := st.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = holder.Rollback(ctx) }()
+	_, err = holder.Exec(ctx, `UPDATE whatsapp_accounts SET last_inbound_at = last_inbound_at WHERE id = $1`, acc.ID)
+	require.NoError(t, err)
+
+	// Were the intake to wait for the row, this deadline would end it.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	later := first.Add(time.Minute)
+	require.NoError(t, st.InTx(wctx, func(tx *store.Tx) error {
+		if _, err := tx.RecordInboundMany(wctx, []store.Inbound{
+			inbound(acc, store.Customer{WaID: "16505550011"}, later, "wamid.H1"),
+			inbound(acc, store.Customer{WaID: "16505550012"}, later, "wamid.H2")}); err != nil {
+			return err
+		}
+		_, err := tx.RecordInbound(wctx, inbound(acc, store.Customer{WaID: "16505550013"}, later, "wamid.H3"))
+		return err
+	}))
+	require.NoError(t, holder.Rollback(ctx))
+	require.True(t, first.Equal(lastOf()), "left to the holder")
+
+	latest := first.Add(2 * time.Minute)
+	recordMany(t, st, []store.Inbound{
+		inbound(acc, store.Customer{WaID: "16505550011"}, latest, "wamid.H4"),
+		inbound(acc, store.Customer{WaID: "16505550014"}, latest, "wamid.H5")})
+	require.True(t, latest.Equal(lastOf()), "written once the row is free")
+}

@@ -114,9 +114,12 @@ func (q *Queries) RecordInbound(ctx context.Context, in Inbound) (InboundResult,
 			WHERE id = $1 AND NOT inbound_queued AND EXISTS (SELECT 1 FROM ins)
 			RETURNING 1
 		), account AS (
+			-- skipped while another transaction holds the number's row (as
+			-- RecordInboundMany does): no queue on one row for a "last seen"
 			UPDATE whatsapp_accounts SET last_inbound_at = $10
-			WHERE id = $9 AND EXISTS (SELECT 1 FROM ins)
+			WHERE id = (SELECT id FROM whatsapp_accounts WHERE id = $9 AND EXISTS (SELECT 1 FROM ins)
 				AND (last_inbound_at IS NULL OR last_inbound_at < $10 OR last_inbound_at > now() + interval '1 hour')
+				FOR UPDATE SKIP LOCKED)
 			RETURNING 1
 		)
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued),
