@@ -103,7 +103,7 @@ var shellNotRun = map[string]string{
 	"make run":                    "serves until stopped, on the developer's PostgreSQL; TestProcess runs `relaydesk serve` the same way",
 	"make test":                   "is the whole test suite, this test included",
 	"make demo":                   "runs until Ctrl-C; cmd/relaydesk-load's tests run the demo's fakes",
-	"make bench":                  "takes about 6 minutes; docs/performance.md reports its numbers",
+	"make bench":                  "takes about 4 minutes; docs/performance.md reports its numbers",
 	"go build -o /tmp/relaydesk-": "builds two commits' binaries for a before/after bench (docs/performance.md); make build and the tests build the same package",
 	"make soak":                   "takes about 6 minutes; TestShortSoak runs a short soak in make test",
 	"make outage":                 "takes about 6 minutes; docs/performance.md reports its numbers, internal/e2e's recovery tests check the breaker",
