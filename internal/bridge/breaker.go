@@ -90,28 +90,41 @@ func gateOf(b store.Breaker, now time.Time) (probe bool, wait time.Duration) {
 // passBreaker lets a job call its target, or returns the snooze that makes
 // it wait. It reports whether the breaker has anything to reset on success.
 // known is the breaker as the job's claim read it, used when it is ref's.
-func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef, known *store.Breaker) (dirty bool, err error) {
+// The job calls giveBack when it is done with the target: a probe it took
+// and left without an answer either way (a rate limit, a snooze, a
+// cancelled job) is given back, so the next probe comes after probeBase
+// instead of after probeHold.
+func (b *Bridge) passBreaker(ctx context.Context, ref breakerRef, known *store.Breaker) (dirty bool, giveBack func(), err error) {
+	noProbe := func() {}
 	var br store.Breaker
 	if known != nil && known.Target == ref.target && known.TargetID == ref.id {
 		br = *known // read with the claim
 	} else if br, err = b.store.BreakerOf(ctx, ref.target, ref.id); err != nil {
-		return false, err
+		return false, noProbe, err
 	}
 	now := time.Now()
 	probe, wait := gateOf(br, now)
 	if wait > 0 {
-		return false, &TargetDownError{SnoozeError: SnoozeError{After: wait}, Target: ref.target, Since: br.DownSince, LastError: br.LastError}
+		return false, noProbe, &TargetDownError{SnoozeError: SnoozeError{After: wait}, Target: ref.target, Since: br.DownSince, LastError: br.LastError}
 	}
-	if probe {
-		took, err := b.store.TakeProbe(ctx, ref.target, ref.id, now.Add(probeHold))
-		if err != nil {
-			return false, err
-		}
-		if !took {
-			return false, b.snooze(probeDelay(br.Probes))
-		}
+	if !probe {
+		return br.State != store.BreakerClosed || br.Failures > 0, noProbe, nil
 	}
-	return br.State != store.BreakerClosed || br.Failures > 0, nil
+	until := now.Add(probeHold).Truncate(time.Microsecond) // as PostgreSQL stores it
+	took, err := b.store.TakeProbe(ctx, ref.target, ref.id, until)
+	if err != nil {
+		return false, noProbe, err
+	}
+	if !took {
+		return false, noProbe, b.snooze(probeDelay(br.Probes))
+	}
+	return true, func() {
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := b.store.GiveProbeBack(gctx, ref.target, ref.id, until, time.Now().Add(probeBase)); err != nil {
+			b.log.Warn("could not give a probe back (it is taken over after its hold)", "target", ref.target, "id", ref.id, "err", err)
+		}
+	}, nil
 }
 
 // TargetDownError is the snooze of a job whose target's breaker is open: it

@@ -128,3 +128,75 @@ func TestDrainRecordsEveryPostedComment(t *testing.T) {
 			"the next job's own first comment")
 	})
 }
+
+// TestProbeWithoutAnswerIsGivenBack: a job that takes a down target's probe
+// and ends without a success or a failure (a rate limit, a snooze, a
+// cancelled job) gives the probe back, so the next one comes after
+// probeBase, not after probeHold; a probe that did resolve the breaker is
+// left as it is.
+func TestProbeWithoutAnswerIsGivenBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testdb.NewStore(t)
+	conn, err := st.CreateConnection(ctx, store.NewConnection{Name: "probe", Kind: "zendesk"}, store.Actor{Name: "test"})
+	require.NoError(t, err)
+	b := New(Opts{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	ref := *connRef(conn.ID)
+	down := func(t *testing.T) {
+		t.Helper()
+		past := time.Now().Add(-time.Second)
+		_, err := st.UpdateBreaker(ctx, ref.target, ref.id, func(br store.Breaker) store.Breaker {
+			br.State, br.Failures, br.Probes, br.NextProbeAt, br.ProbeUntil = store.BreakerOpen, breakerThreshold, 0, &past, nil
+			return br
+		})
+		require.NoError(t, err)
+	}
+	read := func(t *testing.T) store.Breaker {
+		t.Helper()
+		br, err := st.BreakerOf(ctx, ref.target, ref.id)
+		require.NoError(t, err)
+		return br
+	}
+
+	down(t)
+	dirty, giveBack, err := b.passBreaker(ctx, ref, nil)
+	require.NoError(t, err)
+	require.True(t, dirty)
+	require.Equal(t, store.BreakerHalfOpen, read(t).State, "the probe is taken")
+	_, _, err = b.passBreaker(ctx, ref, nil)
+	var downErr *TargetDownError
+	require.ErrorAs(t, err, &downErr, "one probe at a time")
+
+	giveBack() // the probe was rate-limited: no answer either way
+	br := read(t)
+	require.Equal(t, store.BreakerOpen, br.State)
+	require.Nil(t, br.ProbeUntil)
+	require.NotNil(t, br.NextProbeAt)
+	require.WithinDuration(t, time.Now().Add(probeBase), *br.NextProbeAt, probeBase, "probed again after probeBase, not probeHold")
+	_, _, err = b.passBreaker(ctx, ref, nil)
+	require.ErrorAs(t, err, &downErr)
+	require.LessOrEqual(t, downErr.After, probeBase)
+
+	// A probe that succeeded: giving it back changes nothing.
+	down(t)
+	_, giveBack, err = b.passBreaker(ctx, ref, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.breakerSucceeded(ctx, ref))
+	giveBack()
+	require.Equal(t, store.BreakerClosed, read(t).State)
+
+	// A probe that failed: it stays open with the failed probe's backoff.
+	down(t)
+	_, giveBack, err = b.passBreaker(ctx, ref, nil)
+	require.NoError(t, err)
+	b.breakerFailed(ctx, ref, fmt.Errorf("503 from the helpdesk"))
+	failed := read(t)
+	giveBack()
+	require.Equal(t, failed, read(t))
+	require.Equal(t, 1, failed.Probes)
+
+	// Without a probe there is nothing to give back.
+	_, giveBack, err = b.passBreaker(ctx, *connRef(conn.ID+1000), nil)
+	require.NoError(t, err)
+	giveBack()
+}

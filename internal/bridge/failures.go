@@ -123,10 +123,11 @@ func (b *Bridge) AddNote(ctx context.Context, a AddNoteArgs) error {
 	}
 	// A note waits for a helpdesk that is down like the messages do.
 	ref := *connRef(t.ConnectionID)
-	reset, err := b.passBreaker(ctx, ref, nil)
+	reset, giveBack, err := b.passBreaker(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
+	defer giveBack()
 	nctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	if _, err := conn.c.AddNote(nctx, t.RemoteID, connectors.Note{Body: a.Body, Key: a.Key}); err != nil {

@@ -157,9 +157,11 @@ func (b *Bridge) drain(ctx context.Context, convID store.ConversationID, dir sto
 	}
 	var reset bool // the breaker has failures to forget once the target answers
 	if ref != nil {
-		if reset, err = b.passBreaker(ctx, *ref, cl.Breaker); err != nil {
+		var giveBack func()
+		if reset, giveBack, err = b.passBreaker(ctx, *ref, cl.Breaker); err != nil {
 			return err
 		}
+		defer giveBack()
 	}
 	for {
 		var m store.Message

@@ -84,10 +84,11 @@ func (b *Bridge) ShowStatus(ctx context.Context, a ShowStatusArgs) error {
 		return nil
 	}
 	ref := *connRef(s.ConnectionID)
-	reset, err := b.passBreaker(ctx, ref, nil)
+	reset, giveBack, err := b.passBreaker(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
+	defer giveBack()
 	sctx, cancel := context.WithTimeout(ctx, b.timeout)
 	err = shower.ShowStatus(sctx, connectors.StatusUpdate{TicketID: s.RemoteTicketID, CommentID: s.LatestCommentID,
 		Status: s.Latest, Previous: s.Shown, Native: s.Display == store.StatusDisplayNative})

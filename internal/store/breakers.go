@@ -101,6 +101,16 @@ func (q *Queries) TakeProbe(ctx context.Context, target BreakerTarget, id int64,
 	return n == 1, wrap(err, "take probe of breaker %s %d", target, id)
 }
 
+// GiveProbeBack ends a probe taken with TakeProbe(until) that neither
+// closed nor reopened the breaker (its job ended without an answer either
+// way): the breaker is open again, probed next at next. It reports false
+// when the probe was resolved already (or taken over after its hold).
+func (q *Queries) GiveProbeBack(ctx context.Context, target BreakerTarget, id int64, until, next time.Time) (bool, error) {
+	n, err := q.exec(ctx, `UPDATE breakers SET state = 'open', probe_until = NULL, next_probe_at = $4, updated_at = now()
+		WHERE target = $1 AND target_id = $2 AND state = 'half_open' AND probe_until = $3`, target, id, until, next)
+	return n == 1, wrap(err, "give back probe of breaker %s %d", target, id)
+}
+
 // waitingFor selects the conversations (c) whose messages wait for a
 // breaker's target (the SQL expressions target and id): for a connection,
 // those with a ticket on it or a number routed to it; for an account, its
