@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -133,13 +134,23 @@ func (c *cluster) postmasterPID() int {
 	return pid
 }
 
+// freePort finds a free loopback port for a server the tool starts
+// (PostgreSQL, relaydesk). It is drawn below Linux's ephemeral range
+// (32768-60999), and away from the acceptance tests' 20000-31999: a port
+// the kernel hands out for outgoing connections could be taken by one while
+// a killed relaydesk restarts on it. Each candidate is checked by listening
+// on it.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	var err error
+	for range 200 {
+		port := 10000 + rand.IntN(10000)
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			ln.Close()
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port in 10000-19999 after 200 tries: %w", err)
 }
 
 // recreateDatabase drops (if present) and creates database name on the

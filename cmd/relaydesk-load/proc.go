@@ -82,7 +82,7 @@ func (r *relaydesk) ready(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("relaydesk exited during start; see %s", r.logPath)
+			return fmt.Errorf("relaydesk exited during start; see %s; its last lines: %s", r.logPath, lastLines(r.logPath, 5))
 		case <-ctx.Done():
 			return fmt.Errorf("relaydesk not ready after %s; see %s", timeout, r.logPath)
 		case <-time.After(100 * time.Millisecond):
@@ -255,4 +255,15 @@ func withDatabase(serverURL, name string) (string, error) {
 	}
 	u.Path = "/" + name
 	return u.String(), nil
+}
+
+// lastLines is the end of a log file, for an error that names it: the
+// tool's temporary directory is removed when a run ends.
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
