@@ -196,7 +196,7 @@ func TestProbeWithoutAnswerIsGivenBack(t *testing.T) {
 	require.Equal(t, 1, failed.Probes)
 
 	// Without a probe there is nothing to give back.
-	_, giveBack, err = b.passBreaker(ctx, *connRef(conn.ID+1000), nil)
+	_, giveBack, err = b.passBreaker(ctx, *connRef(conn.ID + 1000), nil)
 	require.NoError(t, err)
 	giveBack()
 }
