@@ -85,7 +85,7 @@ func TestDrainRecordsEveryPostedComment(t *testing.T) {
 	}
 	claimable := func(t *testing.T, conv store.ConversationID) bool {
 		t.Helper()
-		ok, err := st.ClaimConversation(ctx, conv, store.DirIn, time.Minute)
+		_, ok, err := st.ClaimAndLoad(ctx, conv, store.DirIn, time.Minute)
 		require.NoError(t, err)
 		return ok
 	}

@@ -98,15 +98,6 @@ func (q *Queries) leaseUpdate(ctx context.Context, dir Direction, set, where str
 	return n == 1, err
 }
 
-// ClaimConversation takes a direction's lease on a conversation for d and
-// clears its queued flag, so that work stored from now on enqueues a new
-// job. It returns false when another worker holds the lease.
-func (q *Queries) ClaimConversation(ctx context.Context, id ConversationID, dir Direction, d time.Duration) (bool, error) {
-	ok, err := q.leaseUpdate(ctx, dir, `%[1]s_queued = false, %[1]s_lease_until = now() + $2`,
-		` AND (%[1]s_lease_until IS NULL OR %[1]s_lease_until < now())`, id, d)
-	return ok, wrap(err, "claim conversation %d %s", id, dir)
-}
-
 // ExtendLease keeps a claimed conversation for another d. A released
 // lease stays released: a heartbeat racing the statement that released it
 // must not hold the conversation again.

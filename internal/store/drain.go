@@ -31,7 +31,7 @@ type InboundStep struct {
 
 // TakeInbound is the delivery job's one statement a customer message: it
 // records posted (when not nil) the way MarkPosted does, reads the queue
-// (InboundQueueOf, counting posted as done) and, when the longest-waiting
+// (InboundQueue, counting posted as done) and, when the longest-waiting
 // pending message has been stored for at least settle by the database's
 // clock, takes the first pending one in the customer's order and counts an
 // attempt on it (NextPendingAttempt). What took three round trips a message
@@ -52,6 +52,10 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 	// The statement's subqueries see the rows as they were before its
 	// UPDATEs: the message just posted is still pending to them, so it is
 	// left out of the queue by id, and its timestamp counts as posted.
+	next, err := pendingQueue("in", "id IS DISTINCT FROM $2")
+	if err != nil {
+		return step, err
+	}
 	rows, err := q.db.Query(ctx, `
 		WITH posted AS (
 			UPDATE messages SET state = 'done', ticket_id = $3, connection_id = $4, remote_id = $5, error = NULL,
@@ -65,9 +69,7 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 					AND state = 'done'), (SELECT wa_timestamp FROM posted)) AS last_posted
 		), taken AS (
 			UPDATE messages SET attempts = attempts + 1, updated_at = now()
-			WHERE id = (SELECT id FROM messages WHERE conversation_id = $1 AND state = 'pending' AND direction = 'in'
-					AND id IS DISTINCT FROM $2 ORDER BY wa_timestamp, seq LIMIT 1)
-				AND (SELECT oldest FROM queue) <= now() - $6::interval
+			WHERE id = (`+next+`) AND (SELECT oldest FROM queue) <= now() - $6::interval
 			RETURNING `+messageColumns+`
 		), released AS (
 			UPDATE conversations SET inbound_lease_until = NULL
@@ -87,16 +89,16 @@ func (q *Queries) TakeInbound(ctx context.Context, conversationID ConversationID
 		}
 		return step, fmt.Errorf("take next customer message of conversation %d: no row", conversationID)
 	}
-	queue := []any{&step.Released, &step.Queue.OldestPending, &step.Queue.Now, &step.Queue.LastPosted}
 	var m Message
-	fields := m.fields()
-	if rows.RawValues()[len(queue)] == nil { // no message taken: its columns are NULL
-		fields = make([]any, len(fields))
-	} else {
-		step.Message = &m
-	}
-	if err := rows.Scan(append(queue, fields...)...); err != nil {
+	present, dest := presentGroups(rows.RawValues(), [][]any{
+		{&step.Released, &step.Queue.OldestPending, &step.Queue.Now, &step.Queue.LastPosted},
+		m.fields(), // NULL when no message was taken
+	})
+	if err := rows.Scan(dest...); err != nil {
 		return InboundStep{}, wrap(err, "take next customer message of conversation %d", conversationID)
+	}
+	if present[1] {
+		step.Message = &m
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -123,9 +125,9 @@ type Claimed struct {
 	Breaker *Breaker
 }
 
-// ClaimAndLoad takes a direction's lease on a conversation like
-// ClaimConversation and, in the same statement, reads what its job needs
-// first: the conversation with its contact (ConversationByID), its number
+// ClaimAndLoad takes a direction's lease on a conversation for d and clears
+// its queued flag, so that work stored from now on enqueues a new job, and,
+// in the same statement, reads what the job needs first: the conversation with its contact (ConversationByID), its number
 // (AccountByID), its active ticket with the ticket's connection, and the
 // breaker of the queue's target (BreakerOf). ok is false when another
 // worker holds the lease (or the conversation is gone: the caller tells

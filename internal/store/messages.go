@@ -80,14 +80,19 @@ func scanMessage(row scanner) (Message, error) {
 // in the customer's order (WhatsApp's timestamp, then arrival for equal ones,
 // as it has whole seconds), replies in the order they were written (their
 // sequence number). The direction is written out, not a parameter, so that
-// generic plans can use the partial index messages_pending_inbound.
-func pendingQueue(direction string) (string, error) {
-	const pending = `SELECT id FROM messages WHERE conversation_id = $1 AND state = 'pending' AND direction = `
+// generic plans can use the partial index messages_pending_inbound. and,
+// when not empty, is one more condition (TakeInbound leaves out the message
+// it records as posted in the same statement).
+func pendingQueue(direction, and string) (string, error) {
+	pending := `SELECT id FROM messages WHERE conversation_id = $1 AND state = 'pending'`
+	if and != "" {
+		pending += ` AND ` + and
+	}
 	switch direction {
 	case "in":
-		return pending + `'in' ORDER BY wa_timestamp, seq LIMIT 1`, nil
+		return pending + ` AND direction = 'in' ORDER BY wa_timestamp, seq LIMIT 1`, nil
 	case "out":
-		return pending + `'out' ORDER BY seq LIMIT 1`, nil
+		return pending + ` AND direction = 'out' ORDER BY seq LIMIT 1`, nil
 	}
 	return "", fmt.Errorf("unknown direction %q", direction)
 }
@@ -95,7 +100,7 @@ func pendingQueue(direction string) (string, error) {
 // NextPending returns a conversation's first pending message in one
 // direction ("in" or "out"), in the order the queue works them.
 func (q *Queries) NextPending(ctx context.Context, conversationID ConversationID, direction string) (Message, error) {
-	next, err := pendingQueue(direction)
+	next, err := pendingQueue(direction, "")
 	if err != nil {
 		return Message{}, wrap(err, "next pending message of conversation %d", conversationID)
 	}
@@ -108,7 +113,7 @@ func (q *Queries) NextPending(ctx context.Context, conversationID ConversationID
 // Attempts is the count before this attempt: above zero, an earlier attempt
 // may have reached the other side, so the caller looks before writing again.
 func (q *Queries) NextPendingAttempt(ctx context.Context, conversationID ConversationID, direction string) (Message, error) {
-	next, err := pendingQueue(direction)
+	next, err := pendingQueue(direction, "")
 	if err != nil {
 		return Message{}, wrap(err, "attempt next pending message of conversation %d", conversationID)
 	}
@@ -119,7 +124,7 @@ func (q *Queries) NextPendingAttempt(ctx context.Context, conversationID Convers
 }
 
 // InboundQueue is what the delivery job reads before it takes a customer
-// message: when the longest-waiting pending one was stored, by the
+// message (TakeInbound): when the longest-waiting pending one was stored, by the
 // database's clock, and the newest WhatsApp timestamp already posted.
 type InboundQueue struct {
 	// OldestPending is when the first of the pending messages still there
@@ -130,17 +135,6 @@ type InboundQueue struct {
 	// LastPosted is the newest WhatsApp timestamp among the conversation's
 	// customer messages already in the helpdesk (nil when none is).
 	LastPosted *time.Time
-}
-
-// InboundQueueOf reads a conversation's InboundQueue.
-func (q *Queries) InboundQueueOf(ctx context.Context, conversationID ConversationID) (InboundQueue, error) {
-	var iq InboundQueue
-	err := q.db.QueryRow(ctx, `SELECT
-		(SELECT min(created_at) FROM messages WHERE conversation_id = $1 AND direction = 'in' AND state = 'pending'),
-		now(),
-		(SELECT max(wa_timestamp) FROM messages WHERE conversation_id = $1 AND direction = 'in' AND state = 'done')`,
-		conversationID).Scan(&iq.OldestPending, &iq.Now, &iq.LastPosted)
-	return iq, wrap(err, "inbound queue of conversation %d", conversationID)
 }
 
 // MessageByID loads a message.
