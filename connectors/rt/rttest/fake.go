@@ -48,8 +48,9 @@ var (
 
 // New gives the test a queue on the real RT and a proxy in front of it. It
 // skips the test loudly when there is no test server (see [Require]). The
-// first call in a process retires the customer users earlier runs left
-// (their phone numbers and addresses are reused by the suite).
+// first call in a process waits until no other test process uses the
+// server, then retires the customer users earlier runs left (their phone
+// numbers and addresses are reused by the suite).
 func New(t testing.TB) *Fake {
 	t.Helper()
 	s := Require(t)
@@ -66,9 +67,13 @@ func New(t testing.TB) *Fake {
 		agent:  restClient{base: s.URL, hc: hc, auth: func(r *http.Request) { r.SetBasicAuth(s.AgentUser, s.AgentPassword) }},
 		names:  map[string]string{},
 	}
-	sweepOnce.Do(func() { sweepErr = f.retireCustomers() })
+	sweepOnce.Do(func() {
+		if sweepErr = holdServer(s); sweepErr == nil {
+			sweepErr = f.retireCustomers()
+		}
+	})
 	if sweepErr != nil {
-		t.Fatalf("rttest: retiring earlier test users: %v", sweepErr)
+		t.Fatalf("rttest: taking the test server: %v", sweepErr)
 	}
 	secret := connectortest.RandomBytes(24)
 	f.secret = []byte(base64.RawURLEncoding.EncodeToString(secret))
