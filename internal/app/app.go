@@ -89,7 +89,7 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	}
 	client, err := jobs.NewClient(jobs.Opts{
 		Store: st, Logger: riverLogger(log, cfg.LogLevel), Registry: reg,
-		MaxWorkers: cfg.Workers, FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
+		MaxWorkers: cfg.Workers, ReplyWorkers: cfg.ReplyWorkers, FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		WebhookRetention: cfg.WebhookRetention,
 		RegisterWorkers: func(ws *river.Workers) {
 			jobs.AddBridgeWorkers(br)(ws)

@@ -4,7 +4,11 @@ package bridge
 // workers in internal/jobs decode them and call the bridge. The ids are
 // typed; their JSON is a plain number.
 
-import "github.com/relaydesk/relaydesk/internal/store"
+import (
+	"github.com/riverqueue/river"
+
+	"github.com/relaydesk/relaydesk/internal/store"
+)
 
 // DeliverInboundArgs asks for a conversation's pending customer messages to
 // be posted to its helpdesk ticket, in order.
@@ -23,6 +27,15 @@ type SendOutboundArgs struct {
 
 // Kind is the job kind.
 func (SendOutboundArgs) Kind() string { return "send_outbound" }
+
+// ReplyQueue is the River queue of the jobs that send agents' replies to
+// WhatsApp, with workers of its own (RELAYDESK_REPLY_WORKERS): a backlog of
+// customer messages, whose jobs hold their workers through the settle
+// window, never makes a reply wait for a free worker.
+const ReplyQueue = "replies"
+
+// InsertOpts puts the job in ReplyQueue.
+func (SendOutboundArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: ReplyQueue} }
 
 // StatusFailedArgs asks for a WhatsApp delivery failure of an outbound
 // message to be reported on the ticket as an internal note.

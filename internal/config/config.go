@@ -38,6 +38,7 @@ type Config struct {
 	WebhookMaxBytes  int64
 	ShutdownTimeout  time.Duration
 	Workers          int
+	ReplyWorkers     int
 	// FetchCooldown and FetchPollInterval are River's fetch settings.
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
@@ -85,6 +86,7 @@ var Vars = []Var{
 	{"RELAYDESK_WEBHOOK_MAX_BYTES", "4194304", "largest accepted webhook body in bytes"},
 	{"RELAYDESK_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests and jobs to finish"},
 	{"RELAYDESK_WORKERS", "200", "River workers per process (they mostly wait on helpdesk and Graph calls)"},
+	{"RELAYDESK_REPLY_WORKERS", "50", "River workers per process for agents' replies, apart from RELAYDESK_WORKERS so that a backlog of customer messages never delays a reply"},
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
 	{"RELAYDESK_FETCH_COOLDOWN", "20ms", "shortest time between two fetches of River jobs; a process works at most RELAYDESK_WORKERS jobs per cooldown (Go duration, 1ms to 1s)"},
 	{"RELAYDESK_FETCH_POLL_INTERVAL", "1s", "how often River looks for jobs when no insert notification came (Go duration, from the cooldown to 1m)"},
@@ -141,6 +143,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.WebhookMaxBytes = int64(p.integer("RELAYDESK_WEBHOOK_MAX_BYTES", 1024, 64<<20))
 	c.ShutdownTimeout = p.duration("RELAYDESK_SHUTDOWN_TIMEOUT", time.Second)
 	c.Workers = p.integer("RELAYDESK_WORKERS", 1, 10000)
+	c.ReplyWorkers = p.integer("RELAYDESK_REPLY_WORKERS", 1, 10000)
 	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
 	c.FetchCooldown = p.duration("RELAYDESK_FETCH_COOLDOWN", time.Millisecond)
 	if c.FetchCooldown > time.Second {

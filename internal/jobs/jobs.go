@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/relaydesk/relaydesk/internal/bridge"
 	"github.com/relaydesk/relaydesk/internal/metrics"
 	"github.com/relaydesk/relaydesk/internal/store"
 )
@@ -24,6 +26,9 @@ type Opts struct {
 	Logger     *slog.Logger
 	Registry   *prometheus.Registry
 	MaxWorkers int
+	// ReplyWorkers work bridge.ReplyQueue, the agents' replies; zero takes
+	// DefaultReplyWorkers.
+	ReplyWorkers int
 	// FetchCooldown and FetchPollInterval are River's; zero takes River's
 	// defaults (100 ms and 1 s).
 	FetchCooldown     time.Duration
@@ -39,6 +44,9 @@ type Opts struct {
 	// before it is retried (tests and the chaos soak shorten it).
 	RescueAfter time.Duration
 }
+
+// DefaultReplyWorkers is RELAYDESK_REPLY_WORKERS's default.
+const DefaultReplyWorkers = 50
 
 // NewClient builds the River client with every worker registered.
 func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
@@ -79,7 +87,11 @@ func NewClient(opts Opts) (*river.Client[pgx.Tx], error) {
 		if max <= 0 {
 			max = 200
 		}
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max}}
+		replies := cmp.Or(opts.ReplyWorkers, DefaultReplyWorkers)
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: max},
+			bridge.ReplyQueue:  {MaxWorkers: replies},
+		}
 	}
 	if opts.Registry != nil && !opts.InsertOnly {
 		metrics.RegisterBreakers(opts.Registry, opts.Store.BreakerGauges)
