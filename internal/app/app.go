@@ -52,16 +52,29 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	if err != nil {
 		return err
 	}
-	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns-cfg.ReplyDBConns)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	// Agents' replies are sent on connections of their own: under a backlog
+	// of customer messages every connection of the main pool is busy.
+	replyPool := pool
+	if cfg.ReplyDBConns > 0 {
+		if replyPool, err = store.OpenPool(ctx, cfg.DatabaseURL, cfg.ReplyDBConns); err != nil {
+			return err
+		}
+		defer replyPool.Close()
+	}
 
 	if err := prepareSchema(ctx, pool, cfg.AutoMigrate, log); err != nil {
 		return err
 	}
 	st := store.New(pool, keys)
+	replyStore := st
+	if replyPool != pool {
+		replyStore = store.New(replyPool, keys)
+	}
 	if file != nil {
 		res, err := declare.Apply(ctx, st, file)
 		if err != nil {
@@ -71,14 +84,18 @@ func Serve(ctx context.Context, cfg *config.Config, file *config.File, log *slog
 	}
 
 	reg := metrics.NewRegistry()
-	metrics.RegisterPool(reg, pool)
+	pools := []metrics.Pool{{Name: "main", Pool: pool}}
+	if replyPool != pool {
+		pools = append(pools, metrics.Pool{Name: "replies", Pool: replyPool})
+	}
+	metrics.RegisterPools(reg, pools...)
 	metrics.RegisterJobs(reg, st)
 	metrics.RegisterWebhooks(reg, st.WebhookGauges)
 	metrics.RegisterBacklog(reg, st.Backlog)
 	calls := metrics.NewCallMetrics(reg)
 
 	factory := ConnectorFactory(st, cfg.BaseURL.String())
-	br := bridge.New(bridge.Opts{Store: st, Logger: log.With("component", "bridge"),
+	br := bridge.New(bridge.Opts{Store: st, ReplyStore: replyStore, Logger: log.With("component", "bridge"),
 		Connectors: factory, APIBaseURL: strings.TrimRight(cfg.BaseURL.String(), "/"),
 		InboundSettle: &cfg.InboundSettle, CallTimeout: cfg.CallTimeout, ObserveCall: calls.Observe,
 		IntakeWindow: &cfg.IntakeWindow, IntakeBatch: cfg.IntakeBatch, IntakeDeadline: cfg.IntakeDeadline})

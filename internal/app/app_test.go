@@ -28,7 +28,7 @@ func testConfig(t *testing.T, dbName string, auto bool) *config.Config {
 	return &config.Config{
 		DatabaseURL: testdb.URLFor(dbName), Listen: "127.0.0.1:0", BaseURL: base, SecretKey: key,
 		LogFormat: "text", AutoMigrate: auto, WebhookRetention: time.Hour, WebhookMaxBytes: 1 << 20,
-		ShutdownTimeout: 5 * time.Second, Workers: 5, DBMaxConns: 5,
+		ShutdownTimeout: 5 * time.Second, Workers: 5, DBMaxConns: 5, ReplyDBConns: 2,
 	}
 }
 
@@ -97,7 +97,9 @@ func TestServeMigratesAndAnswers(t *testing.T) {
 	code, body = get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
 	for _, m := range []string{"relaydesk_http_request_duration_seconds_bucket", "relaydesk_db_pool_connections",
-		`relaydesk_river_jobs{state="available"}`, "go_goroutines"} {
+		`relaydesk_river_jobs{state="available"}`, "go_goroutines",
+		// ReplyDBConns's 2 of DBMaxConns's 5 are the replies' own pool
+		`relaydesk_db_pool_max_connections{pool="main"} 3`, `relaydesk_db_pool_max_connections{pool="replies"} 2`} {
 		require.Contains(t, body, m)
 	}
 

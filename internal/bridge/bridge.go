@@ -46,8 +46,13 @@ type GraphFactory func(opts whatsapp.ClientOpts) (Graph, error)
 type Opts struct {
 	// Media converts agents' files WhatsApp will not take; nil uses
 	// mediaconv.New (ffmpeg from PATH when installed).
-	Media      *mediaconv.Converter
-	Store      *store.Store
+	Media *mediaconv.Converter
+	Store *store.Store
+	// ReplyStore, when set, is the store agents' replies are sent with: a
+	// pool of their own, so that a backlog of customer messages, whose
+	// jobs keep Store's connections busy, does not make replies wait for
+	// a connection (RELAYDESK_REPLY_DB_CONNS).
+	ReplyStore *store.Store
 	Logger     *slog.Logger
 	Connectors ConnectorFactory
 	// Graph builds a number's Graph client (default: whatsapp.NewClient).
@@ -112,8 +117,18 @@ type Bridge struct {
 	// intakeDeadline bounds the storing of one delivery.
 	intakeDeadline time.Duration
 
-	builtMu sync.Mutex
-	built   map[store.ConnectionID]builtConnector // see connection
+	// built holds the connectors built per connection (see connection),
+	// shared with the reply lane.
+	built *builtConnectors
+	// replies is the bridge that sends agents' replies: the same bridge
+	// with a store on a pool of its own (Opts.ReplyStore), or b itself.
+	replies *Bridge
+}
+
+// builtConnectors are the connectors kept per connection.
+type builtConnectors struct {
+	mu sync.Mutex
+	m  map[store.ConnectionID]builtConnector
 }
 
 // New returns a Bridge. SetJobs must be called before it handles deliveries:
@@ -121,7 +136,7 @@ type Bridge struct {
 func New(opts Opts) *Bridge {
 	b := &Bridge{store: opts.Store, log: opts.Logger, connectors: opts.Connectors, newGraph: opts.Graph,
 		http: opts.HTTPClient, now: opts.Now, timeout: opts.CallTimeout, apiBase: opts.APIBaseURL,
-		observe: opts.ObserveCall, media: opts.Media}
+		observe: opts.ObserveCall, media: opts.Media, built: &builtConnectors{}}
 	if b.media == nil {
 		b.media = mediaconv.New() // with the ffmpeg on PATH, if any
 	}
@@ -146,10 +161,20 @@ func New(opts Opts) *Bridge {
 	if opts.IntakeWindow != nil {
 		window = *opts.IntakeWindow
 	}
+	// The reply lane: agents' replies, from the helpdesk's webhook to
+	// WhatsApp, are stored and sent with ReplyStore.
+	b.replies = b
+	if opts.ReplyStore != nil && opts.ReplyStore != opts.Store {
+		r := *b
+		r.store = opts.ReplyStore
+		r.replies = &r
+		b.replies = &r
+	}
 	if window > 0 {
 		size := cmp.Or(opts.IntakeBatch, DefaultIntakeBatch)
 		b.gather = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeGroup)
-		b.gatherHelpdesk = newGatherer(window, max(size, 1), b.intakeDeadline, b.storeHelpdeskGroup)
+		b.gatherHelpdesk = newGatherer(window, max(size, 1), b.intakeDeadline, b.replies.storeHelpdeskGroup)
+		b.replies.gather, b.replies.gatherHelpdesk = b.gather, b.gatherHelpdesk
 	}
 	return b
 }
@@ -164,7 +189,12 @@ func DefaultHTTPClient() *http.Client {
 }
 
 // SetJobs sets the job inserter (the River client).
-func (b *Bridge) SetJobs(j JobInserter) { b.jobs = j }
+func (b *Bridge) SetJobs(j JobInserter) {
+	b.jobs = j
+	if b.replies != b {
+		b.replies.jobs = j
+	}
+}
 
 // enqueue inserts jobs in tx; nothing happens when there are none.
 func (b *Bridge) enqueue(ctx context.Context, tx *store.Tx, jobs []river.InsertManyParams) error {

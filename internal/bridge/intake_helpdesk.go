@@ -29,8 +29,12 @@ type HelpdeskResult struct {
 // HandleHelpdeskWebhook authenticates a helpdesk webhook through its
 // connector and stores each new agent reply, in the transaction that
 // enqueues its send job. Private notes and comments relaydesk wrote itself
-// are never sent.
+// are never sent. It runs on the reply lane (Opts.ReplyStore).
 func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h http.Header, body []byte) (HelpdeskResult, error) {
+	return b.replies.handleHelpdeskWebhook(ctx, publicID, h, body)
+}
+
+func (b *Bridge) handleHelpdeskWebhook(ctx context.Context, publicID string, h http.Header, body []byte) (HelpdeskResult, error) {
 	var res HelpdeskResult
 	row, err := b.store.ConnectionByPublicID(ctx, publicID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -370,9 +370,9 @@ func (b *Bridge) connection(ctx context.Context, id store.ConnectionID) (*connec
 // when the row changed since it was last built.
 func (b *Bridge) connectionOf(row store.Connection) (*connection, error) {
 	id, key := row.ID, row.BuildKey()
-	b.builtMu.Lock()
-	built, ok := b.built[id]
-	b.builtMu.Unlock()
+	b.built.mu.Lock()
+	built, ok := b.built.m[id]
+	b.built.mu.Unlock()
 	if ok && built.key == key {
 		return &connection{row: row, c: built.c}, nil
 	}
@@ -384,12 +384,12 @@ func (b *Bridge) connectionOf(row store.Connection) (*connection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection %s: %w", row.Name, err)
 	}
-	b.builtMu.Lock()
-	if b.built == nil {
-		b.built = map[store.ConnectionID]builtConnector{}
+	b.built.mu.Lock()
+	if b.built.m == nil {
+		b.built.m = map[store.ConnectionID]builtConnector{}
 	}
-	b.built[id] = builtConnector{key: key, c: c}
-	b.builtMu.Unlock()
+	b.built.m[id] = builtConnector{key: key, c: c}
+	b.built.mu.Unlock()
 	return &connection{row: row, c: c}, nil
 }
 

@@ -26,7 +26,8 @@ const (
 // order, applying the 24-hour window, the number's send rate and Graph's
 // error classes.
 func (b *Bridge) SendOutbound(ctx context.Context, convID store.ConversationID) error {
-	return b.drain(ctx, convID, store.DirOut, b.sendOne)
+	r := b.replies // on the replies' own connections (Opts.ReplyStore)
+	return r.drain(ctx, convID, store.DirOut, r.sendOne)
 }
 
 // recipient is where replies go: the customer's new number after a change,

@@ -119,6 +119,15 @@ func TestLoadValidation(t *testing.T) {
 		{name: "retention", set: map[string]string{"RELAYDESK_WEBHOOK_RETENTION": "5m"}, want: []string{"RELAYDESK_WEBHOOK_RETENTION"}},
 		{name: "config file missing", set: map[string]string{"RELAYDESK_CONFIG": "/nonexistent.yaml"}, want: []string{"RELAYDESK_CONFIG"}},
 		{name: "workers", set: map[string]string{"RELAYDESK_WORKERS": "0", "RELAYDESK_DB_MAX_CONNS": "x"}, want: []string{"RELAYDESK_WORKERS", "RELAYDESK_DB_MAX_CONNS"}},
+		{name: "reply lane defaults", check: func(t *testing.T, c *config.Config) {
+			require.Equal(t, int32(4), c.ReplyDBConns)
+			require.Equal(t, 50, c.ReplyWorkers)
+		}},
+		{name: "replies share the pool", set: map[string]string{"RELAYDESK_REPLY_DB_CONNS": "0"},
+			check: func(t *testing.T, c *config.Config) { require.Zero(t, c.ReplyDBConns) }},
+		{name: "reply pool leaves too little", set: map[string]string{"RELAYDESK_DB_MAX_CONNS": "5", "RELAYDESK_REPLY_DB_CONNS": "4"},
+			want: []string{"RELAYDESK_REPLY_DB_CONNS"}},
+		{name: "reply workers", set: map[string]string{"RELAYDESK_REPLY_WORKERS": "0"}, want: []string{"RELAYDESK_REPLY_WORKERS"}},
 		{name: "pprof on loopback", set: map[string]string{"RELAYDESK_PPROF_LISTEN": "127.0.0.1:6060"},
 			check: func(t *testing.T, c *config.Config) { require.Equal(t, "127.0.0.1:6060", c.PprofListen) }},
 		{name: "pprof never on a public interface", set: map[string]string{"RELAYDESK_PPROF_LISTEN": "0.0.0.0:6060"}, want: []string{"RELAYDESK_PPROF_LISTEN"}},

@@ -71,11 +71,14 @@ type harness struct {
 	fd    *freshdesktest.Fake // set when the route goes to Freshdesk
 	cw    *chatwoottest.Fake  // set when the route goes to Chatwoot
 	// desk is the helpdesk the route goes to (zd, fd or cw).
-	desk     connectortest.Fake
-	srv      *httptest.Server
-	bridge   *bridge.Bridge
-	clock    *clock
-	publicID string
+	desk   connectortest.Fake
+	srv    *httptest.Server
+	bridge *bridge.Bridge
+	// replyStore is the reply lane's store (harnessOpts.replyLane), else
+	// store.
+	replyStore *store.Store
+	clock      *clock
+	publicID   string
 
 	// otherApp: a second number of another WABA and Meta app, routed to
 	// its own Zendesk (harnessOpts.otherApp).
@@ -100,6 +103,9 @@ type harnessOpts struct {
 	statusDisplay string
 	// noFFmpeg runs the bridge as on a server without ffmpeg.
 	noFFmpeg bool
+	// replyLane gives agents' replies a pool of their own (h.replyStore),
+	// as RELAYDESK_REPLY_DB_CONNS does.
+	replyLane bool
 }
 
 // other number of harnessOpts.otherApp.
@@ -211,7 +217,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.noFFmpeg {
 		media = &mediaconv.Converter{}
 	}
-	h.bridge = bridge.New(bridge.Opts{Store: h.store, Logger: log, Connectors: app.NewConnector,
+	h.replyStore = h.store
+	if o.replyLane {
+		rp, err := store.OpenPool(ctx, testdb.URLFor(testdb.Name(h.pool)), 2)
+		require.NoError(t, err)
+		t.Cleanup(rp.Close) // before the database is dropped
+		h.replyStore = store.New(rp, h.store.Keys())
+	}
+	h.bridge = bridge.New(bridge.Opts{Store: h.store, ReplyStore: h.replyStore, Logger: log, Connectors: app.NewConnector,
 		Now: h.clock.Now, CallTimeout: 2 * time.Second, Media: media})
 	h.startWorkers()
 	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})

@@ -19,19 +19,26 @@ func NewRegistry() *prometheus.Registry {
 }
 
 var (
-	poolConns = prometheus.NewDesc("relaydesk_db_pool_connections", "Connections in the pool by state.", []string{"state"}, nil)
-	poolMax   = prometheus.NewDesc("relaydesk_db_pool_max_connections", "Largest pool size.", nil, nil)
-	poolAcq   = prometheus.NewDesc("relaydesk_db_pool_acquires_total", "Connections acquired from the pool.", nil, nil)
-	poolEmpty = prometheus.NewDesc("relaydesk_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", nil, nil)
-	poolWait  = prometheus.NewDesc("relaydesk_db_pool_acquire_seconds_total", "Time spent acquiring connections.", nil, nil)
+	poolConns = prometheus.NewDesc("relaydesk_db_pool_connections", "Connections in the pool by state.", []string{"pool", "state"}, nil)
+	poolMax   = prometheus.NewDesc("relaydesk_db_pool_max_connections", "Largest pool size.", []string{"pool"}, nil)
+	poolAcq   = prometheus.NewDesc("relaydesk_db_pool_acquires_total", "Connections acquired from the pool.", []string{"pool"}, nil)
+	poolEmpty = prometheus.NewDesc("relaydesk_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", []string{"pool"}, nil)
+	poolWait  = prometheus.NewDesc("relaydesk_db_pool_acquire_seconds_total", "Time spent acquiring connections.", []string{"pool"}, nil)
 	jobsDesc  = prometheus.NewDesc("relaydesk_river_jobs", "River jobs in the database by state.", []string{"state"}, nil)
 )
 
-type poolCollector struct{ pool *pgxpool.Pool }
+// Pool is a connection pool with the name its metrics carry in the pool
+// label: "main", or "replies" for the agents' replies' own connections.
+type Pool struct {
+	Name string
+	Pool *pgxpool.Pool
+}
 
-// RegisterPool exports pgxpool statistics.
-func RegisterPool(reg prometheus.Registerer, pool *pgxpool.Pool) {
-	reg.MustRegister(poolCollector{pool})
+type poolCollector []Pool
+
+// RegisterPools exports pgxpool statistics, one series a pool.
+func RegisterPools(reg prometheus.Registerer, pools ...Pool) {
+	reg.MustRegister(poolCollector(pools))
 }
 
 func (p poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -41,14 +48,16 @@ func (p poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := p.pool.Stat()
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
-	ch <- prometheus.MustNewConstMetric(poolAcq, prometheus.CounterValue, float64(s.AcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
+	for _, pl := range p {
+		s, n := pl.Pool.Stat(), pl.Name
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), n, "acquired")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), n, "idle")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), n, "constructing")
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()), n)
+		ch <- prometheus.MustNewConstMetric(poolAcq, prometheus.CounterValue, float64(s.AcquireCount()), n)
+		ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(s.EmptyAcquireCount()), n)
+		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds(), n)
+	}
 }
 
 // JobCounter counts River jobs by state.
