@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/riverqueue/river"
@@ -36,18 +35,22 @@ func (b *Bridge) HandleHelpdeskWebhook(ctx context.Context, publicID string, h h
 
 func (b *Bridge) handleHelpdeskWebhook(ctx context.Context, publicID string, h http.Header, body []byte) (HelpdeskResult, error) {
 	var res HelpdeskResult
+	// The deadline covers the connection's lookup too: a database that
+	// does not answer gets a retriable 503, not a request left hanging.
+	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
+	defer cancel()
 	row, err := b.store.ConnectionByPublicID(ctx, publicID)
 	if errors.Is(err, store.ErrNotFound) {
 		return res, &RejectError{RejectUnknownConnection, err}
 	}
 	if err != nil {
-		return res, err
+		return res, pastDeadline(ctx, err)
 	}
 	res.Kind = row.Kind
 	if !row.Enabled {
 		return res, &RejectError{RejectDisabled, errors.New("connection " + row.Name + " is disabled")}
 	}
-	conn, err := b.connection(ctx, row.ID)
+	conn, err := b.connectionOf(row)
 	if err != nil {
 		return res, err
 	}
@@ -63,16 +66,11 @@ func (b *Bridge) handleHelpdeskWebhook(ctx context.Context, publicID string, h h
 		return res, &RejectError{RejectMalformed, err}
 	}
 	r := &helpdeskRequest{row: row, events: events, body: body}
-	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
-	defer cancel()
 	if b.gatherHelpdesk != nil {
 		return b.gatherHelpdesk.do(ctx, r)
 	}
 	res, err = b.storeHelpdeskAlone(ctx, r)
-	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
-		return res, fmt.Errorf("%w: %v", ErrIntakeDeadline, err)
-	}
-	return res, err
+	return res, pastDeadline(ctx, err)
 }
 
 // helpdeskRequest is one authenticated helpdesk webhook to store.

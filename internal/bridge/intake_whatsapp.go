@@ -102,10 +102,14 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 	if err != nil {
 		return res, &RejectError{RejectMalformed, err}
 	}
+	// The deadline covers the numbers' lookup too: a database that does
+	// not answer gets a retriable 503, not a request left hanging.
+	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
+	defer cancel()
 	phoneIDs := batch.PhoneNumberIDs()
 	accounts, secrets, err := b.namedAccounts(ctx, phoneIDs, batch.WABAIDs())
 	if err != nil {
-		return res, err
+		return res, pastDeadline(ctx, err)
 	}
 	if len(accounts) == 0 {
 		res.Outcome = OutcomeUnknownNumber
@@ -124,16 +128,24 @@ func (b *Bridge) HandleWhatsAppWebhook(ctx context.Context, body []byte, signatu
 	}
 	accounts = signedBy(accounts, secrets, secrets[matched])
 	r := &intakeRequest{body: body, batch: batch, accounts: accounts}
-	ctx, cancel := context.WithTimeout(ctx, b.intakeDeadline)
-	defer cancel()
 	if b.gather != nil {
 		return b.gather.do(ctx, r)
 	}
 	res, err = b.storeAlone(ctx, r)
-	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
-		return res, fmt.Errorf("%w: %v", ErrIntakeDeadline, err)
+	return res, pastDeadline(ctx, err)
+}
+
+// pastDeadline turns an error of a delivery that ran out of its intake
+// deadline into ErrIntakeDeadline, which the caller answers with a
+// retriable 503.
+func pastDeadline(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, ErrIntakeDeadline) {
+		return err
 	}
-	return res, err
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %v", ErrIntakeDeadline, err)
+	}
+	return err
 }
 
 // intakeRequest is one signed delivery to store, with the accounts its

@@ -97,7 +97,7 @@ var Vars = []Var{
 	{"RELAYDESK_INBOUND_SETTLE", "1s", "how long customer messages wait for late webhooks of their burst, to be posted in the customer's order (Go duration, 0 to 10s; 0 turns it off)"},
 	{"RELAYDESK_INTAKE_WINDOW", "2ms", "how long a WhatsApp delivery may wait for others to share one database transaction when the intake's transactions are busy (Go duration, 0 to 50ms; 0 stores each delivery in its own)"},
 	{"RELAYDESK_INTAKE_BATCH", "64", "most WhatsApp deliveries stored by one intake transaction (1 to 1000)"},
-	{"RELAYDESK_INTAKE_DEADLINE", "10s", "how long a WhatsApp delivery may take to be stored before it is answered 503 so Meta retries it (Go duration, 100ms to 60s)"},
+	{"RELAYDESK_INTAKE_DEADLINE", "10s", "how long a webhook (WhatsApp or helpdesk) may take to be authenticated against its number or connection and stored before it is answered 503 so its sender retries it (Go duration, 100ms to 60s)"},
 	{"RELAYDESK_ALLOW_PRIVATE_URLS", "false", "true to let the admin page take Graph and helpdesk URLs on loopback or link-local addresses (only for tests and demos whose fakes run on 127.0.0.1)"},
 	{"RELAYDESK_CALL_TIMEOUT", "30s", "how long one call to a helpdesk or to Graph may take before it counts as a transient failure (Go duration, 1s to 5m)"},
 	{"RELAYDESK_MESSAGE_RETENTION", "", "how long message bodies and payloads are kept, e.g. 2160h for 90 days (Go duration, at least 24h; unset keeps them)"},

@@ -106,7 +106,13 @@ type harnessOpts struct {
 	// replyLane gives agents' replies a pool of their own (h.replyStore),
 	// as RELAYDESK_REPLY_DB_CONNS does.
 	replyLane bool
+	// intakeDeadline is RELAYDESK_INTAKE_DEADLINE (0: the default).
+	intakeDeadline time.Duration
 }
+
+// webhookClient delivers the webhooks: a request relaydesk leaves
+// hanging fails the test instead of hanging it.
+var webhookClient = &http.Client{Timeout: time.Minute}
 
 // other number of harnessOpts.otherApp.
 const (
@@ -225,7 +231,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		h.replyStore = store.New(rp, h.store.Keys())
 	}
 	h.bridge = bridge.New(bridge.Opts{Store: h.store, ReplyStore: h.replyStore, Logger: log, Connectors: app.NewConnector,
-		Now: h.clock.Now, CallTimeout: 2 * time.Second, Media: media})
+		Now: h.clock.Now, CallTimeout: 2 * time.Second, Media: media, IntakeDeadline: o.intakeDeadline})
 	h.startWorkers()
 	srv := server.New(server.Opts{Logger: log, Store: h.store, Bridge: h.bridge, Registry: prometheus.NewRegistry()})
 	h.srv = httptest.NewServer(srv.Handler())
@@ -287,7 +293,7 @@ func (h *harness) postSignedWhatsAppCode(secret string, body []byte) int {
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Hub-Signature-256", whatsapptest.SignBody([]byte(secret), body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := webhookClient.Do(req)
 	require.NoError(h.t, err)
 	resp.Body.Close()
 	return resp.StatusCode
@@ -305,7 +311,7 @@ func (h *harness) postHelpdeskTo(publicID string, d connectortest.Delivery) int 
 	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/helpdesk/"+publicID, bytes.NewReader(d.Body))
 	require.NoError(h.t, err)
 	req.Header = d.Header.Clone()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := webhookClient.Do(req)
 	require.NoError(h.t, err)
 	resp.Body.Close()
 	return resp.StatusCode
