@@ -90,7 +90,7 @@ var Vars = []Var{
 	{"RELAYDESK_WORKERS", "200", "River workers per process (they mostly wait on helpdesk and Graph calls)"},
 	{"RELAYDESK_REPLY_WORKERS", "50", "River workers per process for agents' replies, apart from RELAYDESK_WORKERS so that a backlog of customer messages never delays a reply"},
 	{"RELAYDESK_DB_MAX_CONNS", "30", "largest PostgreSQL pool size"},
-	{"RELAYDESK_REPLY_DB_CONNS", "4", "how many of RELAYDESK_DB_MAX_CONNS are kept for sending agents' replies, so that they never wait behind customer messages for a connection (0: replies share the pool)"},
+	{"RELAYDESK_REPLY_DB_CONNS", "4", "how many of RELAYDESK_DB_MAX_CONNS are kept for agents' replies, so that they never wait behind customer messages for a connection (0: replies share the pool; unset with a pool under 20: a fifth of it)"},
 	{"RELAYDESK_FETCH_COOLDOWN", "20ms", "shortest time between two fetches of River jobs; a process works at most RELAYDESK_WORKERS jobs per cooldown (Go duration, 1ms to 1s)"},
 	{"RELAYDESK_FETCH_POLL_INTERVAL", "1s", "how often River looks for jobs when no insert notification came (Go duration, from the cooldown to 1m)"},
 	{"RELAYDESK_PPROF_LISTEN", "", "loopback host:port serving Go's pprof profiles, e.g. 127.0.0.1:6060 (optional; off when unset)"},
@@ -149,7 +149,11 @@ func Load(getenv Getenv) (*Config, error) {
 	c.ReplyWorkers = p.integer("RELAYDESK_REPLY_WORKERS", 1, 10000)
 	c.DBMaxConns = int32(p.integer("RELAYDESK_DB_MAX_CONNS", 2, 1000))
 	c.ReplyDBConns = int32(p.integer("RELAYDESK_REPLY_DB_CONNS", 0, 1000))
-	if c.DBMaxConns >= 2 && c.ReplyDBConns > c.DBMaxConns-2 {
+	if strings.TrimSpace(getenv("RELAYDESK_REPLY_DB_CONNS")) == "" {
+		// Unset: 4, or a fifth of a smaller pool, so that lowering
+		// RELAYDESK_DB_MAX_CONNS alone never makes the settings invalid.
+		c.ReplyDBConns = min(c.ReplyDBConns, max(c.DBMaxConns, 0)/5)
+	} else if c.DBMaxConns >= 2 && c.ReplyDBConns > c.DBMaxConns-2 {
 		p.fail("RELAYDESK_REPLY_DB_CONNS", "a number from 0 to RELAYDESK_DB_MAX_CONNS - 2 (the rest of the pool needs at least 2)")
 	}
 	c.FetchCooldown = p.duration("RELAYDESK_FETCH_COOLDOWN", time.Millisecond)

@@ -125,6 +125,8 @@ func TestLoadValidation(t *testing.T) {
 		}},
 		{name: "replies share the pool", set: map[string]string{"RELAYDESK_REPLY_DB_CONNS": "0"},
 			check: func(t *testing.T, c *config.Config) { require.Zero(t, c.ReplyDBConns) }},
+		{name: "a small pool keeps a fifth for replies", set: map[string]string{"RELAYDESK_DB_MAX_CONNS": "5"},
+			check: func(t *testing.T, c *config.Config) { require.Equal(t, int32(1), c.ReplyDBConns) }},
 		{name: "reply pool leaves too little", set: map[string]string{"RELAYDESK_DB_MAX_CONNS": "5", "RELAYDESK_REPLY_DB_CONNS": "4"},
 			want: []string{"RELAYDESK_REPLY_DB_CONNS"}},
 		{name: "reply workers", set: map[string]string{"RELAYDESK_REPLY_WORKERS": "0"}, want: []string{"RELAYDESK_REPLY_WORKERS"}},
