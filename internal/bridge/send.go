@@ -8,6 +8,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/relaydesk/relaydesk/connectors"
 	"github.com/relaydesk/relaydesk/internal/msgconv"
@@ -137,7 +140,7 @@ func (b *Bridge) sendOne(ctx context.Context, cc *convCtx, m store.Message) erro
 	if last == "" {
 		return b.store.MarkState(ctx, m.ID, store.StateDone, nil) // nothing to send (empty comment)
 	}
-	if err := b.store.MarkSent(ctx, m.ID, last); err != nil {
+	if err := b.recordSent(ctx, func(ctx context.Context) error { return b.store.MarkSent(ctx, m.ID, last) }); err != nil {
 		return err
 	}
 	return b.afterReply(ctx, cc, m) // a reply takes the conversation back from Meta's AI
@@ -267,7 +270,7 @@ func (b *Bridge) sendReaction(ctx context.Context, cc *convCtx, m store.Message)
 		return b.graphErr(ctx, cc, m, err)
 	}
 	cc.answered = true
-	return b.store.MarkSent(ctx, m.ID, wamid)
+	return b.recordSent(ctx, func(ctx context.Context) error { return b.store.MarkSent(ctx, m.ID, wamid) })
 }
 
 // openRemoteAttachment opens a helpdesk attachment through the connector
@@ -324,7 +327,7 @@ func (b *Bridge) sendAPIMessage(ctx context.Context, cc *convCtx, m store.Messag
 		return b.graphErr(ctx, cc, m, err)
 	}
 	cc.answered = true
-	return b.store.MarkSent(ctx, m.ID, wamid)
+	return b.recordSent(ctx, func(ctx context.Context) error { return b.store.MarkSent(ctx, m.ID, wamid) })
 }
 
 // apiMessageOf reports whether m is an API send the agent-reply path does
@@ -359,15 +362,53 @@ func fileRefused(err error) string {
 // recordPart records an attachment WhatsApp accepted and, in the same
 // transaction, queues the note naming its conversion (if any).
 func (b *Bridge) recordPart(ctx context.Context, m store.Message, i int, wamid, note string) error {
-	if note == "" {
-		return b.store.RecordPart(ctx, m.ID, i, wamid)
-	}
-	return b.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.RecordPart(ctx, m.ID, i, wamid); err != nil {
+	return b.recordSent(ctx, func(ctx context.Context) error {
+		if note == "" {
+			return b.store.RecordPart(ctx, m.ID, i, wamid)
+		}
+		return b.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.RecordPart(ctx, m.ID, i, wamid); err != nil {
+				return err
+			}
+			return b.enqueueNote(ctx, tx, m, msgconv.FileConverted(note), "conv-"+strconv.Itoa(i))
+		})
+	})
+}
+
+// recordPatience is how long recordSent keeps trying.
+const recordPatience = 15 * time.Second
+
+// recordSent runs record, which writes down what WhatsApp just accepted,
+// until it succeeds, fails for a reason a retry cannot cure, or
+// recordPatience has passed. The Cloud API has no idempotency key: a send
+// accepted but not recorded is sent again when the job is retried, so a
+// database that blinks (a restart, a dropped connection, a failover) must
+// not cost the record. The job's cancellation (a shutdown) does not stop
+// it either; only the process dying does.
+func (b *Bridge) recordSent(ctx context.Context, record func(context.Context) error) error {
+	ctx = context.WithoutCancel(ctx)
+	start, wait := time.Now(), 50*time.Millisecond
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := record(rctx)
+		cancel()
+		if err == nil || !retriableRecord(err) || time.Since(start) > recordPatience {
 			return err
 		}
-		return b.enqueueNote(ctx, tx, m, msgconv.FileConverted(note), "conv-"+strconv.Itoa(i))
-	})
+		b.log.Warn("could not record a message WhatsApp accepted; trying again so it is not sent twice", "err", err)
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// retriableRecord reports whether a failed record may succeed when tried
+// again: not when the row is gone or PostgreSQL refused the values.
+func retriableRecord(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "23") || store.IsRefusedValue(err)) {
+		return false
+	}
+	return !errors.Is(err, store.ErrNotFound)
 }
 
 // skipPart records an attachment of a reply as not sent (an empty part) and

@@ -150,19 +150,21 @@ func (b *Bridge) sendTemplateReply(ctx context.Context, cc *convCtx, m store.Mes
 	}
 	cc.answered = true
 	if b.inWindow(cc.conv) {
-		return b.store.MarkSent(ctx, m.ID, wamid)
+		return b.recordSent(ctx, func(ctx context.Context) error { return b.store.MarkSent(ctx, m.ID, wamid) })
 	}
 	now := b.now()
 	cc.conv.ReengagedAt = &now // no re-engagement template on top of this one
-	return b.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.MarkSent(ctx, m.ID, wamid); err != nil {
-			return err
-		}
-		if err := tx.SetReengaged(ctx, cc.conv.ID, now); err != nil {
-			return err
-		}
-		return b.enqueueNote(ctx, tx, m, fmt.Sprintf("The template %q was sent. The customer's last message is more than 24 hours old, "+
-			"so WhatsApp still allows only templates: the customer must answer before free-form replies can go.", plan.tpl.Name), "template-window")
+	return b.recordSent(ctx, func(ctx context.Context) error {
+		return b.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.MarkSent(ctx, m.ID, wamid); err != nil {
+				return err
+			}
+			if err := tx.SetReengaged(ctx, cc.conv.ID, now); err != nil {
+				return err
+			}
+			return b.enqueueNote(ctx, tx, m, fmt.Sprintf("The template %q was sent. The customer's last message is more than 24 hours old, "+
+				"so WhatsApp still allows only templates: the customer must answer before free-form replies can go.", plan.tpl.Name), "template-window")
+		})
 	})
 }
 
@@ -228,6 +230,10 @@ func (b *Bridge) reengagementSend(ctx context.Context, cc *convCtx, tpl store.Te
 // failures reach the ticket like any reply's; and marks the conversation
 // re-engaged.
 func (b *Bridge) recordReengagement(ctx context.Context, cc *convCtx, m store.Message, wire whatsapp.Template, wamid string, at time.Time) error {
+	return b.recordSent(ctx, func(ctx context.Context) error { return b.recordReengagementTx(ctx, cc, m, wire, wamid, at) })
+}
+
+func (b *Bridge) recordReengagementTx(ctx context.Context, cc *convCtx, m store.Message, wire whatsapp.Template, wamid string, at time.Time) error {
 	return b.store.InTx(ctx, func(tx *store.Tx) error {
 		id, _, err := tx.InsertOutbound(ctx, store.Outbound{ConversationID: cc.conv.ID, ConnectionID: m.ConnectionID,
 			TicketID: m.TicketID, Kind: whatsapp.TypeTemplate, Body: "[re-engagement template " + wire.Name + "]",

@@ -108,6 +108,9 @@ type harnessOpts struct {
 	replyLane bool
 	// intakeDeadline is RELAYDESK_INTAKE_DEADLINE (0: the default).
 	intakeDeadline time.Duration
+	// onSent is called for every message the fake Graph accepted, before
+	// it answers.
+	onSent func(whatsapptest.RecordedMessage)
 }
 
 // webhookClient delivers the webhooks: a request relaydesk leaves
@@ -136,7 +139,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h := &harness{t: t, store: testdb.NewStore(t), clock: &clock{}}
 	h.pool = h.store.Pool()
 
-	gopts := whatsapptest.Options{}
+	gopts := whatsapptest.Options{OnSent: o.onSent}
 	if o.otherApp {
 		gopts.PhoneNumbers = []whatsapp.PhoneNumberInfo{
 			{ID: phoneID, DisplayPhoneNumber: whatsapptest.FixtureDisplayPhoneNumber, VerifiedName: "Support", QualityRating: whatsapp.QualityGreen},
